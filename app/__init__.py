@@ -1,0 +1,63 @@
+"""CapConduit application factory."""
+import logging
+
+from flask import Flask
+
+from app.config import config_for
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None, *,
+               instance_path: str | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    config_class = config_for(config_name)
+    app.config.from_object(config_class)
+    if overrides:
+        app.config.update(overrides)
+    config_class.finalize(app.config, app.instance_path)
+    _ensure_database_uri(app)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from app import extensions
+    from app.api.docs import docs_assets
+    from app.api.errors import register_error_handlers
+    from app.api.routes import register_api_blueprints
+    from app.cli import register_cli
+    from app.database import models  # noqa: F401  (the metadata must know every table)
+    from app.services.auth_service import load_session_user
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(app, extensions.db, directory=_migrations_dir())
+    extensions.bcrypt.init_app(app)
+    extensions.login_manager.init_app(app)
+    extensions.login_manager.user_loader(load_session_user)
+    extensions.login_manager.unauthorized_handler(_unauthorized)
+    extensions.api.init_app(app)
+    register_api_blueprints(extensions.api)
+    app.register_blueprint(docs_assets)
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def _ensure_database_uri(app: Flask) -> None:
+    if app.config.get("SQLALCHEMY_DATABASE_URI"):
+        return
+    if app.testing:
+        raise RuntimeError("testing needs TEST_DATABASE_URI (the test suite sets it)")
+    from app.database.embedded import embedded_database_uri
+
+    app.config["SQLALCHEMY_DATABASE_URI"] = embedded_database_uri(
+        app.instance_path, app.config["EMBEDDED_DATABASE"])
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def _unauthorized():
+    from app.utils.exceptions import Unauthorized
+
+    raise Unauthorized("Log in first.")

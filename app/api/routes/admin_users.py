@@ -1,0 +1,49 @@
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.api.schemas.common import list_schema
+from app.api.schemas.user_schemas import (UserCreateSchema, UserQuerySchema, UserSchema,
+                                          UserUpdateSchema)
+from app.services import user_service
+from app.utils.decorators import admin_required
+
+blp = Blueprint("admin_users", __name__, url_prefix="/api/admin/users",
+                description="User administration (admins only)")
+
+
+@blp.route("")
+class Users(MethodView):
+    decorators = [admin_required]
+
+    @blp.arguments(UserQuerySchema, location="query")
+    @blp.response(200, list_schema(UserSchema))
+    def get(self, args):
+        """List users; filter by role, status and a text search."""
+        return user_service.list_users(**args).as_dict()
+
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    def post(self, data):
+        """Create a user."""
+        return user_service.create_user(data)
+
+
+@blp.route("/<int:user_id>")
+class UserById(MethodView):
+    decorators = [admin_required]
+
+    @blp.response(200, UserSchema)
+    def get(self, user_id):
+        """One user."""
+        return user_service.get_user(user_id)
+
+    @blp.arguments(UserUpdateSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, data, user_id):
+        """Change some fields of a user, including a password reset or a status change."""
+        return user_service.update_user(user_id, data)
+
+    @blp.response(204)
+    def delete(self, user_id):
+        """Delete a user who owns nothing; otherwise deactivate them instead."""
+        user_service.delete_user(user_id)

@@ -1,0 +1,8 @@
+"""`flask` sub-commands, registered explicitly by create_app."""
+from app.cli.sample_data import sample_data_cli
+from app.cli.users import users_cli
+
+
+def register_cli(app) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(sample_data_cli)

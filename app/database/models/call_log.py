@@ -1,0 +1,69 @@
+from datetime import datetime
+
+from sqlalchemy import (BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String,
+                        UniqueConstraint, func)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+# `in_progress` while the call is up; the others are final outcomes.
+CALL_STATUSES = ("in_progress", "answered", "no_route", "all_capped", "all_failed", "abandoned",
+                 "error")
+
+
+class CallLog(db.Model):
+    """One inbound call, keyed by Asterisk's uniqueid."""
+
+    __tablename__ = "call_logs"
+    __table_args__ = (
+        CheckConstraint(f"status IN {CALL_STATUSES}", name="status"),
+        # Keyset pagination walks (started_at, id) newest first, per tenant and overall.
+        Index("ix_call_logs_started_at_id", "started_at", "id"),
+        Index("ix_call_logs_seller_started", "seller_id", "started_at", "id"),
+        Index("ix_call_logs_campaign_started", "campaign_id", "started_at"),
+        Index("ix_call_logs_client_started", "client_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    uniqueid: Mapped[str] = mapped_column(String(150), unique=True)
+    linkedid: Mapped[str | None] = mapped_column(String(150))
+    did: Mapped[str | None] = mapped_column(String(32))
+    caller_id: Mapped[str | None] = mapped_column(String(80))
+    seller_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration: Mapped[int | None] = mapped_column(Integer)
+    billsec: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="in_progress",
+                                        server_default="in_progress", index=True)
+    hangup_cause: Mapped[int | None] = mapped_column(Integer)
+
+    attempts: Mapped[list["CallAttempt"]] = relationship(
+        back_populates="call", order_by="CallAttempt.attempt_no", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class CallAttempt(db.Model):
+    """One Dial() of a call to one client."""
+
+    __tablename__ = "call_attempts"
+    __table_args__ = (UniqueConstraint("call_log_id", "attempt_no"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    call_log_id: Mapped[int] = mapped_column(ForeignKey("call_logs.id", ondelete="CASCADE"))
+    attempt_no: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"),
+                                                  index=True)
+    setting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaign_client_settings.id", ondelete="SET NULL"), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dial_status: Mapped[str | None] = mapped_column(String(16))
+    duration: Mapped[int | None] = mapped_column(Integer)
+
+    call: Mapped[CallLog] = relationship(back_populates="attempts")

@@ -1,0 +1,29 @@
+from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.database.models.mixins import TimestampMixin
+from app.extensions import db
+
+ACTIVE_STATUSES = ("active", "inactive")
+PJSIP_MODES = ("static", "register")
+# The identifier becomes the PJSIP endpoint id and is referenced from varchar(40) columns.
+CLIENT_IDENTIFIER_PATTERN = "^[a-z0-9_-]{1,40}$"
+
+
+class Client(TimestampMixin, db.Model):
+    """A call center that buys calls. Its SIP side lives in the ps_* rows with the same id."""
+
+    __tablename__ = "clients"
+    __table_args__ = (
+        CheckConstraint(f"status IN {ACTIVE_STATUSES}", name="status"),
+        CheckConstraint(f"pjsip_mode IN {PJSIP_MODES}", name="pjsip_mode"),
+        CheckConstraint(f"client_identifier ~ '{CLIENT_IDENTIFIER_PATTERN}'", name="identifier"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_identifier: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    pjsip_mode: Mapped[str] = mapped_column(String(16), default="static", server_default="static")

@@ -1,0 +1,130 @@
+"""Users: creation, search, changes and deletion, with the rules that keep an admin in charge."""
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from app.database.models import CallLog, Campaign, Did, User
+from app.extensions import bcrypt, db
+from app.services.pagination import Page, paginate
+from app.utils.exceptions import Conflict, NotFound
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.generate_password_hash(password).decode()
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def find_by_login(login: str) -> User | None:
+    """A user by username or email, ignoring case."""
+    login = login.strip().lower()
+    return db.session.scalar(
+        select(User).where(or_(func.lower(User.username) == login, func.lower(User.email) == login))
+    )
+
+
+def list_users(*, role=None, status=None, q=None, page=1, per_page=25) -> Page:
+    statement = select(User).order_by(User.id)
+    if role:
+        statement = statement.where(User.role == role)
+    if status:
+        statement = statement.where(User.status == status)
+    if q:
+        pattern = f"%{_escape_like(q)}%"
+        statement = statement.where(or_(User.username.ilike(pattern, escape="\\"),
+                                        User.email.ilike(pattern, escape="\\"),
+                                        User.full_name.ilike(pattern, escape="\\")))
+    return paginate(statement, page, per_page)
+
+
+def create_user(data: dict) -> User:
+    _ensure_unique(data.get("username"), data.get("email"))
+    user = User(
+        username=data["username"], email=data["email"], password_hash=hash_password(data["password"]),
+        role=data["role"], status=data.get("status", "active"),
+        full_name=data.get("full_name", ""), company_name=data.get("company_name", ""),
+    )
+    db.session.add(user)
+    _commit_unique()
+    return user
+
+
+def update_user(user_id: int, data: dict) -> User:
+    user = get_user(user_id)
+    _ensure_unique(data.get("username"), data.get("email"), exclude_id=user.id)
+    loses_admin = user.role == "admin" and user.status == "active" and (
+        data.get("role", "admin") != "admin" or data.get("status", "active") != "active")
+    if loses_admin:
+        _ensure_another_active_admin(user)
+    for field in ("username", "email", "role", "status", "full_name", "company_name"):
+        if field in data:
+            setattr(user, field, data[field])
+    if "password" in data:
+        user.password_hash = hash_password(data["password"])
+    if "password" in data or data.get("status", "active") != "active":
+        user.session_version += 1  # existing sessions stop working
+    _commit_unique()
+    return user
+
+
+def delete_user(user_id: int) -> None:
+    user = get_user(user_id)
+    if user.role == "admin" and user.status == "active":
+        _ensure_another_active_admin(user)
+    owns = [label for label, model in (("DIDs", Did), ("campaigns", Campaign))
+            if db.session.scalar(select(exists().where(model.seller_id == user.id)))]
+    if db.session.scalar(select(exists().where(CallLog.seller_id == user.id))):
+        owns.append("call history")
+    if owns:
+        raise Conflict(
+            f"This user still has {', '.join(owns)}; set the status to inactive instead.",
+            details={"owns": owns, "suggestion": {"status": "inactive"}},
+            code="user_in_use",
+        )
+    db.session.delete(user)
+    db.session.commit()
+
+
+def _ensure_another_active_admin(user: User) -> None:
+    # Row locks on every active admin serialise concurrent demotions: two admins demoting
+    # each other at the same time cannot both succeed.
+    admins = db.session.scalars(
+        select(User.id).where(User.role == "admin", User.status == "active").with_for_update()
+    ).all()
+    if set(admins) <= {user.id}:
+        raise Conflict("This is the last active admin; promote another admin first.",
+                       code="last_admin")
+
+
+def _ensure_unique(username: str | None, email: str | None, *, exclude_id: int | None = None):
+    fields = {}
+    for name, value, column in (("username", username, User.username), ("email", email, User.email)):
+        if value is None:
+            continue
+        clash = select(User.id).where(func.lower(column) == value.lower())
+        if exclude_id is not None:
+            clash = clash.where(User.id != exclude_id)
+        if db.session.scalar(clash) is not None:
+            fields[name] = ["Already taken."]
+    if fields:
+        raise Conflict("A user with this " + " and ".join(fields) + " already exists.",
+                       details=fields, code="duplicate")
+
+
+def _commit_unique() -> None:
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        if "uq_users_" in str(error.orig):
+            raise Conflict("A user with this username or email already exists.",
+                           code="duplicate") from None
+        raise
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

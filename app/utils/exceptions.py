@@ -1,0 +1,65 @@
+"""Domain errors. Services raise these; one handler turns each into the API's error shape.
+
+Every error answers `{"error": {"code", "message", "details"}}` with the status below.
+"""
+
+
+class AppError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, details: dict | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        if code:
+            self.code = code
+
+    def to_dict(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class BadRequest(AppError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+
+
+class ValidationFailed(AppError):
+    """Fields that parse but break a rule. `details` maps each field to its messages."""
+
+    status = 422
+    code = "validation_failed"
+
+    @classmethod
+    def field(cls, name: str, message: str) -> "ValidationFailed":
+        return cls(f"Invalid value for {name}: {message}", details={name: [message]})
+
+
+class TooManyRequests(AppError):
+    status = 429
+    code = "too_many_requests"
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    code = "database_unavailable"

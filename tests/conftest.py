@@ -1,0 +1,88 @@
+"""Shared fixtures: one PostgreSQL for the session, sample data reset before each test."""
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from app import create_app
+from app.cli.sample_data import load_sample_data
+from app.extensions import db
+from tests.support.database import TestDatabaseServer
+from tests.support.responses import SecretCheckingClient, remember_secret
+
+SAMPLE_LOGINS = {
+    "admin": ("admin", remember_secret("admin-password-2026")),
+    "staff": ("staff", remember_secret("staff-password-2026")),
+    "seller1": ("seller1", remember_secret("seller1-password-2026")),
+    "seller2": ("seller2", remember_secret("seller2-password-2026")),
+}
+
+
+@pytest.fixture(scope="session")
+def database_server():
+    server = TestDatabaseServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _session_app(database_server):
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_server.uri})
+    app.test_client_class = SecretCheckingClient
+    with app.app_context():
+        db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        db.session.commit()
+        upgrade()
+    return app
+
+
+@pytest.fixture(scope="session")
+def db_engine(_session_app):
+    with _session_app.app_context():
+        yield db.engine
+
+
+def _reset_data(app) -> None:
+    with app.app_context():
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+        load_sample_data()
+        db.session.remove()
+
+
+@pytest.fixture
+def app(_session_app):
+    """The app on a database holding exactly the sample data."""
+    _reset_data(_session_app)
+    return _session_app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def empty_database_uri(database_server, request):
+    name = f"capconduit_empty_{abs(hash(request.node.nodeid)) % 10**8}"
+    uri = database_server.create_database(name)
+    yield uri
+    database_server.drop_database(name)
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, who: str = "admin", password: str | None = None):
+        username, sample_password = SAMPLE_LOGINS.get(who, (who, None))
+        return self._client.post("/api/auth/login",
+                                 json={"username": username, "password": password or sample_password})
+
+    def logout(self):
+        return self._client.post("/api/auth/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)

@@ -1,0 +1,48 @@
+"""The test PostgreSQL: embedded and throwaway unless TEST_DATABASE_URI names one."""
+import os
+import tempfile
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from app.database.embedded import ensure_database, sqlalchemy_uri, start_embedded_server
+
+TEST_DATABASE = "capconduit_test"
+
+
+class TestDatabaseServer:
+    """Where the suite's databases live, and how to make new ones there."""
+
+    def __init__(self):
+        given = os.environ.get("TEST_DATABASE_URI")
+        if given:
+            url = make_url(given).set(drivername="postgresql+psycopg")
+            self.uri = url.render_as_string(hide_password=False)
+            self._admin_url = url.set(database="postgres")
+            self._server = None
+        else:
+            data_dir = Path(tempfile.mkdtemp(prefix="capconduit-test-pg-")) / "data"
+            self._server = start_embedded_server(data_dir, cleanup_mode="delete")
+            ensure_database(self._server.get_uri(), TEST_DATABASE)
+            self.uri = sqlalchemy_uri(self._server, TEST_DATABASE)
+            self._admin_url = make_url(self.uri).set(database="postgres")
+
+    def _libpq(self, url) -> str:
+        return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def create_database(self, name: str) -> str:
+        """A brand-new empty database; returns its SQLAlchemy URI."""
+        with psycopg.connect(self._libpq(self._admin_url), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self._admin_url.set(database=name).render_as_string(hide_password=False)
+
+    def drop_database(self, name: str) -> None:
+        with psycopg.connect(self._libpq(self._admin_url), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
