@@ -3,10 +3,13 @@ from app.database.models.call_log import CallAttempt, CallLog
 from app.database.models.campaign import Campaign, CampaignClientSetting, CampaignDid
 from app.database.models.client import Client
 from app.database.models.did import Did
+from app.database.models.pjsip import (PsAor, PsAuth, PsContact, PsDomainAlias, PsEndpoint,
+                                       PsEndpointIdIp)
 from app.database.models.reservation import Reservation
 from app.database.models.user import User
 
 __all__ = [
     "CallAttempt", "CallLog", "Campaign", "CampaignClientSetting", "CampaignDid", "Client",
-    "Did", "Reservation", "User",
+    "Did", "PsAor", "PsAuth", "PsContact", "PsDomainAlias", "PsEndpoint", "PsEndpointIdIp",
+    "Reservation", "User",
 ]

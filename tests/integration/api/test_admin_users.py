@@ -176,10 +176,15 @@ def test_the_last_active_admin_cannot_be_deleted(admin):
     assert response.json["error"]["code"] == "last_admin"
 
 
-def test_an_admin_can_step_down_once_another_admin_exists(admin):
+def test_an_admin_can_step_down_once_another_admin_exists(admin, auth):
     second = admin.post("/api/admin/users", json=new_user(role="admin")).json
     assert admin.patch("/api/admin/users/1", json={"role": "staff"}).status_code == 200
-    assert admin.patch(f"/api/admin/users/{second['id']}", json={"role": "seller"}).status_code == 409
+    # The former admin lost admin rights at once; the new one is now the last admin.
+    assert admin.get("/api/admin/users").status_code == 403
+    auth.login("newbie", NEW_PASSWORD)
+    response = admin.patch(f"/api/admin/users/{second['id']}", json={"role": "seller"})
+    assert response.status_code == 409
+    assert response.json["error"]["code"] == "last_admin"
 
 
 @pytest.mark.parametrize("method, path", [
