@@ -1,0 +1,49 @@
+"""Helpers to look at routing state straight from the tables."""
+from sqlalchemy import text
+
+
+def counters(engine) -> dict[int, tuple[int, int]]:
+    """setting id -> (in_flight, current_total_calls)."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT id, in_flight, current_total_calls FROM campaign_client_settings")).all()
+    return {row.id: (row.in_flight, row.current_total_calls) for row in rows}
+
+
+def assert_counters_match_a_recount(engine, baseline: dict[int, int] | None = None) -> None:
+    """in_flight equals the reservations held; delivered equals answered, ended calls.
+
+    `baseline` is each setting's delivered count before the test (the sample data's history
+    is already counted in the call logs, so by default the recount covers everything).
+    """
+    with engine.connect() as conn:
+        rows = conn.execute(text("""
+            SELECT s.id, s.in_flight, s.current_total_calls,
+                   (SELECT count(*) FROM reservations r WHERE r.setting_id = s.id) AS held,
+                   (SELECT count(*) FROM call_attempts a JOIN call_logs c ON c.id = a.call_log_id
+                    WHERE a.setting_id = s.id AND a.dial_status = 'ANSWER'
+                      AND c.ended_at IS NOT NULL) AS delivered
+            FROM campaign_client_settings s ORDER BY s.id
+        """)).all()
+    for row in rows:
+        assert row.in_flight == row.held, f"setting {row.id}: in_flight {row.in_flight} != {row.held} held"
+        expected = row.delivered if baseline is None else baseline.get(row.id, 0) + row.delivered
+        assert row.current_total_calls == expected, (
+            f"setting {row.id}: current_total_calls {row.current_total_calls} != recount {expected}")
+
+
+def set_setting(engine, setting_id: int, **values) -> None:
+    assignments = ", ".join(f"{name} = :{name}" for name in values)
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE campaign_client_settings SET {assignments} WHERE id = :id"),
+                     {**values, "id": setting_id})
+
+
+def scalar(engine, statement: str, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(statement), params).scalar()
+
+
+def execute(engine, statement: str, **params) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(statement), params)
