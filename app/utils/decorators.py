@@ -1,5 +1,8 @@
 """Access control for API routes: 401 when nobody is logged in, 403 for the wrong role."""
+import hmac
 from functools import wraps
+
+from flask import current_app, request
 
 from flask_login import current_user
 
@@ -25,3 +28,18 @@ admin_required = roles_required("admin")
 staff_required = roles_required("admin", "staff")
 seller_required = roles_required("seller")
 login_required = roles_required("admin", "staff", "seller")
+
+
+def internal_token_required(view):
+    """Bearer INTERNAL_API_TOKEN, compared in constant time, for the Asterisk-side API."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        expected = (current_app.config.get("INTERNAL_API_TOKEN") or "").encode()
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if not (expected and scheme.lower() == "bearer"
+                and hmac.compare_digest(given.strip().encode(), expected)):
+            raise Unauthorized("A valid internal API token is required.",
+                               code="invalid_token")
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,81 @@
+"""The Asterisk-side API: the same routing engine as FastAGI, over HTTP with a Bearer token."""
+from flask import current_app
+from flask_smorest import Blueprint
+
+from app.api.schemas.internal_schemas import (AnsweredSchema, AttemptResultSchema,
+                                              CallArrivalSchema, CallEndResultSchema,
+                                              CallEndSchema, LogCallSchema, ReconcileResultSchema,
+                                              ReconcileSchema, RouteDecisionSchema)
+from app.extensions import db
+from app.services.routing import CallArrival, CallEnd, RoutingService
+from app.utils.decorators import internal_token_required
+
+blp = Blueprint("internal", __name__, url_prefix="/api/internal",
+                description="For Asterisk and its scripts: Bearer INTERNAL_API_TOKEN")
+
+CALL_END_FIELDS = ("uniqueid", "dial_status", "attempt", "hangup_cause", "billsec", "did",
+                   "caller_id", "linkedid")
+
+
+def routing() -> RoutingService:
+    return RoutingService(db.engine, default_region=current_app.config["DEFAULT_REGION"])
+
+
+@blp.post("/route")
+@internal_token_required
+@blp.arguments(CallArrivalSchema)
+@blp.response(200, RouteDecisionSchema)
+def route(data):
+    """Decide where the call goes next (opens the call on first sight)."""
+    decision = routing().route(CallArrival(**data))
+    return {"action": decision.action, "dial": decision.dial, "timeout": decision.timeout,
+            "attempt": decision.attempt, "reason": decision.reason,
+            "hangup_cause": decision.hangup_cause, "variables": decision.channel_variables()}
+
+
+@blp.post("/attempt_result")
+@internal_token_required
+@blp.arguments(AttemptResultSchema)
+@blp.response(204)
+def attempt_result(data):
+    """A Dial() ended; anything but ANSWER frees the attempt's slot."""
+    routing().attempt_result(data["uniqueid"], data["attempt"], data["dial_status"])
+
+
+@blp.post("/answered")
+@internal_token_required
+@blp.arguments(AnsweredSchema)
+@blp.response(204)
+def answered(data):
+    """The client answered: hold the slot until hangup."""
+    routing().answered(data["uniqueid"], data["attempt"])
+
+
+@blp.post("/hangup")
+@internal_token_required
+@blp.arguments(CallEndSchema)
+@blp.response(200, CallEndResultSchema)
+def hangup(data):
+    """The call ended: count it if answered, release its slots, finish its log."""
+    return {"status": routing().hangup(CallEnd(**data))}
+
+
+@blp.post("/log_call")
+@internal_token_required
+@blp.arguments(LogCallSchema)
+@blp.response(200, CallEndResultSchema)
+def log_call(data):
+    """A finished call posted by asterisk/agi-bin/cdr_logger.agi (same effect as hangup)."""
+    return {"status": routing().hangup(CallEnd(**{k: data[k] for k in CALL_END_FIELDS}))}
+
+
+@blp.post("/reconcile")
+@internal_token_required
+@blp.arguments(ReconcileSchema)
+@blp.response(200, ReconcileResultSchema)
+def reconcile(data):
+    """Free expired dialling slots, and end calls older than the grace that Asterisk lost."""
+    service = routing()
+    expired = service.expire()
+    return {"ended": service.reconcile(data["live_uniqueids"], data["grace_seconds"]),
+            "expired": expired}
