@@ -1,0 +1,413 @@
+"""The asyncio FastAGI server: one task per Asterisk connection, bounded in every direction.
+
+Asterisk opens one TCP connection per ``AGI()`` call and blocks that call's dialplan until
+we close it, so each session here is short, capped (count and duration) and always ends
+the same way: half-close, read Asterisk's trailing ``HANGUP`` until EOF, close.
+
+Handlers are given explicitly: ``AGIServer({"route": route, "hangup": hangup})``. There is
+no registry and importing this module registers nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import signal
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from app.agi.protocol import (
+    DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    MAX_HEADER_LINES,
+    MAX_LINE_BYTES,
+    AGIConnection,
+    AGIConnectionLost,
+    AGIError,
+    AGIProtocolError,
+    AGITimeout,
+    read_environment,
+)
+from app.agi.session import AGISession
+
+T = TypeVar("T")
+Handler = Callable[[AGISession], Awaitable[None]]
+
+DEFAULT_BIND = "127.0.0.1:4573"
+
+# What the dialplan gets when a handler fails: reject, reason "error", Q.850 41
+# (temporary failure). SET VARIABLE is allowed on dead channels too, so this always applies.
+ERROR_VARIABLES = (("CC_ACTION", "reject"), ("CC_REASON", "error"), ("CC_HANGUP_CAUSE", "41"))
+
+_MAX_TRAILING_BYTES = 64 * 1024  # what we are willing to read after half-closing
+
+
+class Outcome:
+    """How a session ended; every log line and :class:`SessionRecord` carries one of these."""
+
+    OK = "ok"  # handler returned
+    ERROR = "error"  # handler raised; the error variables were set if the line allowed it
+    TIMEOUT = "timeout"  # the session outlived session_timeout
+    DROPPED = "dropped"  # Asterisk closed or reset the connection mid-session
+    PROTOCOL_ERROR = "protocol_error"  # garbage, oversize line or unreadable reply mid-session
+    BAD_HEADER = "bad_header"  # the environment block was garbage, too long or too slow
+    UNKNOWN_SCRIPT = "unknown_script"  # no handler for agi_network_script
+    REFUSED = "refused"  # no free session slot in time, or the server is stopping
+    CANCELLED = "cancelled"  # still running when a graceful stop ran out of grace
+
+
+@dataclass
+class SessionRecord:
+    """The summary of one connection, filled in as it goes; logged and given to ``on_session_end``."""
+
+    peer: str
+    uniqueid: str = "-"
+    script: str = "-"
+    outcome: str = Outcome.REFUSED
+    duration: float = 0.0
+    hung_up: bool = False  # an inline HANGUP (or a 511) was seen during the handler
+    trailing_hangup: bool = False  # Asterisk's end-of-session HANGUP was read after half-close
+    error_reported: bool = False  # ERROR_VARIABLES were set on the channel
+    error: str | None = None
+
+
+_LOG_LEVELS = {
+    Outcome.OK: logging.INFO,
+    Outcome.ERROR: logging.ERROR,
+    Outcome.TIMEOUT: logging.ERROR,
+    Outcome.PROTOCOL_ERROR: logging.ERROR,
+}
+
+
+class AGIServer:
+    """FastAGI server. Use ``await start()`` / ``await stop(grace)`` or ``async with``."""
+
+    def __init__(
+        self,
+        handlers: Mapping[str, Handler],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 4573,
+        max_sessions: int = 64,
+        admission_timeout: float = 1.0,
+        session_timeout: float = 30.0,
+        header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+        command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        close_timeout: float = 1.0,
+        blocking_workers: int = 8,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        max_header_lines: int = MAX_HEADER_LINES,
+        on_session_end: Callable[[SessionRecord], None] | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        for name, handler in handlers.items():
+            if not isinstance(name, str) or not name or not callable(handler):
+                raise TypeError(f"handlers must map script names to async callables, got {name!r}")
+        if max_sessions < 1 or blocking_workers < 1:
+            raise ValueError("max_sessions and blocking_workers must be at least 1")
+        self.handlers: Mapping[str, Handler] = MappingProxyType(dict(handlers))
+        self.host, self.port = host, port
+        self.max_sessions = max_sessions
+        self.admission_timeout = admission_timeout
+        self.session_timeout = session_timeout
+        self.header_timeout = header_timeout
+        self.command_timeout = command_timeout
+        self.close_timeout = close_timeout
+        self.max_line_bytes = max_line_bytes
+        self.max_header_lines = max_header_lines
+        self.on_session_end = on_session_end
+        self.log = logger or logging.getLogger(__name__)
+        self.outcomes: Counter[str] = Counter()
+        # Blocking work (database calls) runs here, never on the event loop. Size it like
+        # the database connection pool: more threads would only queue inside the pool.
+        self.executor = ThreadPoolExecutor(max_workers=blocking_workers, thread_name_prefix="agi-blocking")
+        self._slots = asyncio.Semaphore(max_sessions)
+        self._active = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: set[asyncio.Task[None]] = set()
+        self._listener: asyncio.Server | None = None
+        self._stopping = False
+        self._stopped = asyncio.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._listener = await asyncio.start_server(
+            self._on_connection, self.host, self.port, limit=self.max_line_bytes, reuse_address=True)
+        self.port = self._listener.sockets[0].getsockname()[1]  # resolves port=0
+        self.log.info("agi server listening on %s:%s (max_sessions=%s)", self.host, self.port, self.max_sessions)
+
+    async def __aenter__(self) -> "AGIServer":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def active_sessions(self) -> int:
+        return self._active
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop accepting, refuse queued connections, let sessions finish for up to
+        ``grace_seconds``, then cancel the rest. Safe to call more than once."""
+        if self._stopping:
+            await self._stopped.wait()
+            return
+        self._stopping = True
+        if self._listener is not None:
+            self._listener.close()
+        for task in list(self._waiting):
+            task.cancel()
+        running = [task for task in self._tasks if not task.done()]
+        if running:
+            _, late = await asyncio.wait(running, timeout=grace_seconds)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=self.close_timeout + 1.0)
+        if self._listener is not None:
+            try:
+                async with asyncio.timeout(self.close_timeout):
+                    await self._listener.wait_closed()
+            except TimeoutError:
+                self.log.warning("agi server: listener did not close within %s s", self.close_timeout)
+        # A thread stuck in the database cannot be interrupted; do not hang the stop on it.
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.log.info("agi server stopped (%s)", dict(self.outcomes))
+        self._stopped.set()
+
+    async def run_blocking(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run ``function(*args, **kwargs)`` on the server's bounded thread pool."""
+        return await self._run_in_pool(functools.partial(function, *args, **kwargs))
+
+    def _run_in_pool(self, call: Callable[[], T]) -> "asyncio.Future[T]":
+        return asyncio.get_running_loop().run_in_executor(self.executor, call)
+
+    # ------------------------------------------------------------------ one connection
+
+    def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.create_task(self._serve_connection(reader, writer))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        started = time.monotonic()
+        record = SessionRecord(peer=_peer_name(writer))
+        admitted = False
+        try:
+            admitted = await self._admit()
+            if not admitted:
+                _close_now(writer)
+                return
+            await self._run_session(reader, writer, record)
+        except asyncio.CancelledError:
+            record.outcome = Outcome.CANCELLED if admitted else Outcome.REFUSED
+            writer.transport.abort()
+            raise
+        except Exception as exc:  # a bug of ours: contain it to this one connection
+            self.log.exception("agi server internal error uniqueid=%s script=%s outcome=%s",
+                               record.uniqueid, record.script, Outcome.ERROR)
+            record.outcome, record.error = Outcome.ERROR, repr(exc)
+            writer.transport.abort()
+        finally:
+            if admitted:
+                self._active -= 1
+                self._slots.release()
+            record.duration = time.monotonic() - started
+            self._report(record)
+
+    async def _admit(self) -> bool:
+        """Take a session slot, waiting at most admission_timeout (while not stopping)."""
+        if self._stopping:
+            return False
+        task = asyncio.current_task()
+        assert task is not None
+        self._waiting.add(task)
+        try:
+            async with asyncio.timeout(self.admission_timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            return False
+        finally:
+            self._waiting.discard(task)
+        self._active += 1
+        return True
+
+    async def _run_session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                           record: SessionRecord) -> None:
+        try:
+            env = await read_environment(reader, timeout=self.header_timeout,
+                                         max_lines=self.max_header_lines, max_line_bytes=self.max_line_bytes)
+        except AGIError as exc:
+            _close_now(writer)
+            record.outcome = Outcome.DROPPED if isinstance(exc, AGIConnectionLost) else Outcome.BAD_HEADER
+            record.error = str(exc)
+            return
+
+        record.uniqueid, record.script = env.get("agi_uniqueid") or "-", env.script or "-"
+        connection = AGIConnection(reader, writer, command_timeout=self.command_timeout,
+                                   max_line_bytes=self.max_line_bytes)
+        handler = self.handlers.get(env.script)
+        if handler is None:
+            record.outcome = Outcome.UNKNOWN_SCRIPT
+            record.error = f"no handler for script {env.network_script!r}"
+        else:
+            session = AGISession(connection, env, run_blocking=self._run_in_pool)
+            await self._run_handler(handler, session, record)
+        record.trailing_hangup = await self._close_gracefully(connection)
+
+    async def _run_handler(self, handler: Handler, session: AGISession, record: SessionRecord) -> None:
+        deadline = asyncio.timeout(self.session_timeout)
+        try:
+            async with deadline:
+                await handler(session)
+            record.outcome = Outcome.OK
+        except Exception as exc:  # any handler failure must still answer the dialplan
+            record.outcome, record.error = _classify_failure(exc, deadline.expired())
+            failed_here = record.outcome in (Outcome.ERROR, Outcome.TIMEOUT)
+            self.log.log(logging.ERROR if failed_here else logging.WARNING,
+                         "agi handler failed uniqueid=%s script=%s outcome=%s error=%s",
+                         record.uniqueid, record.script, record.outcome, record.error,
+                         exc_info=exc if record.outcome == Outcome.ERROR else None)
+            if failed_here:
+                record.error_reported = await self._report_error(session)
+        finally:
+            record.hung_up = session.hung_up
+
+    async def _report_error(self, session: AGISession) -> bool:
+        """Tell the dialplan to reject the call, if the line can still carry commands."""
+        if not session.connection.usable:
+            return False
+        try:
+            for name, value in ERROR_VARIABLES:
+                await session.set_variable(name, value)
+        except AGIError as exc:
+            self.log.warning("agi could not report error uniqueid=%s script=%s outcome=%s error=%s",
+                             session.uniqueid, session.script, Outcome.ERROR, exc)
+            return False
+        return True
+
+    async def _close_gracefully(self, connection: AGIConnection) -> bool:
+        """Half-close, read until Asterisk's EOF (its trailing HANGUP comes first), close.
+
+        Returns whether a trailing HANGUP was read. Bounded by close_timeout throughout.
+        """
+        reader, writer = connection.reader, connection.writer
+        trailing = b""
+        try:
+            async with asyncio.timeout(self.close_timeout):
+                if writer.can_write_eof():
+                    writer.write_eof()
+                while len(trailing) < _MAX_TRAILING_BYTES:
+                    chunk = await reader.read(4096)
+                    if not chunk:
+                        break
+                    trailing += chunk
+        except (TimeoutError, ConnectionError, OSError):
+            pass  # Asterisk already gone or slow to close: we close anyway
+        writer.close()
+        try:
+            async with asyncio.timeout(self.close_timeout):
+                await writer.wait_closed()
+        except (TimeoutError, ConnectionError, OSError):
+            pass
+        return b"HANGUP" in trailing.split(b"\n")
+
+    def _report(self, record: SessionRecord) -> None:
+        self.outcomes[record.outcome] += 1
+        self.log.log(
+            _LOG_LEVELS.get(record.outcome, logging.WARNING),
+            "agi session uniqueid=%s script=%s outcome=%s duration_ms=%.0f hung_up=%s "
+            "trailing_hangup=%s error_reported=%s peer=%s%s",
+            record.uniqueid, record.script, record.outcome, record.duration * 1000, record.hung_up,
+            record.trailing_hangup, record.error_reported, record.peer,
+            f" error={record.error}" if record.error else "",
+            extra={"agi_uniqueid": record.uniqueid, "agi_script": record.script,
+                   "agi_outcome": record.outcome},
+        )
+        if self.on_session_end is not None:
+            try:
+                self.on_session_end(record)
+            except Exception:  # an observer must not break the server
+                self.log.exception("agi on_session_end hook failed uniqueid=%s script=%s outcome=%s",
+                                   record.uniqueid, record.script, record.outcome)
+
+
+def _classify_failure(exc: Exception, deadline_expired: bool) -> tuple[str, str]:
+    if deadline_expired:
+        return Outcome.TIMEOUT, "session timeout"
+    if isinstance(exc, AGIConnectionLost):
+        return Outcome.DROPPED, str(exc)
+    if isinstance(exc, AGIProtocolError):
+        return Outcome.PROTOCOL_ERROR, str(exc)
+    if isinstance(exc, AGITimeout):
+        return Outcome.TIMEOUT, str(exc)
+    return Outcome.ERROR, f"{type(exc).__name__}: {exc}"
+
+
+def _peer_name(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
+
+
+def _close_now(writer: asyncio.StreamWriter) -> None:
+    """Close without ceremony (refused or unreadable peers): no draining, no waiting."""
+    writer.close()
+
+
+# ---------------------------------------------------------------------- running it
+
+
+def parse_bind(bind: str) -> tuple[str, int]:
+    """``"127.0.0.1:4573"`` / ``"[::1]:4573"`` / ``":4573"`` -> (host, port)."""
+    host, separator, port = bind.rpartition(":")
+    if not separator or not port.isdigit():
+        raise ValueError(f"bind address must be HOST:PORT, got {bind!r}")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return host or "0.0.0.0", int(port)
+
+
+async def serve(
+    handlers: Mapping[str, Handler],
+    *,
+    bind: str = DEFAULT_BIND,
+    grace_seconds: float = 10.0,
+    ready: Callable[[AGIServer], None] | None = None,
+    **server_options: Any,
+) -> None:
+    """Run a server until SIGTERM or SIGINT, then stop it gracefully."""
+    host, port = parse_bind(bind)
+    server = AGIServer(handlers, host=host, port=port, **server_options)
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop_requested.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):  # not on this platform / not main thread
+            pass
+    try:
+        await server.start()
+        if ready is not None:
+            ready(server)
+        await stop_requested.wait()
+        server.log.info("agi server: stop requested, grace %s s", grace_seconds)
+    finally:
+        await server.stop(grace_seconds)
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def run_forever(bind: str = DEFAULT_BIND, handlers: Mapping[str, Handler] | None = None,
+                **options: Any) -> None:
+    """Blocking entry point (``flask agi serve``): ``run_forever(bind, handlers={...})``."""
+    if not handlers:
+        raise ValueError("run_forever needs at least one handler")
+    asyncio.run(serve(handlers, bind=bind, **options))
