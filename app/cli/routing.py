@@ -1,0 +1,47 @@
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.extensions import db
+from app.services.routing import RoutingService
+
+routing_cli = AppGroup("routing", help="Routing engine housekeeping.")
+
+
+def _read_ids(lines) -> list[str]:
+    # `core show channels concise` lines are `channel!context!…!uniqueid!…`; plain ids work too.
+    ids = []
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        fields = line.split("!")
+        ids.append(fields[13] if len(fields) > 13 else fields[0])
+    return ids
+
+
+@routing_cli.command("reconcile")
+@click.argument("uniqueids", nargs=-1)
+@click.option("--file", "id_file", type=click.File("r"), help="Live channel ids, one a line.")
+@click.option("--grace", default=60, show_default=True, type=click.IntRange(0, 86400),
+              help="Leave calls younger than this many seconds alone.")
+def reconcile(uniqueids, id_file, grace):
+    """Free the slots of calls Asterisk no longer has.
+
+    Give the live channels' uniqueids as arguments, with --file, or on stdin (one a line,
+    or the output of `asterisk -rx "core show channels concise"`).
+    """
+    live = list(uniqueids)
+    if id_file is not None:
+        live += _read_ids(id_file)
+    elif not uniqueids and not sys.stdin.isatty():
+        live += _read_ids(sys.stdin)
+    service = RoutingService(db.engine, default_region=current_app.config["DEFAULT_REGION"])
+    expired = service.expire()
+    ended = service.reconcile(live, grace_seconds=grace)
+    click.echo(f"{len(live)} live channel(s); expired {expired} dialling slot(s); "
+               f"ended {len(ended)} vanished call(s)")
+    for uniqueid in ended:
+        click.echo(f"  ended {uniqueid}")
