@@ -75,9 +75,11 @@ def run(extra: list[str]) -> int:
         flask("sample-data", "load", "--if-empty", env=env)
     services = [
         ["flask", "run", "--host", "127.0.0.1", "--port", env.get("PORT", "5000"), "--no-reload"],
+        ["flask", "agi", "serve"],
     ]
     children = [subprocess.Popen([str(VENV / "bin" / s[0]), *s[1:]], env=env) for s in services]
-    print("API on http://127.0.0.1:5000/ (docs at /api/docs). Ctrl-C stops everything.", flush=True)
+    print("API on http://127.0.0.1:5000/ (docs at /api/docs), FastAGI on "
+          f"{env.get('AGI_BIND', '127.0.0.1:4573')}. Ctrl-C stops everything.", flush=True)
     return supervise(children)
 
 

@@ -17,6 +17,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     _ensure_database_uri(app)
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from app import extensions
     from app.api.docs import docs_assets

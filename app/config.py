@@ -16,7 +16,8 @@ class ConfigError(RuntimeError):
 
 class BaseConfig:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URI")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 16, "max_overflow": 8,
+                                 "pool_timeout": 5}
     SECRET_KEY = os.environ.get("SECRET_KEY")
     INTERNAL_API_TOKEN = os.environ.get("INTERNAL_API_TOKEN")
     AGI_BIND = os.environ.get("AGI_BIND", "127.0.0.1:4573")
