@@ -1,0 +1,18 @@
+from flask_smorest import Blueprint
+
+from app.api.schemas.common import list_schema
+from app.api.schemas.seller_client_schemas import LinkableClientQuerySchema, LinkableClientSchema
+from app.services import routing_setting_service
+from app.utils.decorators import seller_required
+
+blp = Blueprint("seller_clients", __name__, url_prefix="/api/seller/clients",
+                description="The active clients a campaign may forward to (sellers only)")
+
+
+@blp.get("")
+@seller_required
+@blp.arguments(LinkableClientQuerySchema, location="query")
+@blp.response(200, list_schema(LinkableClientSchema))
+def list_clients(args):
+    """List the active clients you may link, without any SIP details."""
+    return routing_setting_service.list_linkable_clients(**args).as_dict()

@@ -1,0 +1,100 @@
+"""Campaigns: a seller's groups of DIDs, each forwarding to clients by its routing settings.
+
+Every function takes `seller_id`: the owner whose rows it may touch. A campaign of another
+seller is reported absent (NotFound), exactly like one that does not exist. Only the read-only
+admin views pass `seller_id=None`, meaning "any seller".
+"""
+from sqlalchemy import Select, exists, func, or_, select
+
+from app.database.models import Campaign, Reservation
+from app.extensions import db
+from app.services.pagination import Page, paginate
+from app.services.persistence import commit, contains_pattern
+from app.utils.exceptions import Conflict, NotFound
+
+EDITABLE_FIELDS = ("name", "description", "status", "dial_timeout")
+
+
+def campaigns_of(seller_id: int | None) -> Select:
+    """`SELECT campaigns` limited to one seller's rows (every seller's when None)."""
+    statement = select(Campaign)
+    if seller_id is not None:
+        statement = statement.where(Campaign.seller_id == seller_id)
+    return statement
+
+
+def list_campaigns(*, seller_id: int | None, status=None, q=None, page=1, per_page=25) -> Page:
+    statement = campaigns_of(seller_id).order_by(Campaign.id)
+    if status:
+        statement = statement.where(Campaign.status == status)
+    if q:
+        pattern = contains_pattern(q)
+        statement = statement.where(or_(Campaign.name.ilike(pattern, escape="\\"),
+                                        Campaign.description.ilike(pattern, escape="\\")))
+    return paginate(statement, page, per_page)
+
+
+def get_campaign(campaign_id: int, *, seller_id: int | None) -> Campaign:
+    campaign = db.session.scalar(campaigns_of(seller_id).where(Campaign.id == campaign_id))
+    if campaign is None:
+        raise NotFound("No such campaign.")
+    return campaign
+
+
+def create_campaign(data: dict, *, seller_id: int) -> Campaign:
+    _ensure_name_free(seller_id, data["name"])
+    campaign = Campaign(seller_id=seller_id, name=data["name"],
+                        description=data.get("description", ""),
+                        status=data.get("status", "active"),
+                        dial_timeout=data.get("dial_timeout", 30))
+    db.session.add(campaign)
+    commit({"uq_campaigns_seller_id_name": _name_taken()})
+    return campaign
+
+
+def update_campaign(campaign_id: int, data: dict, *, seller_id: int) -> Campaign:
+    campaign = get_campaign(campaign_id, seller_id=seller_id)
+    if "name" in data:
+        _ensure_name_free(seller_id, data["name"], exclude_id=campaign.id)
+    for field in EDITABLE_FIELDS:
+        if field in data:
+            setattr(campaign, field, data[field])
+    commit({"uq_campaigns_seller_id_name": _name_taken()})
+    return campaign
+
+
+def delete_campaign(campaign_id: int, *, seller_id: int) -> None:
+    """Delete a campaign with no call in flight; its DIDs become unattached (not deleted).
+
+    Its routing settings go with it; call logs keep their rows with the campaign unset. The
+    reservations' RESTRICT foreign keys close the race with a call admitted meanwhile.
+    """
+    campaign = get_campaign(campaign_id, seller_id=seller_id)
+    if db.session.scalar(select(exists().where(Reservation.campaign_id == campaign.id))):
+        raise calls_in_flight("campaign")
+    db.session.delete(campaign)
+    commit({"fk_reservations_campaign_id_campaigns": calls_in_flight("campaign"),
+            "fk_reservations_setting_id_campaign_client_settings": calls_in_flight("campaign")})
+
+
+def calls_in_flight(what: str) -> Conflict:
+    return Conflict(f"This {what} has calls in flight; delete it once they have ended, "
+                    "or set its status to inactive to stop new calls.",
+                    code="calls_in_flight", details={"suggestion": {"status": "inactive"}})
+
+
+def _ensure_name_free(seller_id: int, name: str, *, exclude_id: int | None = None) -> None:
+    """Names are unique per seller, ignoring case (two campaigns "Solar" and "solar" would
+    be indistinguishable in every list)."""
+    clash = select(Campaign.id).where(Campaign.seller_id == seller_id,
+                                      func.lower(Campaign.name) == name.lower())
+    if exclude_id is not None:
+        clash = clash.where(Campaign.id != exclude_id)
+    if db.session.scalar(clash) is not None:
+        raise _name_taken()
+
+
+def _name_taken() -> Conflict:
+    return Conflict("You already have a campaign with this name.",
+                    details={"name": ["Already used by another of your campaigns."]},
+                    code="duplicate")

@@ -1,0 +1,120 @@
+"""Routing settings: how a seller's campaign forwards to one client (order, share and caps).
+
+Settings are reached through their campaign, which must be the seller's: another seller's
+campaign or setting is reported absent. `current_total_calls` and `in_flight` belong to the
+routing engine and are never written here.
+"""
+from sqlalchemy import Select, exists, or_, select
+
+from app.database.models import Campaign, CampaignClientSetting, Client, Reservation
+from app.extensions import db
+from app.services import campaign_service
+from app.services.pagination import Page, paginate
+from app.services.persistence import commit, contains_pattern
+from app.utils.exceptions import Conflict, NotFound, ValidationFailed
+
+EDITABLE_FIELDS = ("status", "forwarding_priority", "weight", "max_concurrency",
+                   "total_calls_allowed")
+
+
+def list_linkable_clients(*, q=None, page=1, per_page=25) -> Page:
+    """The active clients a seller may link a campaign to."""
+    statement = select(Client).where(Client.status == "active").order_by(Client.id)
+    if q:
+        pattern = contains_pattern(q)
+        statement = statement.where(or_(Client.client_identifier.ilike(pattern, escape="\\"),
+                                        Client.name.ilike(pattern, escape="\\"),
+                                        Client.department.ilike(pattern, escape="\\")))
+    return paginate(statement, page, per_page)
+
+
+def list_settings(campaign_id: int, *, seller_id: int, status=None, page=1, per_page=25) -> Page:
+    """A campaign's settings in failover order: priority, then id."""
+    campaign = campaign_service.get_campaign(campaign_id, seller_id=seller_id)
+    statement = _settings_of(seller_id, campaign.id).order_by(
+        CampaignClientSetting.forwarding_priority, CampaignClientSetting.id)
+    if status:
+        statement = statement.where(CampaignClientSetting.status == status)
+    return paginate(statement, page, per_page)
+
+
+def get_setting(campaign_id: int, setting_id: int, *, seller_id: int,
+                for_update: bool = False) -> CampaignClientSetting:
+    statement = _settings_of(seller_id, campaign_id).where(CampaignClientSetting.id == setting_id)
+    if for_update:
+        statement = statement.with_for_update(of=CampaignClientSetting)
+    setting = db.session.scalar(statement)
+    if setting is None:
+        raise NotFound("This campaign has no such routing setting.")
+    return setting
+
+
+def create_setting(campaign_id: int, data: dict, *, seller_id: int) -> CampaignClientSetting:
+    campaign = campaign_service.get_campaign(campaign_id, seller_id=seller_id)
+    _ensure_active_client(data["client_id"])
+    existing = db.session.scalar(select(CampaignClientSetting.id).where(
+        CampaignClientSetting.campaign_id == campaign.id,
+        CampaignClientSetting.client_id == data["client_id"]))
+    if existing is not None:
+        raise _already_linked(existing)
+    setting = CampaignClientSetting(campaign_id=campaign.id, client_id=data["client_id"],
+                                    **{f: data[f] for f in EDITABLE_FIELDS if f in data})
+    db.session.add(setting)
+    commit({
+        "uq_campaign_client_settings_campaign_id_client_id": _already_linked(None),
+        "fk_campaign_client_settings_campaign_id_campaigns": NotFound("No such campaign."),
+        "fk_campaign_client_settings_client_id_clients": _no_active_client(),
+    })
+    return setting
+
+
+def update_setting(campaign_id: int, setting_id: int, data: dict, *,
+                   seller_id: int) -> CampaignClientSetting:
+    # The row lock orders this change after any answered call the routing engine is counting,
+    # so the floor below is checked against the true count.
+    setting = get_setting(campaign_id, setting_id, seller_id=seller_id, for_update=True)
+    limit = data.get("total_calls_allowed")
+    if limit is not None and limit < setting.current_total_calls:
+        raise ValidationFailed.field(
+            "total_calls_allowed",
+            f"Cannot be below the {setting.current_total_calls} calls already delivered.")
+    for field in EDITABLE_FIELDS:
+        if field in data:
+            setattr(setting, field, data[field])
+    commit()
+    return setting
+
+
+def delete_setting(campaign_id: int, setting_id: int, *, seller_id: int) -> None:
+    setting = get_setting(campaign_id, setting_id, seller_id=seller_id)
+    if db.session.scalar(select(exists().where(Reservation.setting_id == setting.id))):
+        raise campaign_service.calls_in_flight("routing setting")
+    db.session.delete(setting)
+    commit({"fk_reservations_setting_id_campaign_client_settings":
+            campaign_service.calls_in_flight("routing setting")})
+
+
+def _settings_of(seller_id: int, campaign_id: int) -> Select:
+    return (select(CampaignClientSetting)
+            .join(Campaign, Campaign.id == CampaignClientSetting.campaign_id)
+            .where(Campaign.seller_id == seller_id,
+                   CampaignClientSetting.campaign_id == campaign_id))
+
+
+def _ensure_active_client(client_id: int) -> None:
+    active = db.session.scalar(select(exists().where(Client.id == client_id,
+                                                     Client.status == "active")))
+    if not active:
+        raise _no_active_client()
+
+
+def _no_active_client() -> ValidationFailed:
+    return ValidationFailed.field("client_id", "No active client with this id.")
+
+
+def _already_linked(setting_id: int | None) -> Conflict:
+    details: dict = {"client_id": ["This campaign already links this client."]}
+    if setting_id is not None:
+        details["setting_id"] = setting_id
+    return Conflict("This campaign already links this client.", details=details,
+                    code="duplicate")
