@@ -3,6 +3,8 @@ from app.api.routes.admin_seller_resources import campaigns_blp as admin_campaig
 from app.api.routes.admin_seller_resources import dids_blp as admin_dids_blp
 from app.api.routes.admin_users import blp as admin_users_blp
 from app.api.routes.auth import blp as auth_blp
+from app.api.routes.call_logs import admin_blp as admin_call_logs_blp
+from app.api.routes.call_logs import seller_blp as seller_call_logs_blp
 from app.api.routes.internal import blp as internal_blp
 from app.api.routes.seller_campaign_clients import blp as seller_campaign_clients_blp
 from app.api.routes.seller_campaign_dids import blp as seller_campaign_dids_blp
@@ -14,6 +16,8 @@ BLUEPRINTS = [auth_blp, admin_users_blp, internal_blp]
 BLUEPRINTS += [seller_dids_blp, seller_campaigns_blp, seller_campaign_dids_blp,
                seller_campaign_clients_blp, seller_clients_blp, admin_dids_blp,
                admin_campaigns_blp]
+
+BLUEPRINTS += [admin_call_logs_blp, seller_call_logs_blp]
 
 
 def register_api_blueprints(api) -> None:

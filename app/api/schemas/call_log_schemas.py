@@ -1,0 +1,92 @@
+import marshmallow as ma
+from marshmallow import validate
+
+from app.database.models.call_log import CALL_STATUSES
+
+MAX_LIMIT = 200
+
+
+class CallAttemptSchema(ma.Schema):
+    attempt_no = ma.fields.Integer()
+    client_id = ma.fields.Integer(allow_none=True)
+    setting_id = ma.fields.Integer(allow_none=True)
+    started_at = ma.fields.DateTime()
+    ended_at = ma.fields.DateTime(allow_none=True)
+    dial_status = ma.fields.String(allow_none=True)
+    duration = ma.fields.Integer(allow_none=True)
+
+
+class CallLogSchema(ma.Schema):
+    id = ma.fields.Integer()
+    uniqueid = ma.fields.String()
+    linkedid = ma.fields.String(allow_none=True)
+    did = ma.fields.String(allow_none=True)
+    caller_id = ma.fields.String(allow_none=True)
+    seller_id = ma.fields.Integer(allow_none=True)
+    campaign_id = ma.fields.Integer(allow_none=True)
+    client_id = ma.fields.Integer(allow_none=True)
+    started_at = ma.fields.DateTime()
+    answered_at = ma.fields.DateTime(allow_none=True)
+    ended_at = ma.fields.DateTime(allow_none=True)
+    duration = ma.fields.Integer(allow_none=True)
+    billsec = ma.fields.Integer(allow_none=True)
+    status = ma.fields.String(metadata={"enum": list(CALL_STATUSES)})
+    hangup_cause = ma.fields.Integer(allow_none=True)
+    attempts = ma.fields.List(ma.fields.Nested(CallAttemptSchema))
+
+
+class CallLogFilterSchema(ma.Schema):
+    started_from = ma.fields.AwareDateTime(data_key="from", load_default=None,
+                                           metadata={"description": "ISO 8601 with offset"})
+    started_to = ma.fields.AwareDateTime(data_key="to", load_default=None)
+    campaign_id = ma.fields.Integer(validate=validate.Range(min=1))
+    client_id = ma.fields.Integer(validate=validate.Range(min=1))
+    did = ma.fields.String(validate=validate.Length(min=1, max=32))
+    status = ma.fields.String(validate=validate.OneOf(CALL_STATUSES))
+    caller = ma.fields.String(validate=validate.Length(min=1, max=80),
+                              metadata={"description": "Caller number, or a part of it"})
+
+    @ma.validates_schema
+    def range_is_ordered(self, data, **kwargs):
+        if data.get("started_from") and data.get("started_to") and \
+                data["started_from"] > data["started_to"]:
+            raise ma.ValidationError("'from' must not be after 'to'.", "from")
+
+
+class AdminCallLogFilterSchema(CallLogFilterSchema):
+    seller_id = ma.fields.Integer(validate=validate.Range(min=1))
+
+
+class CallLogQuerySchema(CallLogFilterSchema):
+    cursor = ma.fields.String(validate=validate.Length(max=200),
+                              metadata={"description": "next_cursor of the previous page"})
+    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_LIMIT))
+
+
+class AdminCallLogQuerySchema(CallLogQuerySchema, AdminCallLogFilterSchema):
+    pass
+
+
+class CallLogPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(CallLogSchema))
+    limit = ma.fields.Integer()
+    next_cursor = ma.fields.String(allow_none=True, metadata={
+        "description": "Pass as `cursor` for the next (older) page; null on the last page"})
+
+
+class BreakdownSchema(ma.Schema):
+    id = ma.fields.Integer(allow_none=True)
+    name = ma.fields.String(allow_none=True)
+    total = ma.fields.Integer()
+    answered = ma.fields.Integer()
+    answer_rate = ma.fields.Float()
+    average_billsec = ma.fields.Float()
+
+
+class CallSummarySchema(ma.Schema):
+    total = ma.fields.Integer()
+    by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    answer_rate = ma.fields.Float(metadata={"description": "answered / ended calls, 0..1"})
+    average_billsec = ma.fields.Float(metadata={"description": "over answered calls"})
+    campaigns = ma.fields.List(ma.fields.Nested(BreakdownSchema))
+    clients = ma.fields.List(ma.fields.Nested(BreakdownSchema))

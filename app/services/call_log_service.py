@@ -1,0 +1,130 @@
+"""Reading call logs: filtered lists with keyset pagination, one call, and summaries."""
+import base64
+import binascii
+from datetime import datetime
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.database.models import CallAttempt, CallLog, Campaign, Client
+from app.extensions import db
+from app.services.phone_numbers import to_e164
+from app.utils.exceptions import NotFound, ValidationFailed
+
+FINAL_STATUSES = ("answered", "no_route", "all_capped", "all_failed", "abandoned", "error")
+
+
+def encode_cursor(call: CallLog) -> str:
+    raw = f"{call.started_at.isoformat()}|{call.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        started, _, call_id = raw.partition("|")
+        return datetime.fromisoformat(started), int(call_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationFailed.field("cursor", "Not a cursor this API gave out.") from None
+
+
+def _filtered(statement: Select, filters: dict, default_region: str) -> Select:
+    if filters.get("seller_id") is not None:
+        statement = statement.where(CallLog.seller_id == filters["seller_id"])
+    if filters.get("started_from"):
+        statement = statement.where(CallLog.started_at >= filters["started_from"])
+    if filters.get("started_to"):
+        statement = statement.where(CallLog.started_at < filters["started_to"])
+    for field in ("campaign_id", "client_id", "status"):
+        if filters.get(field) is not None:
+            statement = statement.where(getattr(CallLog, field) == filters[field])
+    if filters.get("did"):
+        statement = statement.where(CallLog.did == (to_e164(filters["did"], default_region)
+                                                    or filters["did"]))
+    if filters.get("caller"):
+        digits = filters["caller"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(CallLog.caller_id.like(f"%{digits}%", escape="\\"))
+    return statement
+
+
+def list_calls(filters: dict, *, cursor: str | None, limit: int, default_region: str) -> dict:
+    """Newest first. The cursor is the (started_at, id) of the last row shown, so every page
+    is one index range scan however deep it is."""
+    statement = _filtered(select(CallLog), filters, default_region)
+    if cursor:
+        started, call_id = decode_cursor(cursor)
+        statement = statement.where(or_(CallLog.started_at < started,
+                                        and_(CallLog.started_at == started, CallLog.id < call_id)))
+    statement = (statement.options(selectinload(CallLog.attempts))
+                 .order_by(CallLog.started_at.desc(), CallLog.id.desc()).limit(limit + 1))
+    calls = list(db.session.scalars(statement))
+    next_cursor = encode_cursor(calls[limit - 1]) if len(calls) > limit else None
+    return {"items": calls[:limit], "limit": limit, "next_cursor": next_cursor}
+
+
+def get_call(call_id: int, *, seller_id: int | None = None) -> CallLog:
+    statement = select(CallLog).options(selectinload(CallLog.attempts)).where(CallLog.id == call_id)
+    if seller_id is not None:
+        statement = statement.where(CallLog.seller_id == seller_id)
+    call = db.session.scalar(statement)
+    if call is None:
+        raise NotFound("No such call.")
+    return call
+
+
+def _rows_as_breakdown(rows) -> list[dict]:
+    return [{"id": row.id, "name": row.name, "total": row.total, "answered": row.answered,
+             "answer_rate": round(row.answered / row.total, 4) if row.total else 0.0,
+             "average_billsec": round(float(row.average_billsec), 1)}
+            for row in rows]
+
+
+def _per_campaign(filters: dict, default_region: str) -> list[dict]:
+    """Calls per campaign: how many ended, how many were answered."""
+    is_answered = CallLog.status == "answered"
+    statement = _filtered(
+        select(CallLog.campaign_id.label("id"), Campaign.name.label("name"),
+               func.count().label("total"), func.count().filter(is_answered).label("answered"),
+               func.coalesce(func.avg(CallLog.billsec).filter(is_answered), 0)
+               .label("average_billsec"))
+        .select_from(CallLog).outerjoin(Campaign, Campaign.id == CallLog.campaign_id)
+        .where(CallLog.status.in_(FINAL_STATUSES))
+        .group_by(CallLog.campaign_id, Campaign.name).order_by(func.count().desc()),
+        filters, default_region)
+    return _rows_as_breakdown(db.session.execute(statement))
+
+
+def _per_client(filters: dict, default_region: str) -> list[dict]:
+    """Calls offered to each client (dial attempts) and how many it answered."""
+    is_answered = CallAttempt.dial_status == "ANSWER"
+    statement = _filtered(
+        select(CallAttempt.client_id.label("id"), Client.name.label("name"),
+               func.count().label("total"), func.count().filter(is_answered).label("answered"),
+               func.coalesce(func.avg(CallLog.billsec).filter(is_answered), 0)
+               .label("average_billsec"))
+        .select_from(CallAttempt).join(CallLog, CallLog.id == CallAttempt.call_log_id)
+        .outerjoin(Client, Client.id == CallAttempt.client_id)
+        .where(CallAttempt.ended_at.is_not(None))
+        .group_by(CallAttempt.client_id, Client.name).order_by(func.count().desc()),
+        filters, default_region)
+    return _rows_as_breakdown(db.session.execute(statement))
+
+
+def summarize(filters: dict, *, default_region: str) -> dict:
+    """Counts per outcome, answer rate and average talk time, overall and per campaign/client."""
+    by_status = dict(db.session.execute(
+        _filtered(select(CallLog.status, func.count()).group_by(CallLog.status),
+                  filters, default_region)).all())
+    ended = sum(n for status, n in by_status.items() if status in FINAL_STATUSES)
+    answered = by_status.get("answered", 0)
+    average = db.session.scalar(_filtered(
+        select(func.coalesce(func.avg(CallLog.billsec), 0)).where(CallLog.status == "answered"),
+        filters, default_region))
+    return {
+        "total": sum(by_status.values()),
+        "by_status": {status: by_status.get(status, 0) for status in ("in_progress", *FINAL_STATUSES)},
+        "answer_rate": round(answered / ended, 4) if ended else 0.0,
+        "average_billsec": round(float(average or 0), 1),
+        "campaigns": _per_campaign(filters, default_region),
+        "clients": _per_client(filters, default_region),
+    }
