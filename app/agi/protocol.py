@@ -199,6 +199,8 @@ def format_argument(value: str | int) -> str:
 
 def encode_command(command: str, *arguments: str, max_line_bytes: int = MAX_LINE_BYTES) -> bytes:
     """Join already formatted pieces into one LF-terminated command line."""
+    if not command or command[0] in " \t":
+        raise AGIArgumentError(f"empty AGI command {command!r}")  # Asterisk would answer 510
     line = " ".join((command, *arguments)) if arguments else command
     _check_sendable(line)
     data = (line + "\n").encode(TEXT_ENCODING)
