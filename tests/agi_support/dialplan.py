@@ -8,6 +8,7 @@ variables, so a change to the dialplan or to the server that breaks the other fa
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -97,6 +98,7 @@ class DialOutcome:
     status: str
     talk_seconds: int = 30
     caller_hangs_up: bool = False
+    hold: "asyncio.Event | None" = None  # the Dial lasts until the test sets this
 
 
 ANSWER = DialOutcome("ANSWER")
@@ -208,6 +210,8 @@ class Channel:
         target, timeout, *options = data.split(",")
         self.record.dials.append((target, timeout))
         outcome = self.outcomes.pop(0) if self.outcomes else NOANSWER
+        if outcome.hold is not None:
+            await outcome.hold.wait()
         if outcome.caller_hangs_up:
             self.variables["DIALSTATUS"] = "CANCEL"
             self.hangup_cause = "0"
