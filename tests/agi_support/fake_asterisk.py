@@ -503,6 +503,11 @@ class FakeAsterisk:
 
     # ------------------------------------------------------------------ commands
 
+    def reply_to(self, line: bytes) -> bytes:
+        """The full reply to one command line, for drivers other than TCP (plain AGI pipes)."""
+        self.commands.append(line)
+        return b"".join(self._handle(line))
+
     def _handle(self, line: bytes) -> list[bytes]:
         argv = split_arguments(line)
         command = find_command(argv)
