@@ -70,11 +70,16 @@ def delete_campaign(campaign_id: int, *, seller_id: int) -> None:
     reservations' RESTRICT foreign keys close the race with a call admitted meanwhile.
     """
     campaign = get_campaign(campaign_id, seller_id=seller_id)
-    if db.session.scalar(select(exists().where(Reservation.campaign_id == campaign.id))):
+    if has_calls_in_flight(Reservation.campaign_id == campaign.id):
         raise calls_in_flight("campaign")
     db.session.delete(campaign)
     commit({"fk_reservations_campaign_id_campaigns": calls_in_flight("campaign"),
             "fk_reservations_setting_id_campaign_client_settings": calls_in_flight("campaign")})
+
+
+def has_calls_in_flight(*criteria) -> bool:
+    """Whether `reservations` holds a row (a dial attempt or an answered call) matching."""
+    return bool(db.session.scalar(select(exists().where(*criteria))))
 
 
 def calls_in_flight(what: str) -> Conflict:

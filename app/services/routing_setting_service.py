@@ -52,11 +52,7 @@ def get_setting(campaign_id: int, setting_id: int, *, seller_id: int,
 def create_setting(campaign_id: int, data: dict, *, seller_id: int) -> CampaignClientSetting:
     campaign = campaign_service.get_campaign(campaign_id, seller_id=seller_id)
     _ensure_active_client(data["client_id"])
-    existing = db.session.scalar(select(CampaignClientSetting.id).where(
-        CampaignClientSetting.campaign_id == campaign.id,
-        CampaignClientSetting.client_id == data["client_id"]))
-    if existing is not None:
-        raise _already_linked(existing)
+    _ensure_not_linked(campaign.id, data["client_id"])
     setting = CampaignClientSetting(campaign_id=campaign.id, client_id=data["client_id"],
                                     **{f: data[f] for f in EDITABLE_FIELDS if f in data})
     db.session.add(setting)
@@ -87,7 +83,7 @@ def update_setting(campaign_id: int, setting_id: int, data: dict, *,
 
 def delete_setting(campaign_id: int, setting_id: int, *, seller_id: int) -> None:
     setting = get_setting(campaign_id, setting_id, seller_id=seller_id)
-    if db.session.scalar(select(exists().where(Reservation.setting_id == setting.id))):
+    if campaign_service.has_calls_in_flight(Reservation.setting_id == setting.id):
         raise campaign_service.calls_in_flight("routing setting")
     db.session.delete(setting)
     commit({"fk_reservations_setting_id_campaign_client_settings":
@@ -106,6 +102,14 @@ def _ensure_active_client(client_id: int) -> None:
                                                      Client.status == "active")))
     if not active:
         raise _no_active_client()
+
+
+def _ensure_not_linked(campaign_id: int, client_id: int) -> None:
+    existing = db.session.scalar(select(CampaignClientSetting.id).where(
+        CampaignClientSetting.campaign_id == campaign_id,
+        CampaignClientSetting.client_id == client_id))
+    if existing is not None:
+        raise _already_linked(existing)
 
 
 def _no_active_client() -> ValidationFailed:
