@@ -1,0 +1,33 @@
+"""With the database unreachable, every call is rejected cleanly and nothing hangs."""
+import asyncio
+
+from sqlalchemy import create_engine
+
+from app.agi.handlers import build_handlers
+from app.agi.server import AGIServer
+from app.services.routing import RoutingService
+from tests.agi_support.dialplan import Channel, load_dialplan
+
+UNREACHABLE = "postgresql+psycopg://nobody@/nowhere?host=/nonexistent-socket-dir&connect_timeout=1"
+
+
+def test_calls_are_rejected_with_reason_error_while_the_database_is_down():
+    engine = create_engine(UNREACHABLE, pool_pre_ping=True)
+    dialplan = load_dialplan()
+
+    async def main():
+        server = AGIServer(build_handlers(RoutingService(engine)), port=0, blocking_workers=2)
+        await server.start()
+        try:
+            channels = [Channel(dialplan, "127.0.0.1", server.port, exten="14155550100")
+                        for _ in range(5)]
+            return await asyncio.wait_for(asyncio.gather(*(c.run() for c in channels)), 30)
+        finally:
+            await server.stop(grace_seconds=2)
+
+    for record in asyncio.run(main()):
+        assert record.dials == []
+        assert record.variables["CC_ACTION"] == "reject"
+        assert record.variables["CC_REASON"] == "error"
+        assert record.hangup_cause == "41"
+        assert record.agi_scripts == ["route", "hangup"]
