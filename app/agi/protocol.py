@@ -155,16 +155,15 @@ async def read_environment(
     values: dict[str, str] = {}
     try:
         async with asyncio.timeout(timeout):
-            while True:
+            for _ in range(max_lines + 1):  # the blank line included
                 line = await read_line(reader, max_line_bytes)
                 if line == "":
                     return AGIEnvironment(MappingProxyType(values))
-                if len(values) >= max_lines:
-                    raise AGIProtocolError(f"environment block longer than {max_lines} lines")
                 key, value = parse_environment_line(line)
                 values[key] = value
     except TimeoutError:
         raise AGITimeout(f"environment block not complete after {timeout} s") from None
+    raise AGIProtocolError(f"environment block longer than {max_lines} lines")
 
 
 # --------------------------------------------------------------------------- encoding
