@@ -34,7 +34,8 @@ class CampaignClients(MethodView):
     @blp.arguments(RoutingSettingCreateSchema)
     @blp.response(201, RoutingSettingSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such campaign of yours.")
-    @blp.alt_response(409, schema=ErrorSchema, description="The campaign already links this client.")
+    @blp.alt_response(409, schema=ErrorSchema,
+                      description="The campaign already links this client.")
     def post(self, data, campaign_id):
         """Link the campaign to a client.
 

@@ -48,7 +48,8 @@ class DidById(MethodView):
     @blp.arguments(DidUpdateSchema)
     @blp.response(200, DidSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such DID of yours.")
-    @blp.alt_response(409, schema=ErrorSchema, description="The new number is already on the platform.")
+    @blp.alt_response(409, schema=ErrorSchema,
+                      description="The new number is already on the platform.")
     def patch(self, data, did_id):
         """Change some fields of a DID (a new `number` is read like on creation)."""
         return did_service.update_did(did_id, data, seller_id=current_user.id)
