@@ -32,6 +32,15 @@ INSERT INTO ps_endpoints (id, transport, aors, auth, outbound_auth, context, dis
 INSERT INTO ps_endpoint_id_ips (id, endpoint, match) VALUES
   ('bluesky-cc', 'bluesky-cc', '203.0.113.20');
 
+-- One carrier (inbound trunk): endpoint carrier-<id>, identified by IP, calls enter cc-inbound.
+INSERT INTO carriers (id, name, status, identify_ips) VALUES
+  (1, 'Sample Carrier', 'active', '{198.51.100.10}');
+SELECT setval(pg_get_serial_sequence('carriers', 'id'), 1);
+INSERT INTO ps_endpoints (id, transport, context, disallow, allow, direct_media, dtmf_mode) VALUES
+  ('carrier-1', 'transport-udp', 'cc-inbound', 'all', 'ulaw,alaw', 'no', 'rfc4733');
+INSERT INTO ps_endpoint_id_ips (id, endpoint, match) VALUES
+  ('carrier-1', 'carrier-1', '198.51.100.10');
+
 INSERT INTO dids (id, number, seller_id, description, status) VALUES
   (1, '+14155550100', 3, 'Solar landing page',  'active'),
   (2, '+14155550101', 3, 'Solar radio spot',    'active'),

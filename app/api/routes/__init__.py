@@ -1,4 +1,6 @@
 """Every API blueprint, registered explicitly (no registration by import side effect)."""
+from app.api.routes.admin_carriers import blp as admin_carriers_blp
+from app.api.routes.admin_clients import blp as admin_clients_blp
 from app.api.routes.admin_seller_resources import campaigns_blp as admin_campaigns_blp
 from app.api.routes.admin_seller_resources import dids_blp as admin_dids_blp
 from app.api.routes.admin_users import blp as admin_users_blp
@@ -18,6 +20,8 @@ BLUEPRINTS += [seller_dids_blp, seller_campaigns_blp, seller_campaign_dids_blp,
                admin_campaigns_blp]
 
 BLUEPRINTS += [admin_call_logs_blp, seller_call_logs_blp]
+
+BLUEPRINTS += [admin_clients_blp, admin_carriers_blp]
 
 
 def register_api_blueprints(api) -> None:

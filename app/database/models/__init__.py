@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see the full metadata."""
 from app.database.models.call_log import CallAttempt, CallLog
 from app.database.models.campaign import Campaign, CampaignClientSetting, CampaignDid
+from app.database.models.carrier import Carrier
 from app.database.models.client import Client
 from app.database.models.did import Did
 from app.database.models.pjsip import (PsAor, PsAuth, PsContact, PsDomainAlias, PsEndpoint,
@@ -9,7 +10,7 @@ from app.database.models.reservation import Reservation
 from app.database.models.user import User
 
 __all__ = [
-    "CallAttempt", "CallLog", "Campaign", "CampaignClientSetting", "CampaignDid", "Client",
-    "Did", "PsAor", "PsAuth", "PsContact", "PsDomainAlias", "PsEndpoint", "PsEndpointIdIp",
+    "CallAttempt", "CallLog", "Campaign", "CampaignClientSetting", "CampaignDid", "Carrier",
+    "Client", "Did", "PsAor", "PsAuth", "PsContact", "PsDomainAlias", "PsEndpoint", "PsEndpointIdIp",
     "Reservation", "User",
 ]
