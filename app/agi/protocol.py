@@ -313,7 +313,7 @@ class AGIConnection:
                 reply = await self.read_reply(self.command_timeout if timeout is None else timeout)
             except BaseException as exc:  # incl. cancellation: the reply may still be coming
                 self._broken = f"{type(exc).__name__} during {command!r}"
-                if isinstance(exc, (ConnectionError, OSError)):
+                if isinstance(exc, (ConnectionError, OSError)) and not isinstance(exc, TimeoutError):
                     raise AGIConnectionLost(f"connection lost sending {command!r}: {exc}") from exc
                 raise
         if reply.code == 511:
