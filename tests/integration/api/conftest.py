@@ -13,6 +13,13 @@ def seller(client, auth):
 
 
 @pytest.fixture
+def admin(client, auth):
+    """The test client logged in as the sample admin."""
+    assert auth.login("admin").status_code == 200
+    return client
+
+
+@pytest.fixture
 def sql(app):
     """Run one SQL statement straight on the database (committed); returns its rows, if any."""
     def run(statement: str, **params):

@@ -35,12 +35,6 @@ def register_client(**overrides):
 
 
 @pytest.fixture
-def admin(client, auth):
-    assert auth.login("admin").status_code == 200
-    return client
-
-
-@pytest.fixture
 def rows(sql):
     """The realtime rows of one endpoint id, straight from the database."""
     def read(endpoint_id: str) -> dict:
