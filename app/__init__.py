@@ -22,10 +22,12 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     from app import extensions
     from app.api.docs import docs_assets
     from app.api.errors import register_error_handlers
+    from app.api.request_guards import register_request_guards
     from app.api.routes import register_api_blueprints
     from app.cli import register_cli
     from app.database import models  # noqa: F401  (the metadata must know every table)
     from app.services.auth_service import load_session_user
+    from app.utils.security_headers import register_security_headers
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=_migrations_dir())
@@ -37,6 +39,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     register_api_blueprints(extensions.api)
     app.register_blueprint(docs_assets)
     register_error_handlers(app)
+    register_request_guards(app)
+    register_security_headers(app)
     register_cli(app)
     return app
 

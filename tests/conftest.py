@@ -80,7 +80,7 @@ class AuthActions:
                                  json={"username": username, "password": password or sample_password})
 
     def logout(self):
-        return self._client.post("/api/auth/logout")
+        return self._client.post("/api/auth/logout", json={})
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ exception's text for unexpected errors: that could leak SQL, values or secrets.
 """
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, has_request_context, jsonify, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -29,7 +29,18 @@ HTTP_CODES = {
 }
 
 
+# An app that serves pages too (app.web) puts a renderer here: outside /api, errors answer HTML.
+PAGE_RENDERER = "capconduit.error_page"
+
+
+def is_api_request() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
 def error_response(status: int, code: str, message: str, details: dict | None = None, headers=None):
+    render_page = current_app.extensions.get(PAGE_RENDERER) if has_request_context() else None
+    if render_page is not None and not is_api_request():
+        return render_page(status, code, message, details or {}, headers)
     body = {"error": {"code": code, "message": message, "details": details or {}}}
     response = jsonify(body)
     response.status_code = status
@@ -58,8 +69,7 @@ def _flatten_webargs_messages(messages: dict) -> dict:
 
 def handle_app_error(error: AppError):
     _rollback_quietly()
-    return error_response(error.status, error.code, error.message, error.details,
-                          getattr(error, "headers", None))
+    return error_response(error.status, error.code, error.message, error.details, error.headers)
 
 
 def handle_http_exception(error: HTTPException):

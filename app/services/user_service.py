@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from app.database.models import CallLog, Campaign, Did, User
 from app.extensions import bcrypt, db
 from app.services.pagination import Page, paginate
-from app.utils.exceptions import Conflict, NotFound
+from app.utils.exceptions import Conflict, NotFound, ValidationFailed
 
 
 def hash_password(password: str) -> str:
@@ -68,6 +68,16 @@ def update_user(user_id: int, data: dict) -> User:
     if "password" in data or data.get("status", "active") != "active":
         user.session_version += 1  # existing sessions stop working
     _commit_unique()
+    return user
+
+
+def change_own_password(user: User, current_password: str, new_password: str) -> User:
+    """A user changing their own password must know the current one; other sessions end."""
+    if not bcrypt.check_password_hash(user.password_hash, current_password):
+        raise ValidationFailed.field("current_password", "This is not your current password.")
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1
+    db.session.commit()
     return user
 
 

@@ -8,10 +8,12 @@ class AppError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, details: dict | None = None, code: str | None = None):
+    def __init__(self, message: str, *, details: dict | None = None, code: str | None = None,
+                 headers: dict | None = None):
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        self.headers = headers or {}
         if code:
             self.code = code
 
@@ -53,6 +55,11 @@ class ValidationFailed(AppError):
     @classmethod
     def field(cls, name: str, message: str) -> "ValidationFailed":
         return cls(f"Invalid value for {name}: {message}", details={name: [message]})
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class TooManyRequests(AppError):

@@ -1,8 +1,9 @@
+from flask import request
 from flask_login import current_user, login_user, logout_user
 from flask_smorest import Blueprint
 
-from app.api.schemas.user_schemas import LoginSchema, UserSchema
-from app.services import auth_service
+from app.api.schemas.user_schemas import LoginSchema, PasswordChangeSchema, UserSchema
+from app.services import auth_service, user_service
 from app.utils.decorators import login_required
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Log in and out")
@@ -13,7 +14,8 @@ blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Log in an
 @blp.response(200, UserSchema)
 def login(credentials):
     """Log in with username (or email) and password; sets the session cookie."""
-    user = auth_service.authenticate(credentials["username"], credentials["password"])
+    user = auth_service.authenticate(credentials["username"], credentials["password"],
+                                     address=request.remote_addr)
     login_user(user)
     return user
 
@@ -21,8 +23,22 @@ def login(credentials):
 @blp.post("/logout")
 @blp.response(204)
 def logout():
-    """End the current session."""
+    """End the session; every other session of the same user ends too."""
+    if current_user.is_authenticated:
+        auth_service.end_all_sessions(current_user._get_current_object())
     logout_user()
+
+
+@blp.post("/password")
+@login_required
+@blp.arguments(PasswordChangeSchema)
+@blp.response(200, UserSchema)
+def change_password(data):
+    """Change your own password (needs the current one). Other sessions end; this one stays."""
+    user = user_service.change_own_password(current_user._get_current_object(),
+                                            data["current_password"], data["new_password"])
+    login_user(user)
+    return user
 
 
 @blp.get("/me")

@@ -70,3 +70,9 @@ class LoginSchema(ma.Schema):
                                 metadata={"description": "Username or email"})
     password = ma.fields.String(required=True, load_only=True,
                                 validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH))
+
+
+class PasswordChangeSchema(ma.Schema):
+    current_password = ma.fields.String(required=True, load_only=True,
+                                        validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH))
+    new_password = ma.fields.String(required=True, **password_field)

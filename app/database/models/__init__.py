@@ -7,10 +7,12 @@ from app.database.models.did import Did
 from app.database.models.pjsip import (PsAor, PsAuth, PsContact, PsDomainAlias, PsEndpoint,
                                        PsEndpointIdIp)
 from app.database.models.reservation import Reservation
+from app.database.models.security import AuditEvent, LoginThrottle
 from app.database.models.user import User
 
 __all__ = [
-    "CallAttempt", "CallLog", "Campaign", "CampaignClientSetting", "CampaignDid", "Carrier",
+    "AuditEvent", "CallAttempt", "CallLog", "Campaign", "CampaignClientSetting", "CampaignDid",
+    "Carrier", "LoginThrottle",
     "Client", "Did", "PsAor", "PsAuth", "PsContact", "PsDomainAlias", "PsEndpoint", "PsEndpointIdIp",
     "Reservation", "User",
 ]

@@ -68,7 +68,7 @@ def test_password_reset_invalidates_existing_sessions(app, auth):
 
 def test_logout_ends_the_session(client, auth):
     auth.login("staff")
-    assert client.post("/api/auth/logout").status_code == 204
+    assert client.post("/api/auth/logout", json={}).status_code == 204
     response = client.get("/api/auth/me")
     assert response.status_code == 401
     assert response.json["error"]["code"] == "unauthorized"
