@@ -3,6 +3,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,8 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"agi server exited early: {process.stdout.read()}")
+            process.log.seek(0)
+            raise RuntimeError(f"agi server exited early: {process.log.read()}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
@@ -38,10 +40,13 @@ def agi_server_processes(database_uri: str, count: int = 2, extra_args: tuple = 
     try:
         for _ in range(count):
             port = free_port()
+            # A file, not a pipe: nobody reads the log while the test runs, and a full pipe
+            # would block the server on its next log line.
+            log = tempfile.TemporaryFile(mode="w+")
             process = subprocess.Popen(
                 [sys.executable, "-m", "flask", "agi", "serve", "--bind", f"127.0.0.1:{port}",
-                 *extra_args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True)
+                 *extra_args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+            process.log = log
             processes.append(process)
             ports.append(port)
         for port, process in zip(ports, processes):
