@@ -55,12 +55,13 @@ class RouteDecision:
         return cls(action="reject", reason=reason)
 
     def channel_variables(self) -> dict[str, str]:
-        """The CC_* variables the dialplan reads after `route`."""
+        """The CC_* variables the dialplan reads after `route`, CC_ACTION last: if setting
+        them is cut short, the dialplan never sees a new `dial` with an old CC_DIAL."""
         if self.action == "dial":
-            return {"CC_ACTION": "dial", "CC_DIAL": self.dial, "CC_TIMEOUT": str(self.timeout),
-                    "CC_ATTEMPT": str(self.attempt)}
-        return {"CC_ACTION": "reject", "CC_REASON": self.reason,
-                "CC_HANGUP_CAUSE": str(self.hangup_cause)}
+            return {"CC_DIAL": self.dial, "CC_TIMEOUT": str(self.timeout),
+                    "CC_ATTEMPT": str(self.attempt), "CC_ACTION": "dial"}
+        return {"CC_REASON": self.reason, "CC_HANGUP_CAUSE": str(self.hangup_cause),
+                "CC_ACTION": "reject"}
 
 
 @dataclass(frozen=True)
