@@ -31,8 +31,8 @@ from app.utils.exceptions import Conflict, ValidationFailed
 
 CLIENT_CONTEXT = "cc-from-clients"  # the dialplan context for anything a client sends us
 CARRIER_CONTEXT = "cc-inbound"  # the inbound routing context of the shipped dialplan
-# Transports are static in asterisk/pjsip.conf; these are the names it must define.
-TRANSPORTS = {"transport-udp": "udp", "transport-tcp": "tcp", "transport-tls": "tls"}
+# Transports are static in asterisk/pjsip.conf, which defines exactly these (name: protocol).
+TRANSPORTS = {"transport-udp": "udp", "transport-tcp": "tcp"}
 DEFAULT_TRANSPORT = "transport-udp"
 DTMF_MODES = REALTIME_ENUM_LABELS["pjsip_dtmf_mode_values_v3"]
 DEFAULT_DTMF_MODE = "rfc4733"

@@ -95,7 +95,6 @@ def test_static_client_without_outbound_auth_has_no_auth_row(admin, rows, sql):
 @pytest.mark.parametrize("contact, transport", [
     ("sip:agent@pbx.new.example;transport=tcp", "transport-tcp"),
     ("sip:agent@pbx.new.example;transport=TCP", "transport-tcp"),
-    ("sips:agent@pbx.new.example:5061", "transport-tls"),
     ("sip:agent@[2001:db8::5]:5060", "transport-udp"),
     ("sip:203.0.113.7", "transport-udp"),
 ])
@@ -221,6 +220,8 @@ LONG_CONTACT = "sip:agent@pbx.example.com:5060" + ";a=b" * 56  # 254 characters,
     (static_client(pjsip={"contact_uri": "sip:agent@pbx.example.com;transport=carrier-pigeon"}),
      ["pjsip", "contact_uri"]),
     (static_client(pjsip={"contact_uri": "sip:agent@pbx.example.com;transport=ws"}),
+     ["pjsip", "contact_uri"]),
+    (static_client(pjsip={"contact_uri": "sips:agent@pbx.example.com"}),  # no TLS transport
      ["pjsip", "contact_uri"]),
     (static_client(pjsip={"contact_uri": LONG_CONTACT}), ["pjsip", "contact_uri"]),
     (static_client(pjsip={"contact_uri": None}), ["pjsip", "contact_uri"]),

@@ -6,10 +6,13 @@ ran in ../shared/asterisk-captures/realtime-queries.log and decodes the rows the
 res_config_pgsql does (tests/support/asterisk_realtime.py). The rows must be exactly what
 Asterisk needs to take the carrier's call into cc-inbound and to dial PJSIP/<client>.
 """
+import configparser
 import time
+from pathlib import Path
 
 import pytest
 
+from app.services.pjsip_service import TRANSPORTS
 from tests.support import asterisk_realtime as ast
 from tests.support.responses import remember_secret
 
@@ -166,3 +169,12 @@ def test_yes_no_columns_are_read_in_every_spelling_asterisk_uses(platform, aster
         f"rtp_symmetric = '{label}' WHERE id = 'tcp-cc'")
     shown = client.get(f"/api/admin/clients/{platform['static']['id']}").json["pjsip"]
     assert shown["send_pai"] is expected and shown["nat"] is expected
+
+
+def test_every_transport_the_api_offers_is_defined_in_the_shipped_pjsip_conf():
+    conf = configparser.ConfigParser(comment_prefixes=(";",), inline_comment_prefixes=(";",),
+                                     strict=False)
+    conf.read(Path(__file__).resolve().parents[3] / "asterisk" / "pjsip.conf")
+    shipped = {name: conf[name]["protocol"] for name in conf.sections()
+               if conf[name].get("type") == "transport"}
+    assert shipped == TRANSPORTS
