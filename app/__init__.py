@@ -26,6 +26,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     from app.api.routes import register_api_blueprints
     from app.cli import register_cli
     from app.database import models  # noqa: F401  (the metadata must know every table)
+    from app.services import audit_service
     from app.services.auth_service import load_session_user
     from app.utils.security_headers import register_security_headers
 
@@ -42,6 +43,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     register_request_guards(app)
     register_security_headers(app)
     register_cli(app)
+    audit_service.install()
     return app
 
 

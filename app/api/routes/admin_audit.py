@@ -1,0 +1,18 @@
+from flask_smorest import Blueprint
+
+from app.api.schemas.audit_schemas import AuditEventSchema, AuditQuerySchema
+from app.api.schemas.common import list_schema
+from app.services import audit_service
+from app.utils.decorators import admin_required
+
+blp = Blueprint("admin_audit", __name__, url_prefix="/api/admin/audit",
+                description="Who changed what and when (admins only)")
+
+
+@blp.get("")
+@admin_required
+@blp.arguments(AuditQuerySchema, location="query")
+@blp.response(200, list_schema(AuditEventSchema))
+def list_audit(args):
+    """Audit events, newest first; filter by entity and actor."""
+    return audit_service.list_events(**args).as_dict()

@@ -1,0 +1,24 @@
+import marshmallow as ma
+from marshmallow import validate
+
+from app.api.schemas.common import PaginationQuerySchema
+from app.services.audit_service import AUDITED
+
+ENTITY_TYPES = sorted(set(AUDITED.values()) | {"pjsip_endpoint"})
+
+
+class AuditEventSchema(ma.Schema):
+    id = ma.fields.Integer()
+    at = ma.fields.DateTime()
+    actor_id = ma.fields.Integer(allow_none=True, metadata={"description": "null: CLI or system"})
+    action = ma.fields.String(metadata={"enum": ["create", "update", "delete"]})
+    entity_type = ma.fields.String(metadata={"enum": ENTITY_TYPES})
+    entity_id = ma.fields.String()
+    changes = ma.fields.Dict(metadata={
+        "description": "create/delete: the row; update: {field: [old, new]}; secrets: \"(changed)\""})
+
+
+class AuditQuerySchema(PaginationQuerySchema):
+    entity_type = ma.fields.String(validate=validate.OneOf(ENTITY_TYPES))
+    entity_id = ma.fields.String(validate=validate.Length(min=1, max=80))
+    actor_id = ma.fields.Integer(validate=validate.Range(min=1))
