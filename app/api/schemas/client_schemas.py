@@ -2,7 +2,7 @@ import marshmallow as ma
 from marshmallow import ValidationError, validate
 
 from app.api.schemas.common import PaginationQuerySchema, strip_strings
-from app.api.schemas.sip_fields import (AuthInputSchema, AuthSchema, codecs_field,
+from app.api.schemas.sip_fields import (SipAuthInputSchema, SipAuthSchema, codecs_field,
                                         dtmf_mode_field, identify_ips_field, plain_text_field,
                                         sip_host_field, sip_uri_field, sip_user_field,
                                         transport_field)
@@ -25,7 +25,7 @@ identifier_field = dict(
 )
 
 
-class RegisteredContactSchema(ma.Schema):
+class SipContactSchema(ma.Schema):
     uri = ma.fields.String()
     expires_at = ma.fields.DateTime()
     user_agent = ma.fields.String(allow_none=True)
@@ -34,10 +34,10 @@ class RegisteredContactSchema(ma.Schema):
     reg_server = ma.fields.String(allow_none=True)
 
 
-class RegistrationSchema(ma.Schema):
+class SipRegistrationSchema(ma.Schema):
     reachable = ma.fields.Boolean(metadata={
         "description": "Whether the call center's PBX has an unexpired registration."})
-    contacts = ma.fields.List(ma.fields.Nested(RegisteredContactSchema))
+    contacts = ma.fields.List(ma.fields.Nested(SipContactSchema))
 
 
 class PjsipSchema(ma.Schema):
@@ -48,14 +48,14 @@ class PjsipSchema(ma.Schema):
     codecs = ma.fields.List(ma.fields.String())
     dtmf_mode = ma.fields.String(allow_none=True)
     identify_ips = ma.fields.List(ma.fields.String())
-    outbound_auth = ma.fields.Nested(AuthSchema, allow_none=True)
-    inbound_auth = ma.fields.Nested(AuthSchema, allow_none=True)
+    outbound_auth = ma.fields.Nested(SipAuthSchema, allow_none=True)
+    inbound_auth = ma.fields.Nested(SipAuthSchema, allow_none=True)
     callerid = ma.fields.String(allow_none=True)
     from_user = ma.fields.String(allow_none=True)
     from_domain = ma.fields.String(allow_none=True)
     send_pai = ma.fields.Boolean()
     nat = ma.fields.Boolean()
-    registration = ma.fields.Nested(RegistrationSchema, allow_none=True, metadata={
+    registration = ma.fields.Nested(SipRegistrationSchema, allow_none=True, metadata={
         "description": "Register mode only: the contacts Asterisk holds (read from ps_contacts)."})
 
 
@@ -73,10 +73,10 @@ class PjsipInputSchema(ma.Schema):
     codecs = codecs_field()
     dtmf_mode = dtmf_mode_field()
     identify_ips = identify_ips_field()
-    outbound_auth = ma.fields.Nested(AuthInputSchema, allow_none=True, metadata={
+    outbound_auth = ma.fields.Nested(SipAuthInputSchema, allow_none=True, metadata={
         "description": "Static mode: credentials the call center's PBX challenges us for. "
                        "null removes them."})
-    inbound_auth = ma.fields.Nested(AuthInputSchema, metadata={
+    inbound_auth = ma.fields.Nested(SipAuthInputSchema, metadata={
         "description": "Register mode: credentials the PBX registers with. The username "
                        "defaults to client_identifier; without a password a random one is "
                        "made (POST …/sip_password sets a new one and shows it once)."})

@@ -101,14 +101,14 @@ def plain_text_field(max_length: int, **kwargs) -> ma.fields.String:
         validate=[validate.Length(min=1, max=max_length), _checked(check_plain_text)], **kwargs)
 
 
-class AuthSchema(ma.Schema):
+class SipAuthSchema(ma.Schema):
     """Digest credentials as answered: the password itself never is."""
 
     username = ma.fields.String()
     has_password = ma.fields.Boolean()
 
 
-class AuthInputSchema(ma.Schema):
+class SipAuthInputSchema(ma.Schema):
     username = ma.fields.String(validate=[validate.Length(min=1, max=40),
                                           _checked(check_auth_username)])
     password = ma.fields.String(load_only=True,

@@ -1,7 +1,8 @@
 """/api/admin/clients: call centers and their PJSIP endpoints (admins and staff)."""
 import pytest
 
-from app.services import pjsip_service
+from app.services import client_service, pjsip_service
+from app.services.sip_syntax import CODECS
 from tests.support.responses import remember_secret
 
 OUTBOUND_PASSWORD = remember_secret("static-pbx-secret-9")
@@ -232,6 +233,7 @@ LONG_CONTACT = "sip:agent@pbx.example.com:5060" + ";a=b" * 56  # 254 characters,
     (static_client(pjsip={"codecs": ["all"]}), ["pjsip", "codecs"]),
     (static_client(pjsip={"codecs": []}), ["pjsip", "codecs"]),
     (static_client(pjsip={"codecs": ["ulaw", "ulaw"]}), ["pjsip", "codecs"]),
+    (static_client(pjsip={"codecs": list(CODECS)}), ["pjsip", "codecs"]),  # allow: varchar(200)
     (static_client(pjsip={"dtmf_mode": "rfc2833"}), ["pjsip", "dtmf_mode"]),
     (static_client(pjsip={"identify_ips": ["192.0.2.300"]}), ["pjsip", "identify_ips"]),
     (static_client(pjsip={"identify_ips": ["192.0.2.10/24"]}), ["pjsip", "identify_ips"]),
@@ -603,6 +605,17 @@ def test_a_constraint_violation_on_the_last_row_leaves_nothing(admin, monkeypatc
     assert counts() == before
 
 
+def test_a_duplicate_that_races_past_the_checks_is_still_409(admin, monkeypatch, counts):
+    # Two requests creating the same client at once both pass the checks; the UNIQUE
+    # constraints decide, and the loser gets the same 409 as if it had been second.
+    before = counts()
+    monkeypatch.setattr(client_service, "_ensure_identifier_free", lambda identifier: None)
+    response = admin.post("/api/admin/clients", json=static_client(client_identifier="acme-cc"))
+    assert response.status_code == 409
+    assert response.json["error"]["code"] == "duplicate"
+    assert counts() == before
+
+
 def test_a_failure_half_way_through_a_rename_changes_nothing(admin, monkeypatch, rows, sql):
     before = admin.get("/api/admin/clients/1").json
     monkeypatch.setattr(pjsip_service, "_write_auth", _boom)
@@ -671,8 +684,8 @@ def test_openapi_documents_the_client_endpoints(client):
     assert any(p["name"] == "unlink" for p in delete["parameters"])
     assert {"204", "404", "409"} <= set(delete["responses"])
     schemas = spec["components"]["schemas"]
-    assert set(schemas["Auth"]["properties"]) == {"username", "has_password"}
-    assert schemas["AuthInput"]["properties"]["password"].get("writeOnly") is True
+    assert set(schemas["SipAuth"]["properties"]) == {"username", "has_password"}
+    assert schemas["SipAuthInput"]["properties"]["password"].get("writeOnly") is True
     pjsip = schemas["Pjsip"]["properties"]
     for name in ("mode", "contact_uri", "max_contacts", "transport", "codecs", "dtmf_mode",
                  "identify_ips", "outbound_auth", "registration"):
