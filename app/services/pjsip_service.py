@@ -135,14 +135,12 @@ def _spec_from_rows(endpoint, aor, auth, identify_rows) -> EndpointSpec:
     inbound_refs = _list(endpoint["auth"])
     outbound_refs = _list(endpoint["outbound_auth"])
     own_id = endpoint["id"]
-    allow = [codec for value in split_realtime_value(endpoint["allow"])
-             for codec in (part.strip() for part in value.split(",")) if codec]
     ordered = sorted(identify_rows, key=lambda row: _identify_position(own_id, row["id"]))
     return EndpointSpec(
         id=own_id,
         context=_one(endpoint["context"]),
         transport=_one(endpoint["transport"]),
-        codecs=allow,
+        codecs=_list(endpoint["allow"]),
         dtmf_mode=endpoint["dtmf_mode"],
         has_aor=aor is not None,
         contact=_contact(aor),

@@ -178,3 +178,54 @@ def test_every_transport_the_api_offers_is_defined_in_the_shipped_pjsip_conf():
     shipped = {name: conf[name]["protocol"] for name in conf.sections()
                if conf[name].get("type") == "transport"}
     assert shipped == TRANSPORTS
+
+
+def test_done_when_a_carriers_call_reaches_each_client_through_the_api(platform, asterisk, app,
+                                                                        client):
+    """The issue's acceptance path: everything made through the API, then a call from the
+    carrier is identified, routed, and each Dial string resolves to rows Asterisk can dial."""
+    password = remember_secret("new-seller-password-2026")
+    seller_doc = client.post("/api/admin/users", json={
+        "username": "seller9", "email": "seller9@example.com", "password": password,
+        "role": "seller"})
+    assert seller_doc.status_code == 201, seller_doc.json
+    seller = app.test_client()
+    assert seller.post("/api/auth/login", json={"username": "seller9",
+                                                "password": password}).status_code == 200
+    dids = [seller.post("/api/seller/dids", json={"number": number}).json["id"]
+            for number in ("+13125550170", "+13125550171")]
+    campaign = seller.post("/api/seller/campaigns", json={"name": "Roofing",
+                                                          "dial_timeout": 20}).json
+    for did_id in dids:
+        attached = seller.post(f"/api/seller/campaigns/{campaign['id']}/dids",
+                               json={"did_id": did_id})
+        assert attached.status_code in (200, 201), attached.json
+    for priority, key in ((1, "static"), (2, "register")):
+        linked = seller.post(f"/api/seller/campaigns/{campaign['id']}/clients", json={
+            "client_id": platform[key]["id"], "forwarding_priority": priority, "weight": 100,
+            "max_concurrency": 2})
+        assert linked.status_code == 201, linked.json
+
+    # An INVITE from the carrier's address is taken by its endpoint, into cc-inbound.
+    carrier = ast.identify_by_ip(asterisk, "192.0.2.10")
+    endpoint = ast.retrieve_by_id(asterisk, "ps_endpoints", carrier)
+    assert ast.single(endpoint, "context") == "cc-inbound"
+
+    internal = {"Authorization": f"Bearer {app.config['INTERNAL_API_TOKEN']}"}
+    call = {"uniqueid": "pbx-a-1795519999.7", "did": "13125550171", "caller_id": "+13105550123"}
+    first = client.post("/api/internal/route", headers=internal, json=call).json
+    assert first["variables"]["CC_DIAL"] == "PJSIP/tcp-cc"
+    dial = ast.resolve_dial(asterisk, first["variables"]["CC_DIAL"].removeprefix("PJSIP/"))
+    assert dial["contacts"] == [TCP_CONTACT]
+    assert [ast.single(a, "username") for a in dial["outbound_auths"]] == ["capconduit"]
+
+    # NOANSWER: failover to the registering client, which Asterisk reaches once registered.
+    assert client.post("/api/internal/attempt_result", headers=internal, json={
+        "uniqueid": call["uniqueid"], "attempt": 1, "dial_status": "NOANSWER"}).status_code == 204
+    second = client.post("/api/internal/route", headers=internal, json=call).json
+    assert second["variables"]["CC_DIAL"] == "PJSIP/reg_cc"
+    asterisk.execute(
+        "INSERT INTO ps_contacts (id, uri, expiration_time, endpoint, reg_server) VALUES "
+        "('reg_cc^3B@0123', 'sip:reg_cc@192.0.2.50:5070^3Bob', "
+        f"'{int(time.time()) + 120}', 'reg_cc', 'pbx-a')")
+    assert ast.resolve_dial(asterisk, "reg_cc")["contacts"] == ["sip:reg_cc@192.0.2.50:5070;ob"]
