@@ -15,7 +15,7 @@ an existing row as an operator set it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, or_, select, text, update
@@ -26,6 +26,7 @@ from app.database.models.pjsip import (REALTIME_ENUM_LABELS, PsAor, PsAuth, PsCo
 from app.database.realtime_values import (encode_realtime_value, format_ast_bool,
                                           parse_ast_bool, split_realtime_value)
 from app.extensions import db
+from app.services import audit_service
 from app.services.sip_syntax import networks_overlap, parse_identify_network
 from app.utils.exceptions import Conflict, ValidationFailed
 
@@ -318,7 +319,19 @@ def write_endpoint(spec: EndpointSpec, *, previous_id: str | None = None,
     _write_aor(spec)
     _write_auth(spec)
     _write_identify(spec)
+    audit_service.record("update", "pjsip_endpoint", spec.id, _audit_view(spec, previous_id))
     db.session.flush()
+
+
+def _audit_view(spec: EndpointSpec, previous_id: str | None) -> dict:
+    """The endpoint as written, credentials reduced to their username."""
+    view = asdict(spec)
+    for key in ("inbound_auth", "outbound_auth"):
+        if view[key] is not None:
+            view[key] = {"username": view[key]["username"], "password": audit_service.MASK}
+    if previous_id is not None and previous_id != spec.id:
+        view["renamed_from"] = previous_id
+    return view
 
 
 def delete_endpoint(endpoint_id: str) -> None:
@@ -326,12 +339,16 @@ def delete_endpoint(endpoint_id: str) -> None:
     db.session.execute(delete(PsEndpointIdIp).where(PsEndpointIdIp.endpoint == endpoint_id))
     for model in (PsAuth, PsAor, PsEndpoint):
         db.session.execute(delete(model).where(model.id == endpoint_id))
+    audit_service.record("delete", "pjsip_endpoint", endpoint_id, {})
 
 
 def set_inbound_password(endpoint_id: str, password: str) -> bool:
     """Replace the password of the endpoint's auth row; False when it has none."""
     result = db.session.execute(
         update(PsAuth).where(PsAuth.id == endpoint_id).values(password=_encode(password)))
+    if result.rowcount == 1:
+        audit_service.record("update", "pjsip_endpoint", endpoint_id,
+                             {"inbound_auth": {"password": audit_service.MASK}})
     return result.rowcount == 1
 
 

@@ -70,3 +70,21 @@ def test_only_admins_read_the_audit_trail(client, auth, who, status):
 
 def test_audit_filters_are_validated(admin):
     assert admin.get("/api/admin/audit?entity_type=spaceship").status_code == 422
+
+
+def test_sip_settings_changes_are_audited_without_the_password(admin):
+    secret = remember_secret("outbound-secret-123")
+    created = admin.post("/api/admin/clients", json={
+        "client_identifier": "audit-cc", "name": "Audit CC",
+        "pjsip": {"contact_uri": "sip:agent@198.51.100.50:5060", "codecs": ["ulaw"],
+                  "outbound_auth": {"username": "cap", "password": secret}}})
+    assert created.status_code == 201, created.json
+    admin.delete(f"/api/admin/clients/{created.json['id']}")
+    trail = events(admin, entity_type="pjsip_endpoint", entity_id="audit-cc")
+    assert [e["action"] for e in trail] == ["delete", "update"]
+    written = trail[1]["changes"]
+    assert written["contact"] == "sip:agent@198.51.100.50:5060"
+    assert written["outbound_auth"] == {"username": "cap", "password": "(changed)"}
+    assert secret not in str(trail)
+    assert [e["action"] for e in events(admin, entity_type="client", entity_id=created.json["id"])] \
+        == ["delete", "create"]
