@@ -2,7 +2,8 @@
 """One entry point for newcomers and CI, needing only Python 3.11+.
 
     python3 dev.py run     set everything up and serve the API (+ FastAGI) with sample data
-    python3 dev.py test    set everything up and run the whole test suite (extra args go to pytest)
+    python3 dev.py test    set everything up (Chromium for the browser tests included) and run
+                           the whole test suite (extra args go to pytest)
 
 It makes `.venv/`, installs the pinned requirements when they change, then re-runs itself
 inside the venv. Without DATABASE_URI it starts the embedded PostgreSQL in `instance/` and
@@ -10,6 +11,7 @@ stops it again on Ctrl-C.
 """
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -78,7 +80,7 @@ def run(extra: list[str]) -> int:
         ["flask", "agi", "serve"],
     ]
     children = [subprocess.Popen([str(VENV / "bin" / s[0]), *s[1:]], env=env) for s in services]
-    print("API on http://127.0.0.1:5000/ (docs at /api/docs), FastAGI on "
+    print("Web UI and API on http://127.0.0.1:5000/ (API docs at /api/docs), FastAGI on "
           f"{env.get('AGI_BIND', '127.0.0.1:4573')}. Ctrl-C stops everything.", flush=True)
     return supervise(children)
 
@@ -109,7 +111,24 @@ def supervise(children: list[subprocess.Popen]) -> int:
     return status
 
 
+def ensure_browser() -> None:
+    """The browser tests (tests/browser) drive Debian's chromium: install it on a fresh machine."""
+    chromium = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+    if chromium.exists():
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing chromium for the browser tests (apt-get) …", flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
+        if chromium.exists():
+            return
+    sys.exit(f"The browser tests need Chromium at {chromium}. Install Debian's package as root "
+             "(apt-get install chromium), or point CHROMIUM_PATH at a Chromium binary.")
+
+
 def test(extra: list[str]) -> int:
+    ensure_browser()
     return subprocess.call([str(VENV_PYTHON), "-m", "pytest", *extra])
 
 

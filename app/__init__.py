@@ -28,6 +28,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     from app.database import models  # noqa: F401  (the metadata must know every table)
     from app.services import audit_service
     from app.services.auth_service import load_session_user
+    from app.web import register_web
     from app.utils.security_headers import register_security_headers
 
     extensions.db.init_app(app)
@@ -44,6 +45,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     register_security_headers(app)
     register_cli(app)
     audit_service.install()
+    register_web(app)  # the pages; last, so that every API blueprint is known
     return app
 
 

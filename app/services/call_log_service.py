@@ -1,17 +1,21 @@
 """Reading call logs: filtered lists with keyset pagination, one call, and summaries."""
 import base64
 import binascii
+from collections.abc import Iterator
 from datetime import datetime
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from app.database.models import CallAttempt, CallLog, Campaign, Client
+from app.database.models import (CallAttempt, CallLog, Campaign, CampaignClientSetting, Client,
+                                 User)
 from app.extensions import db
 from app.services.phone_numbers import to_e164
 from app.utils.exceptions import NotFound, ValidationFailed
 
 FINAL_STATUSES = ("answered", "no_route", "all_capped", "all_failed", "abandoned", "error")
+NEWEST_FIRST = (CallLog.started_at.desc(), CallLog.id.desc())
+EXPORT_BATCH_SIZE = 500
 
 
 def encode_cursor(call: CallLog) -> str:
@@ -47,16 +51,20 @@ def _filtered(statement: Select, filters: dict, default_region: str) -> Select:
     return statement
 
 
+def _older_than(started: datetime, call_id: int):
+    """Rows after (started, call_id) in NEWEST_FIRST order: the keyset condition."""
+    return or_(CallLog.started_at < started,
+               and_(CallLog.started_at == started, CallLog.id < call_id))
+
+
 def list_calls(filters: dict, *, cursor: str | None, limit: int, default_region: str) -> dict:
     """Newest first. The cursor is the (started_at, id) of the last row shown, so every page
     is one index range scan however deep it is."""
     statement = _filtered(select(CallLog), filters, default_region)
     if cursor:
-        started, call_id = decode_cursor(cursor)
-        statement = statement.where(or_(CallLog.started_at < started,
-                                        and_(CallLog.started_at == started, CallLog.id < call_id)))
+        statement = statement.where(_older_than(*decode_cursor(cursor)))
     statement = (statement.options(selectinload(CallLog.attempts))
-                 .order_by(CallLog.started_at.desc(), CallLog.id.desc()).limit(limit + 1))
+                 .order_by(*NEWEST_FIRST).limit(limit + 1))
     calls = list(db.session.scalars(statement))
     next_cursor = encode_cursor(calls[limit - 1]) if len(calls) > limit else None
     return {"items": calls[:limit], "limit": limit, "next_cursor": next_cursor}
@@ -110,8 +118,8 @@ def _per_client(filters: dict, default_region: str) -> list[dict]:
     return _rows_as_breakdown(db.session.execute(statement))
 
 
-def summarize(filters: dict, *, default_region: str) -> dict:
-    """Counts per outcome, answer rate and average talk time, overall and per campaign/client."""
+def outcome_totals(filters: dict, *, default_region: str) -> dict:
+    """Counts per outcome, answer rate (answered / ended calls) and average talk time."""
     by_status = dict(db.session.execute(
         _filtered(select(CallLog.status, func.count()).group_by(CallLog.status),
                   filters, default_region)).all())
@@ -125,6 +133,59 @@ def summarize(filters: dict, *, default_region: str) -> dict:
         "by_status": {status: by_status.get(status, 0) for status in ("in_progress", *FINAL_STATUSES)},
         "answer_rate": round(answered / ended, 4) if ended else 0.0,
         "average_billsec": round(float(average or 0), 1),
-        "campaigns": _per_campaign(filters, default_region),
-        "clients": _per_client(filters, default_region),
     }
+
+
+def summarize(filters: dict, *, default_region: str) -> dict:
+    """Counts per outcome, answer rate and average talk time, overall and per campaign/client."""
+    return {**outcome_totals(filters, default_region=default_region),
+            "campaigns": _per_campaign(filters, default_region),
+            "clients": _per_client(filters, default_region)}
+
+
+def iter_calls_for_export(filters: dict, *, default_region: str,
+                          batch_size: int | None = None) -> Iterator[tuple[dict, list[dict]]]:
+    """Every call matching `filters`, newest first, with its attempts: (call, attempts).
+
+    Reads `batch_size` calls at a time by keyset, as plain rows (no ORM objects kept in the
+    session), so an export of any size holds one batch in memory at a time.
+    """
+    batch_size = batch_size or EXPORT_BATCH_SIZE
+    calls, attempts = CallLog.__table__, CallAttempt.__table__
+    statement = _filtered(select(calls), filters, default_region).order_by(*NEWEST_FIRST)
+    last: tuple[datetime, int] | None = None
+    while True:
+        page = statement if last is None else statement.where(_older_than(*last))
+        rows = db.session.execute(page.limit(batch_size)).mappings().all()
+        if not rows:
+            return
+        by_call: dict[int, list[dict]] = {}
+        for attempt in db.session.execute(
+                select(attempts).where(attempts.c.call_log_id.in_([row["id"] for row in rows]))
+                .order_by(attempts.c.call_log_id, attempts.c.attempt_no)).mappings():
+            by_call.setdefault(attempt["call_log_id"], []).append(dict(attempt))
+        for row in rows:
+            yield dict(row), by_call.get(row["id"], [])
+        if len(rows) < batch_size:
+            return
+        last = (rows[-1]["started_at"], rows[-1]["id"])
+
+
+def filter_choices(seller_id: int | None) -> dict:
+    """What a call-log filter offers, as {id: name}: a seller's campaigns and the clients they
+    link; for admins and staff (`seller_id=None`) every campaign, client and seller."""
+    campaigns = select(Campaign.id, Campaign.name).order_by(Campaign.name, Campaign.id)
+    clients = select(Client.id, Client.name).order_by(Client.name, Client.id)
+    if seller_id is not None:
+        campaigns = campaigns.where(Campaign.seller_id == seller_id)
+        clients = clients.where(Client.id.in_(
+            select(CampaignClientSetting.client_id)
+            .join(Campaign, Campaign.id == CampaignClientSetting.campaign_id)
+            .where(Campaign.seller_id == seller_id)))
+    choices = {"campaigns": dict(db.session.execute(campaigns).tuples().all()),
+               "clients": dict(db.session.execute(clients).tuples().all())}
+    if seller_id is None:
+        choices["sellers"] = dict(db.session.execute(
+            select(User.id, User.username).where(User.role == "seller").order_by(User.username)
+        ).tuples().all())
+    return choices

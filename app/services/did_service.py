@@ -48,10 +48,14 @@ def dids_of(seller_id: int | None) -> Select:
 
 
 def list_dids(*, seller_id: int | None, status=None, campaign_id=None, q=None, page=1,
-              per_page=25) -> Page:
+              per_page=25, in_campaign: bool | None = None) -> Page:
+    """`in_campaign`: True for DIDs some campaign routes, False for the free ones."""
     statement = dids_of(seller_id).order_by(Did.id)
     if status:
         statement = statement.where(Did.status == status)
+    if in_campaign is not None:
+        attached = Did.id.in_(select(CampaignDid.did_id))
+        statement = statement.where(attached if in_campaign else ~attached)
     if campaign_id is not None:
         statement = statement.join(CampaignDid, CampaignDid.did_id == Did.id).where(
             CampaignDid.campaign_id == campaign_id)

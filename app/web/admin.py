@@ -1,0 +1,70 @@
+"""User administration (admins only)."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from app.api.schemas.user_schemas import UserCreateSchema, UserQuerySchema, UserUpdateSchema
+from app.database.models.user import USER_ROLES, USER_STATUSES
+from app.services import user_service
+from app.utils.decorators import admin_required
+from app.utils.exceptions import Conflict
+from app.web.forms import OMIT, FormState, form_document, post_form, read_query
+
+bp = Blueprint("web_admin", __name__, url_prefix="/admin")
+USER_FIELDS = ["username", "email", "password", "role", "status", "full_name", "company_name"]
+
+
+@bp.get("/users")
+@admin_required
+def users():
+    args, state = read_query(UserQuerySchema(), ["role", "status", "q"])
+    page = user_service.list_users(**args)
+    filters = {k: v for k, v in state.values.items() if v}
+    return render_template("admin/users.html", page=page, form=state, filters=filters,
+                           roles=USER_ROLES, statuses=USER_STATUSES)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@admin_required
+def new_user():
+    state = FormState(values={"role": "seller", "status": "active"})
+    if request.method == "POST":
+        user = post_form(state, UserCreateSchema(), user_service.create_user)
+        if user is not None:
+            flash(f"User {user.username} created.", "success")
+            return redirect(url_for(".users"))
+    return _user_form(state, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def edit_user(user_id):
+    user = user_service.get_user(user_id)
+    state = FormState(values={name: getattr(user, name) for name in USER_FIELDS
+                              if name != "password"})
+    if request.method == "POST":
+        saved = post_form(state, UserUpdateSchema(),
+                          lambda data: user_service.update_user(user_id, data),
+                          build=lambda schema: form_document(schema, blank={"password": OMIT}))
+        if saved is not None:
+            flash(f"User {user.username} saved.", "success")
+            return redirect(url_for(".users"))
+    return _user_form(state, user=user)
+
+
+@bp.post("/users/<int:user_id>/status")
+@admin_required
+def set_status(user_id):
+    status = request.form.get("status")
+    if status not in USER_STATUSES:
+        abort(400)
+    try:
+        user = user_service.update_user(user_id, {"status": status})
+    except Conflict as error:
+        flash(error.message, "error")
+    else:
+        flash(f"User {user.username} is now {status}.", "success")
+    return redirect(url_for(".users"))
+
+
+def _user_form(state: FormState, *, user):
+    return render_template("admin/user_form.html", form=state.place(USER_FIELDS), user=user,
+                           roles=USER_ROLES, statuses=USER_STATUSES), 422 if state.failed else 200

@@ -1,0 +1,152 @@
+"""The call log: filtered, expandable to attempts, live on its first page, exportable as CSV."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, datetime, time, timedelta
+
+import marshmallow as ma
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask_login import current_user
+
+from app.api.schemas.call_log_schemas import AdminCallLogQuerySchema, CallLogQuerySchema
+from app.database.models.call_log import CALL_STATUSES
+from app.services import call_log_service
+from app.utils.decorators import login_required
+from app.utils.exceptions import ValidationFailed
+from app.web.dashboard import scope_seller_id
+from app.web.forms import FormState, flatten
+from app.web.site import status_label, viewer_timezone
+
+bp = Blueprint("web_calls", __name__)
+PAGE_SIZE = 50
+FILTER_FIELDS = ("from", "to", "campaign_id", "client_id", "did", "status", "caller", "seller_id")
+CSV_COLUMNS = ("id", "uniqueid", "linkedid", "started_at", "answered_at", "ended_at", "did",
+               "caller_id", "seller_id", "campaign_id", "campaign", "client_id", "client",
+               "status", "duration", "billsec", "hangup_cause", "attempts", "attempt_details")
+# A spreadsheet runs a cell that starts like a formula: never start a cell with one.
+_FORMULA = re.compile(r"^(?:[=@\t\r]|[+-](?![\d.\s]*$))")
+
+
+def _query_schema() -> ma.Schema:
+    return CallLogQuerySchema() if scope_seller_id() is not None else AdminCallLogQuerySchema()
+
+
+def _day_bound(text: str, *, end: bool) -> str:
+    """A date input (YYYY-MM-DD) as the instant its day starts (or, for `to`, ends) in the
+    viewer's time zone; anything else is left for the schema to refuse."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return text
+    if end:
+        day += timedelta(days=1)
+    return datetime.combine(day, time.min, viewer_timezone()).isoformat()
+
+
+def read_filters() -> tuple[dict, FormState]:
+    """The filters of the query string, validated by the API's query schema."""
+    state = FormState(values={name: request.args.get(name, "") for name in FILTER_FIELDS})
+    document = {name: value.strip() for name, value in state.values.items() if value.strip()}
+    if scope_seller_id() is not None:
+        document.pop("seller_id", None)
+    for name in ("from", "to"):
+        if name in document:
+            document[name] = _day_bound(document[name], end=name == "to")
+    if request.args.get("cursor"):
+        document["cursor"] = request.args["cursor"]
+    document["limit"] = PAGE_SIZE
+    try:
+        filters = _query_schema().load(document)
+    except ma.ValidationError as error:
+        state.errors = flatten(error.messages)
+        return {}, state
+    if scope_seller_id() is not None:
+        filters["seller_id"] = scope_seller_id()
+    return filters, state
+
+
+def _page(filters: dict) -> dict:
+    filters = dict(filters)
+    cursor, limit = filters.pop("cursor", None), filters.pop("limit", PAGE_SIZE)
+    return call_log_service.list_calls(filters, cursor=cursor, limit=limit,
+                                       default_region=current_app.config["DEFAULT_REGION"])
+
+
+def _filter_args(state: FormState) -> dict:
+    return {name: value for name, value in state.values.items() if value}
+
+
+@bp.get("/calls")
+@login_required
+def index():
+    filters, state = read_filters()
+    page = _page(filters) if not state.failed else {"items": [], "next_cursor": None}
+    choices = call_log_service.filter_choices(scope_seller_id())
+    return render_template(
+        "calls/index.html", form=state.place(FILTER_FIELDS), page=page, choices=choices,
+        statuses=[(status, status_label(status)) for status in CALL_STATUSES],
+        args=_filter_args(state), first_page=not request.args.get("cursor"),
+        is_admin_view=scope_seller_id() is None), 422 if state.failed else 200
+
+
+@bp.get("/calls/rows")
+@login_required
+def rows():
+    """The first page's rows alone, for the page's live refresh."""
+    filters, state = read_filters()
+    page = _page(filters) if not state.failed else {"items": [], "next_cursor": None}
+    choices = call_log_service.filter_choices(scope_seller_id())
+    return render_template("calls/_rows.html", page=page, choices=choices,
+                           is_admin_view=scope_seller_id() is None)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    return "'" + text if _FORMULA.match(text) else text
+
+
+@bp.get("/calls/export.csv")
+@login_required
+def export():
+    """Every call the filters select (not one page), streamed in batches as it is read."""
+    filters, state = read_filters()
+    if state.failed:
+        raise ValidationFailed("Some filters are invalid.", details=state.errors)
+    filters.pop("cursor", None)
+    filters.pop("limit", None)
+    choices = call_log_service.filter_choices(scope_seller_id())
+    region = current_app.config["DEFAULT_REGION"]
+
+    def lines():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        count = 0
+        for call, attempts in call_log_service.iter_calls_for_export(filters,
+                                                                      default_region=region):
+            clients = choices["clients"]
+            details = "; ".join(
+                f"{a['attempt_no']}: {clients.get(a['client_id'], a['client_id'] or '-')}"
+                f" {a['dial_status'] or 'pending'} {a['duration'] or 0}s" for a in attempts)
+            row = {**call, "campaign": choices["campaigns"].get(call["campaign_id"], ""),
+                   "client": choices["clients"].get(call["client_id"], ""),
+                   "attempts": len(attempts), "attempt_details": details}
+            writer.writerow([_cell(row.get(column)) for column in CSV_COLUMNS])
+            count += 1
+            if count % 200 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    stamp = datetime.now(viewer_timezone()).strftime("%Y%m%d-%H%M")
+    response = Response(stream_with_context(lines()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="calls-{stamp}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

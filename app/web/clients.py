@@ -1,0 +1,240 @@
+"""Clients (call centers) with their SIP settings, and carriers (admins and staff)."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.api.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySchema,
+                                             CarrierUpdateSchema)
+from app.api.schemas.client_schemas import (ClientCreateSchema, ClientQuerySchema,
+                                            ClientUpdateSchema, PjsipInputSchema)
+from app.database.models.client import ACTIVE_STATUSES, PJSIP_MODES
+from app.database.models.pjsip import PsAor, PsAuth, PsEndpoint
+from app.services import carrier_service, client_service
+from app.services.pjsip_service import (DEFAULT_CODECS, DEFAULT_DTMF_MODE, DEFAULT_TRANSPORT,
+                                        DTMF_MODES, MAX_IDENTIFY_IPS, TRANSPORTS)
+from app.services.sip_syntax import AUDIO_CODECS, TEXT_CODECS, VIDEO_CODECS
+from app.utils.decorators import admin_required, staff_required
+from app.utils.exceptions import Conflict, Forbidden
+from app.web.forms import OMIT, FormState, form_document, post_form, read_query
+
+bp = Blueprint("web_clients", __name__)
+
+CLIENT_FIELDS = ["client_identifier", "name", "department", "status", "notes"]
+SIP_FIELDS = ["pjsip.mode", "pjsip.contact_uri", "pjsip.max_contacts", "pjsip.transport",
+              "pjsip.codecs", "pjsip.dtmf_mode", "pjsip.identify_ips", "pjsip.callerid",
+              "pjsip.from_user", "pjsip.from_domain", "pjsip.send_pai", "pjsip.nat",
+              "pjsip.outbound_auth", "pjsip.outbound_auth.username",
+              "pjsip.outbound_auth.password", "pjsip.inbound_auth",
+              "pjsip.inbound_auth.username", "pjsip.inbound_auth.password"]
+CARRIER_FIELDS = ["name", "status", "identify_ips", "codecs", "transport", "dtmf_mode"]
+DTMF_LABELS = {
+    "rfc4733": "rfc4733 — RTP events (RFC 4733), the usual choice",
+    "inband": "inband — tones in the audio (needs ulaw/alaw)",
+    "info": "info — SIP INFO messages",
+    "auto": "auto — RFC 4733 if offered, else inband",
+    "auto_info": "auto_info — RFC 4733 if offered, else SIP INFO",
+}
+
+
+def column_length(model, column: str) -> int:
+    """The size of an Asterisk realtime column, to show as the field's limit."""
+    return model.__table__.c[column].type.length
+
+
+def sip_constraints() -> dict:
+    """What Asterisk accepts, shown beside the fields (the schemas enforce the same)."""
+    return {
+        "transports": [(name, f"{name} ({protocol.upper()})")
+                       for name, protocol in TRANSPORTS.items()],
+        "dtmf_modes": [(mode, DTMF_LABELS.get(mode, mode)) for mode in DTMF_MODES],
+        "codec_groups": [("Audio", AUDIO_CODECS), ("Video", VIDEO_CODECS), ("Text", TEXT_CODECS)],
+        "max_identify_ips": MAX_IDENTIFY_IPS,
+        "contact_max": column_length(PsAor, "contact"),
+        "callerid_max": 40,
+        "from_max": 40,
+        "auth_username_max": 40,
+        "auth_password_max": min(80, column_length(PsAuth, "password")),
+        "codecs_max": column_length(PsEndpoint, "allow"),
+    }
+
+
+# --- clients ----------------------------------------------------------------------------
+
+@bp.get("/clients")
+@staff_required
+def clients():
+    args, state = read_query(ClientQuerySchema(), ["q", "status", "mode"])
+    page = client_service.list_clients(**args)
+    return render_template("clients/list.html", page=page, form=state,
+                           filters={k: v for k, v in state.values.items() if v},
+                           statuses=ACTIVE_STATUSES, modes=PJSIP_MODES)
+
+
+def client_document(schema, form=None) -> dict:
+    """A client form post as the API's client document, with only what its mode uses."""
+    form = request.form if form is None else form
+    document = form_document(schema, form)
+    sip_schema = PjsipInputSchema()
+    sip = form_document(sip_schema, form, prefix="pjsip.")
+    mode = sip.get("mode") or "static"
+    if mode == "static":
+        sip.pop("max_contacts", None)
+        if form.getlist("pjsip.outbound_auth")[-1:] == ["on"]:
+            sip["outbound_auth"] = form_document(sip_schema.fields["outbound_auth"].schema, form,
+                                                 prefix="pjsip.outbound_auth.",
+                                                 blank={"password": OMIT})
+        else:
+            sip["outbound_auth"] = None
+    else:
+        sip.pop("contact_uri", None)
+        inbound = form_document(sip_schema.fields["inbound_auth"].schema, form,
+                                prefix="pjsip.inbound_auth.",
+                                blank={"password": OMIT, "username": OMIT})
+        if inbound:
+            sip["inbound_auth"] = inbound
+    document["pjsip"] = sip
+    return document
+
+
+def client_values(client) -> dict:
+    """A client document as the form's values (passwords never: only whether one is set)."""
+    values = {name: getattr(client, name) for name in CLIENT_FIELDS}
+    sip = client.pjsip
+    if sip is None:
+        return values
+    values.update({
+        "pjsip.mode": sip.mode, "pjsip.contact_uri": sip.contact_uri or "",
+        "pjsip.max_contacts": sip.max_contacts, "pjsip.transport": sip.transport,
+        "pjsip.codecs": ", ".join(sip.codecs), "pjsip.dtmf_mode": sip.dtmf_mode,
+        "pjsip.identify_ips": "\n".join(sip.identify_ips), "pjsip.callerid": sip.callerid or "",
+        "pjsip.from_user": sip.from_user or "", "pjsip.from_domain": sip.from_domain or "",
+        "pjsip.send_pai": sip.send_pai, "pjsip.nat": sip.nat,
+        "pjsip.outbound_auth": "on" if sip.outbound_auth else "",
+        "pjsip.outbound_auth.username": sip.outbound_auth.username if sip.outbound_auth else "",
+        "pjsip.inbound_auth.username": sip.inbound_auth.username if sip.inbound_auth else "",
+    })
+    return values
+
+
+NEW_CLIENT_VALUES = {"status": "active", "pjsip.mode": "static",
+                     "pjsip.transport": DEFAULT_TRANSPORT,
+                     "pjsip.codecs": ", ".join(DEFAULT_CODECS),
+                     "pjsip.dtmf_mode": DEFAULT_DTMF_MODE, "pjsip.max_contacts": 1}
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+@staff_required
+def new_client():
+    state = FormState(values=dict(NEW_CLIENT_VALUES))
+    if request.method == "POST":
+        client = post_form(state, ClientCreateSchema(), client_service.create_client,
+                           build=client_document)
+        if client is not None:
+            flash(f"Client {client.client_identifier} created with its SIP endpoint.", "success")
+            return redirect(url_for(".client", client_id=client.id))
+    return _client_form(state, client=None)
+
+
+@bp.route("/clients/<int:client_id>", methods=["GET", "POST"])
+@staff_required
+def client(client_id):
+    current = client_service.get_client(client_id)
+    state = FormState(values=client_values(current))
+    if request.method == "POST":
+        saved = post_form(state, ClientUpdateSchema(),
+                          lambda data: client_service.update_client(client_id, data),
+                          build=client_document)
+        if saved is not None:
+            flash(f"Client {saved.client_identifier} saved.", "success")
+            return redirect(url_for(".client", client_id=client_id))
+        current = client_service.get_client(client_id)
+    return _client_form(state, client=current)
+
+
+def _client_form(state: FormState, *, client):
+    return render_template("clients/form.html", form=state.place(CLIENT_FIELDS + SIP_FIELDS),
+                           client=client, statuses=ACTIVE_STATUSES, sip=sip_constraints()), \
+        422 if state.failed else 200
+
+
+@bp.post("/clients/<int:client_id>/delete")
+@staff_required
+def delete_client(client_id):
+    try:
+        client_service.delete_client(client_id, unlink=request.form.get("unlink") == "on")
+    except Conflict as error:
+        flash(error.message, "error")
+        return redirect(url_for(".client", client_id=client_id))
+    flash("Client deleted, with its SIP endpoint.", "success")
+    return redirect(url_for(".clients"))
+
+
+@bp.post("/clients/<int:client_id>/sip_password")
+@staff_required
+def reset_sip_password(client_id):
+    try:
+        result = client_service.reset_sip_password(client_id)
+    except Conflict as error:
+        flash(error.message, "error")
+        return redirect(url_for(".client", client_id=client_id))
+    # Shown this once (the page is never cached); it cannot be read back later.
+    return render_template("clients/sip_password.html", result=result)
+
+
+# --- carriers ---------------------------------------------------------------------------
+
+@bp.get("/carriers")
+@staff_required
+def carriers():
+    args, state = read_query(CarrierQuerySchema(), ["q", "status"])
+    return render_template("carriers/list.html", page=carrier_service.list_carriers(**args),
+                           form=state, filters={k: v for k, v in state.values.items() if v},
+                           statuses=ACTIVE_STATUSES)
+
+
+def carrier_values(carrier) -> dict:
+    return {"name": carrier.name, "status": carrier.status,
+            "identify_ips": "\n".join(carrier.identify_ips), "codecs": ", ".join(carrier.codecs),
+            "transport": carrier.transport, "dtmf_mode": carrier.dtmf_mode}
+
+
+@bp.route("/carriers/new", methods=["GET", "POST"])
+@admin_required
+def new_carrier():
+    state = FormState(values={"status": "active", "transport": DEFAULT_TRANSPORT,
+                              "codecs": ", ".join(DEFAULT_CODECS), "dtmf_mode": DEFAULT_DTMF_MODE})
+    if request.method == "POST":
+        carrier = post_form(state, CarrierCreateSchema(), carrier_service.create_carrier)
+        if carrier is not None:
+            flash(f"Carrier {carrier.name} created (endpoint {carrier.endpoint_id}).", "success")
+            return redirect(url_for(".carriers"))
+    return _carrier_form(state, carrier=None)
+
+
+@bp.route("/carriers/<int:carrier_id>", methods=["GET", "POST"])
+@staff_required
+def carrier(carrier_id):
+    current = carrier_service.get_carrier(carrier_id)
+    state = FormState(values=carrier_values(current))
+    if request.method == "POST":
+        if current_user.role != "admin":
+            raise Forbidden("Only admins change carriers.")
+        saved = post_form(state, CarrierUpdateSchema(),
+                          lambda data: carrier_service.update_carrier(carrier_id, data))
+        if saved is not None:
+            flash(f"Carrier {saved.name} saved.", "success")
+            return redirect(url_for(".carriers"))
+    return _carrier_form(state, carrier=current)
+
+
+@bp.post("/carriers/<int:carrier_id>/delete")
+@admin_required
+def delete_carrier(carrier_id):
+    carrier_service.delete_carrier(carrier_id)
+    flash("Carrier deleted, with its endpoint.", "success")
+    return redirect(url_for(".carriers"))
+
+
+def _carrier_form(state: FormState, *, carrier):
+    return render_template("carriers/form.html", form=state.place(CARRIER_FIELDS),
+                           carrier=carrier, statuses=ACTIVE_STATUSES, sip=sip_constraints(),
+                           read_only=current_user.role != "admin"), 422 if state.failed else 200

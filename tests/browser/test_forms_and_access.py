@@ -1,0 +1,101 @@
+"""Admin SIP form, tenant isolation, form errors and small screens, in the browser."""
+from playwright.sync_api import expect
+
+from tests.browser.conftest import field, log_in, screenshot
+from tests.support.responses import remember_secret
+from tests.support.routing import scalar
+
+SIP_PASSWORD = remember_secret("delta-pbx-secret-2026")
+
+
+def test_an_admin_creates_a_client_with_sip_settings_and_the_ps_rows_exist(page, engine):
+    log_in(page, "admin")
+    page.get_by_role("link", name="Clients").click()
+    page.get_by_role("link", name="New client").click()
+    form = page.locator("#client-form")
+    # The register-mode fields are hidden until that mode is chosen.
+    expect(field(form, "Registrations allowed")).to_be_hidden()
+    form.get_by_label("Registration: their PBX registers to us").check()
+    expect(field(form, "Registrations allowed")).to_be_visible()
+    expect(field(form, "Contact URI")).to_be_hidden()
+    form.get_by_label("Static: we dial their PBX").check()
+
+    field(form, "Identifier").fill("delta-cc")
+    field(form, "Name").fill("Delta Dialers")
+    field(form, "Department").fill("Roofing")
+    field(form, "Contact URI").fill("sip:queue@pbx.delta.example:5060")
+    field(form, "Their PBX asks us to authenticate (outbound auth)").check()
+    field(form, "Auth username").fill("capconduit")
+    field(form, "Auth password").fill(SIP_PASSWORD)
+    field(form, "Codecs, most preferred first").fill("alaw")
+    form.locator("summary", has_text="Codec names Asterisk accepts").click()
+    form.get_by_role("button", name="Add codec g722").click()
+    expect(field(form, "Codecs, most preferred first")).to_have_value("alaw, g722")
+    field(form, "DTMF mode").select_option("info")
+    field(form, "Addresses that identify their traffic").fill("198.51.100.77")
+    screenshot(page, "client-form", full_page=True)
+    page.get_by_role("button", name="Create client").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Client delta-cc created")
+    assert SIP_PASSWORD not in page.content()
+    expect(page.get_by_text("A password is set; leave blank to keep it.")).to_be_visible()
+    endpoint = scalar(engine, "SELECT row_to_json(e) FROM ps_endpoints e WHERE id = 'delta-cc'")
+    assert (endpoint["aors"], endpoint["outbound_auth"], endpoint["context"]) == (
+        "delta-cc", "delta-cc", "cc-from-clients")
+    assert (endpoint["disallow"], endpoint["allow"], endpoint["dtmf_mode"]) == ("all", "alaw,g722", "info")
+    assert scalar(engine, "SELECT contact FROM ps_aors WHERE id = 'delta-cc'") == \
+        "sip:queue@pbx.delta.example:5060"
+    assert scalar(engine, "SELECT password FROM ps_auths WHERE id = 'delta-cc'") == SIP_PASSWORD
+    assert scalar(engine, "SELECT match FROM ps_endpoint_id_ips WHERE endpoint = 'delta-cc'") == \
+        "198.51.100.77"
+
+
+def test_a_seller_cannot_open_another_sellers_campaign(page):
+    log_in(page, "seller2")
+    response = page.goto("/campaigns/1")
+    assert response.status == 404
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    assert "Solar" not in page.content()
+    assert page.goto("/admin/users").status == 403
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+
+
+def test_a_form_with_bad_input_shows_the_error_beside_the_field_and_saves_nothing(page, engine):
+    log_in(page, "seller1")
+    page.goto("/campaigns")
+    form = page.locator("#new-campaign")
+    field(form, "Name").fill("Roofing")
+    timeout = field(form, "Dial timeout (seconds)")
+    timeout.fill("999")
+    form.get_by_role("button", name="Create campaign").click()
+
+    timeout = field(page.locator("#new-campaign"), "Dial timeout (seconds)")
+    error = page.locator("#f-dial-timeout-error")
+    expect(error).to_contain_text("less than or equal to 120")
+    expect(timeout).to_have_attribute("aria-invalid", "true")
+    expect(timeout).to_be_focused()  # keyboard users land on the first field to fix
+    described = timeout.get_attribute("aria-describedby").split()
+    assert "f-dial-timeout-error" in described
+    # Beside the field: the error follows the input inside the same field block.
+    assert page.locator(".field:has(#f-dial-timeout) #f-dial-timeout-error").count() == 1
+    expect(field(page.locator("#new-campaign"), "Name")).to_have_value("Roofing")
+    assert scalar(engine, "SELECT count(*) FROM campaigns WHERE name = 'Roofing'") == 0
+
+
+def test_the_dashboard_fits_a_phone_and_the_menu_works_by_keyboard(new_page):
+    page = new_page(width=390, height=844, is_mobile=True, has_touch=True)
+    log_in(page, "seller1")
+    expect(page.locator("#dash-campaigns tbody tr").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    menu = page.get_by_role("button", name="Menu")
+    expect(page.get_by_role("link", name="Campaigns")).to_be_hidden()
+    menu.focus()
+    page.keyboard.press("Enter")
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("link", name="Campaigns")).to_be_visible()
+    page.keyboard.press("Enter")
+    screenshot(page, "dashboard-phone", full_page=True)
+    # The first Tab reaches the skip link, which jumps to the content.
+    page.goto("/calls")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
