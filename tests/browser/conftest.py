@@ -30,8 +30,11 @@ LIVE_TIMEOUT_MS = 20_000  # a few refresh periods of the pages' polling
 expect.set_options(timeout=LIVE_TIMEOUT_MS)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One Chromium for this package. Not for the session: while Playwright's sync API is
+    open it keeps an event loop running in this thread, which later asyncio.run() calls in
+    other packages' tests would trip over."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (python3 dev.py test "
                     "does it when run as root) or set CHROMIUM_PATH")
