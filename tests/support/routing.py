@@ -25,6 +25,15 @@ def assert_counters_match_a_recount(engine, baseline: dict[int, int] | None = No
                       AND c.ended_at IS NOT NULL) AS delivered
             FROM campaign_client_settings s ORDER BY s.id
         """)).all()
+    with engine.connect() as conn:
+        for table, key in (("clients", "client_id"), ("campaigns", "campaign_id")):
+            wrong = conn.execute(text(f"""
+                SELECT t.id, t.in_flight,
+                       (SELECT count(*) FROM reservations r WHERE r.{key} = t.id) AS held
+                FROM {table} t""")).all()
+            for row in wrong:
+                assert row.in_flight == row.held, \
+                    f"{table} {row.id}: in_flight {row.in_flight} != {row.held} held"
     for row in rows:
         assert row.in_flight == row.held, f"setting {row.id}: in_flight {row.in_flight} != {row.held} held"
         expected = row.delivered if baseline is None else baseline.get(row.id, 0) + row.delivered

@@ -1,14 +1,16 @@
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import (BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String,
-                        UniqueConstraint, func)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer,
+                        Numeric, String, UniqueConstraint, func)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 
 # `in_progress` while the call is up; the others are final outcomes.
 CALL_STATUSES = ("in_progress", "answered", "no_route", "all_capped", "all_failed", "abandoned",
-                 "error")
+                 "error", "duplicate", "closed")
 
 
 class CallLog(db.Model):
@@ -22,6 +24,7 @@ class CallLog(db.Model):
         Index("ix_call_logs_seller_started", "seller_id", "started_at", "id"),
         Index("ix_call_logs_campaign_started", "campaign_id", "started_at"),
         Index("ix_call_logs_client_started", "client_id", "started_at"),
+        Index("ix_call_logs_campaign_caller", "campaign_id", "caller_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -41,6 +44,12 @@ class CallLog(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="in_progress",
                                         server_default="in_progress", index=True)
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
+    # Billable: answered and talked at least the campaign's billable_after.
+    converted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    payout: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    revenue: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    # Why the call went where it did: each routing round's candidates and their verdicts.
+    decision: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
 
     attempts: Mapped[list["CallAttempt"]] = relationship(
         back_populates="call", order_by="CallAttempt.attempt_no", cascade="all, delete-orphan",

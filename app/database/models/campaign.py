@@ -1,4 +1,8 @@
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, String,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database.models.client import ACTIVE_STATUSES
@@ -6,6 +10,8 @@ from app.database.models.mixins import TimestampMixin
 from app.extensions import db
 
 DIAL_TIMEOUT_RANGE = (5, 120)
+DUPLICATE_ACTIONS = ("allow", "reject", "sticky")
+CAP_COUNTS = ("answered", "converted")
 
 
 class Campaign(TimestampMixin, db.Model):
@@ -17,6 +23,14 @@ class Campaign(TimestampMixin, db.Model):
             name="dial_timeout",
         ),
         UniqueConstraint("seller_id", "name"),
+        CheckConstraint("max_concurrency IS NULL OR max_concurrency >= 1", name="max_concurrency"),
+        CheckConstraint("daily_cap IS NULL OR daily_cap >= 0", name="daily_cap"),
+        CheckConstraint("in_flight >= 0", name="in_flight"),
+        CheckConstraint("billable_after IS NULL OR billable_after >= 0", name="billable_after"),
+        CheckConstraint("payout IS NULL OR payout >= 0", name="payout"),
+        CheckConstraint("duplicate_window_hours IS NULL OR duplicate_window_hours BETWEEN 1 AND 8760",
+                        name="duplicate_window_hours"),
+        CheckConstraint(f"duplicate_action IN {DUPLICATE_ACTIONS}", name="duplicate_action"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -25,6 +39,21 @@ class Campaign(TimestampMixin, db.Model):
     description: Mapped[str] = mapped_column(String(1000), default="", server_default="")
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     dial_timeout: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # Campaign-wide caps, whatever client takes the call; the day is the campaign's timezone's.
+    max_concurrency: Mapped[int | None] = mapped_column(Integer)
+    daily_cap: Mapped[int | None] = mapped_column(Integer)
+    in_flight: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    day_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    day_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # Billable calls: answered and at least this long (seconds) counts as converted.
+    billable_after: Mapped[int | None] = mapped_column(Integer)
+    payout: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    # Repeat callers.
+    duplicate_window_hours: Mapped[int | None] = mapped_column(Integer)
+    duplicate_action: Mapped[str] = mapped_column(String(8), default="allow", server_default="allow")
+    reject_concurrent_duplicate: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                              server_default="false")
 
 
 class CampaignDid(db.Model):
@@ -56,6 +85,11 @@ class CampaignClientSetting(TimestampMixin, db.Model):
         CheckConstraint("current_total_calls >= 0", name="current_total_calls"),
         CheckConstraint("in_flight >= 0", name="in_flight"),
         UniqueConstraint("campaign_id", "client_id"),
+        CheckConstraint("hourly_cap IS NULL OR hourly_cap >= 0", name="hourly_cap"),
+        CheckConstraint("daily_cap IS NULL OR daily_cap >= 0", name="daily_cap"),
+        CheckConstraint("monthly_cap IS NULL OR monthly_cap >= 0", name="monthly_cap"),
+        CheckConstraint(f"cap_counts IN {CAP_COUNTS}", name="cap_counts"),
+        CheckConstraint("buyer_price IS NULL OR buyer_price >= 0", name="buyer_price"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,3 +104,17 @@ class CampaignClientSetting(TimestampMixin, db.Model):
     total_calls_allowed: Mapped[int | None] = mapped_column(Integer)
     current_total_calls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     in_flight: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Period caps, in the client's time zone; each period's count lives beside its start so
+    # the reservation's conditional UPDATE decides on rows it has locked.
+    hourly_cap: Mapped[int | None] = mapped_column(Integer)
+    daily_cap: Mapped[int | None] = mapped_column(Integer)
+    monthly_cap: Mapped[int | None] = mapped_column(Integer)
+    cap_counts: Mapped[str] = mapped_column(String(16), default="answered",
+                                            server_default="answered")
+    buyer_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    hour_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    hour_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    day_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    day_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    month_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    month_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -1,4 +1,5 @@
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import CheckConstraint, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database.models.mixins import TimestampMixin
@@ -18,6 +19,8 @@ class Client(TimestampMixin, db.Model):
         CheckConstraint(f"status IN {ACTIVE_STATUSES}", name="status"),
         CheckConstraint(f"pjsip_mode IN {PJSIP_MODES}", name="pjsip_mode"),
         CheckConstraint(f"client_identifier ~ '{CLIENT_IDENTIFIER_PATTERN}'", name="identifier"),
+        CheckConstraint("max_concurrency IS NULL OR max_concurrency >= 1", name="max_concurrency"),
+        CheckConstraint("in_flight >= 0", name="in_flight"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -27,3 +30,10 @@ class Client(TimestampMixin, db.Model):
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     pjsip_mode: Mapped[str] = mapped_column(String(16), default="static", server_default="static")
+    # Seats: calls at once across every campaign and seller that links this client.
+    max_concurrency: Mapped[int | None] = mapped_column(Integer)
+    in_flight: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Hours of operation, read in the client's own time zone (IANA name).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    schedule: Mapped[dict | None] = mapped_column(JSONB)  # {"mon": [["09:00", "17:00"]], …}
+    closures: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")  # dates

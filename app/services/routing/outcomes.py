@@ -27,6 +27,8 @@ HANGUP_CAUSES = {
     "all_capped": 34,   # no circuit/channel available
     "all_failed": 34,
     "error": 41,        # temporary failure
+    "duplicate": 21,    # call rejected
+    "closed": 34,
 }
 
 

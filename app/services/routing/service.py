@@ -8,30 +8,46 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from app.services.phone_numbers import to_e164
+from app.services.routing import planning
 from app.services.routing import statements as sql
-from app.services.routing.candidates import failover_order
 from app.services.routing.outcomes import (FIELD_LIMITS, CallArrival, CallEnd, RouteDecision,
                                            clean_text)
 
 log = logging.getLogger(__name__)
 
-FINAL_REJECTIONS = ("no_route", "all_capped", "all_failed", "error")
+FINAL_REJECTIONS = ("no_route", "all_capped", "all_failed", "error", "duplicate", "closed")
 DEADLOCK_RETRIES = 3
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Simulation:
+    action: str  # "dial" or "reject"
+    reason: str | None
+    dial: str | None
+    candidates: list[dict]
 
 
 class RoutingService:
     def __init__(self, engine: Engine, *, default_region: str = "US",
-                 dial_hold_margin: int = 30, rng: random.Random | None = None):
+                 dial_hold_margin: int = 30, rng: random.Random | None = None,
+                 clock: Callable[[], datetime] = utc_now):
         self.engine = engine
         self.default_region = default_region
         # A dialling slot is held for the dial timeout plus this margin; then expiry frees it.
         self.dial_hold_margin = dial_hold_margin
         self.rng = rng or random.Random()
+        self.clock = clock  # periods, schedules and duplicate windows are read at this time
 
     # -- route -------------------------------------------------------------------------------
     def route(self, arrival: CallArrival) -> RouteDecision:
@@ -43,6 +59,7 @@ class RoutingService:
         return self._in_transaction(lambda conn: self._route(conn, arrival, number))
 
     def _route(self, conn: Connection, arrival: CallArrival, number: str | None) -> RouteDecision:
+        now = self.clock()
         call = conn.execute(sql.OPEN_CALL, {
             "uniqueid": arrival.uniqueid, "linkedid": arrival.linkedid,
             "did": number or arrival.did, "caller_id": arrival.caller_id,
@@ -51,7 +68,7 @@ class RoutingService:
             return RouteDecision.reject(call.status if call.status in FINAL_REJECTIONS else "error")
         if call.status in FINAL_REJECTIONS:
             return RouteDecision.reject(call.status)
-        campaign_id = call.campaign_id
+        campaign_id, sticky_client_id = call.campaign_id, None
         if call.is_new or campaign_id is None:
             campaign = conn.execute(sql.FIND_CAMPAIGN_FOR_DID, {"number": number}).first() \
                 if number else None
@@ -60,40 +77,99 @@ class RoutingService:
             campaign_id = campaign.campaign_id
             conn.execute(sql.ATTACH_CAMPAIGN, {"campaign_id": campaign_id,
                                                "seller_id": campaign.seller_id, "call_id": call.id})
+            rejection, sticky_client_id = planning.duplicate_check(
+                conn, campaign_id=campaign_id, uniqueid=arrival.uniqueid,
+                caller_id=arrival.caller_id, now=now)
+            if rejection:
+                self._record_round(conn, arrival.uniqueid, planning.Plan().round(1, now, rejection))
+                return self._reject(conn, call.id, rejection)
 
-        candidates = conn.execute(sql.CANDIDATES, {"campaign_id": campaign_id,
-                                                   "call_id": call.id}).all()
+        plan = planning.plan(conn, campaign_id=campaign_id, call_id=call.id, now=now,
+                             rng=self.rng, sticky_client_id=sticky_client_id)
         attempts_so_far = conn.scalar(sql.COUNT_ATTEMPTS, {"call_id": call.id})
-        if not candidates:
-            return self._reject(conn, call.id, "all_failed" if attempts_so_far else "no_route")
         attempt = attempts_so_far + 1
-        for candidate in failover_order(candidates, self.rng):
-            admitted = conn.execute(sql.RESERVE, {
-                "setting_id": candidate.setting_id, "uniqueid": arrival.uniqueid,
-                "attempt": attempt, "call_id": call.id,
-                "hold_seconds": candidate.dial_timeout + self.dial_hold_margin,
-            }).first()
-            if admitted is not None:
-                return RouteDecision(action="dial", dial=f"PJSIP/{candidate.client_identifier}",
+        for candidate in plan.admissible():
+            if self._reserve(conn, candidate, arrival.uniqueid, call.id, attempt, now):
+                candidate.verdict = planning.DIALLED
+                self._record_round(conn, arrival.uniqueid, plan.round(attempt, now, "dial"))
+                return RouteDecision(action="dial", dial=f"PJSIP/{candidate.client}",
                                      timeout=candidate.dial_timeout, attempt=attempt)
-        return self._reject(conn, call.id, "all_failed" if attempts_so_far else "all_capped")
+            # Full a moment after planning: another call took the last slot. Say which cap.
+            cap = conn.scalar(sql.CAP_HIT_NOW, {"setting_id": candidate.setting_id, "now": now})
+            candidate.verdict = "inactive" if cap == "inactive" else f"capped:{cap or 'race'}"
+        reason = plan.reason_when_nothing_admitted(attempts_so_far)
+        self._record_round(conn, arrival.uniqueid, plan.round(attempt, now, reason))
+        return self._reject(conn, call.id, reason)
+
+    def _reserve(self, conn: Connection, candidate: planning.Candidate, uniqueid: str,
+                 call_id: int, attempt: int, now: datetime) -> bool:
+        conn.execute(sql.LOCK_CLIENT_AND_CAMPAIGN, {"setting_id": candidate.setting_id})
+        admitted = conn.execute(sql.RESERVE, {
+            "setting_id": candidate.setting_id, "uniqueid": uniqueid, "attempt": attempt,
+            "call_id": call_id, "now": now,
+            "hold_seconds": candidate.dial_timeout + self.dial_hold_margin,
+        }).first()
+        return admitted is not None
 
     def _reject(self, conn: Connection, call_id: int, reason: str) -> RouteDecision:
         conn.execute(sql.MARK_REJECTED, {"call_id": call_id, "reason": reason})
         return RouteDecision.reject(reason)
 
+    def _record_round(self, conn: Connection, uniqueid: str, round_: dict) -> None:
+        decision = conn.scalar(sql.READ_DECISION, {"uniqueid": uniqueid}) or []
+        decision.append(round_)
+        conn.execute(sql.WRITE_DECISION, {"uniqueid": uniqueid,
+                                          "decision": planning.as_json(decision)})
+
+    # -- dry run -----------------------------------------------------------------------------
+    def simulate(self, campaign_id: int, *, caller_id: str | None = None,
+                 at: datetime | None = None) -> Simulation:
+        """Where would a call from `caller_id` to this campaign go at `at`? The same planning
+        as a live call, reading the live counters, reserving nothing."""
+        now = at or self.clock()
+        caller_id = clean_text(caller_id, FIELD_LIMITS["caller_id"])
+        with self.engine.connect() as conn:
+            rejection, sticky = planning.duplicate_check(
+                conn, campaign_id=campaign_id, uniqueid="", caller_id=caller_id, now=now)
+            if rejection:
+                return Simulation("reject", rejection, None, [])
+            plan = planning.plan(conn, campaign_id=campaign_id, call_id=None, now=now,
+                                 rng=self.rng, sticky_client_id=sticky)
+            conn.rollback()
+        chosen = next(iter(plan.admissible()), None)
+        if chosen is None:
+            return Simulation("reject", plan.reason_when_nothing_admitted(0), None,
+                              [c.as_json() for c in plan.candidates])
+        chosen.verdict = planning.WOULD_DIAL
+        return Simulation("dial", None, f"PJSIP/{chosen.client}",
+                          [c.as_json() for c in plan.candidates])
+
     # -- attempt results ---------------------------------------------------------------------
     def attempt_result(self, uniqueid: str, attempt: int, dial_status: str) -> None:
         """A Dial() returned. Anything but ANSWER frees the slot for the next candidate."""
         dial_status = clean_text(dial_status, FIELD_LIMITS["dial_status"]) or "UNKNOWN"
+
         def step(conn: Connection) -> None:
             conn.execute(sql.END_ATTEMPT, {"uniqueid": uniqueid, "attempt": attempt,
                                            "dial_status": dial_status})
             if dial_status == "ANSWER":
                 conn.execute(sql.MARK_ANSWERED, {"uniqueid": uniqueid, "attempt": attempt})
-            else:
-                conn.execute(sql.RELEASE_ATTEMPT, {"uniqueid": uniqueid, "attempt": attempt})
+                return
+            conn.execute(sql.LOCK_ATTEMPT, {"uniqueid": uniqueid, "attempt": attempt})
+            conn.execute(sql.RELEASE_ATTEMPT, {"uniqueid": uniqueid, "attempt": attempt})
+            self._mark_failed(conn, uniqueid, attempt, dial_status)
         self._in_transaction(step)
+
+    def _mark_failed(self, conn: Connection, uniqueid: str, attempt: int, dial_status: str) -> None:
+        decision = conn.scalar(sql.READ_DECISION, {"uniqueid": uniqueid})
+        for round_ in decision or []:
+            if round_.get("attempt") == attempt:
+                for candidate in round_["candidates"]:
+                    if candidate["verdict"] == planning.DIALLED:
+                        candidate["verdict"] = f"failed:{dial_status}"
+                conn.execute(sql.WRITE_DECISION, {"uniqueid": uniqueid,
+                                                  "decision": planning.as_json(decision)})
+                return
 
     def answered(self, uniqueid: str, attempt: int) -> None:
         """The callee picked up: hold the slot until hangup instead of letting it expire."""
@@ -115,6 +191,7 @@ class RoutingService:
         did = to_e164(end.did or "", self.default_region) or end.did
         conn.execute(sql.OPEN_ENDED_CALL, {"uniqueid": end.uniqueid, "linkedid": end.linkedid,
                                            "did": did, "caller_id": end.caller_id})
+        conn.execute(sql.LOCK_CALL, {"uniqueid": end.uniqueid})
         answered_attempt = end.answered_attempt or conn.scalar(
             sql.ANSWERED_RESERVATION, {"uniqueid": end.uniqueid})
         conn.execute(sql.CLOSE_OPEN_ATTEMPTS, {"uniqueid": end.uniqueid,
@@ -126,15 +203,19 @@ class RoutingService:
             "unanswered_status": unanswered_status,
         }).first()
         if finished is not None and finished.answered_setting_id is not None:
-            conn.execute(sql.COUNT_DELIVERED, {"setting_id": finished.answered_setting_id})
+            conn.execute(sql.COUNT_DELIVERED, {"setting_id": finished.answered_setting_id,
+                                               "converted": finished.converted,
+                                               "now": self.clock()})
         conn.execute(sql.RELEASE_CALL, {"uniqueid": end.uniqueid})
         return finished.status if finished is not None else None
 
     # -- housekeeping ------------------------------------------------------------------------
     def expire(self) -> int:
         """Free dialling slots whose hold ran out (their attempt never reported back)."""
-        rows = self._in_transaction(lambda conn: conn.execute(sql.EXPIRE_DIALING).all())
-        freed = sum(row.n for row in rows)
+        def step(conn: Connection) -> int:
+            conn.execute(sql.LOCK_EXPIRED)
+            return conn.scalar(sql.EXPIRE_DIALING)
+        freed = self._in_transaction(step)
         if freed:
             log.warning("expired %d dialling reservation(s)", freed)
         return freed
@@ -157,8 +238,8 @@ class RoutingService:
                 with self.engine.begin() as conn:
                     return work(conn)
             except DBAPIError as error:
-                # Two releases touching the same settings in opposite order can deadlock;
-                # PostgreSQL aborts one, which is safe to run again.
+                # Serialisation failures are safe to run again; with the advisory lock order
+                # deadlocks should not happen, but a retry costs nothing if one does.
                 sqlstate = getattr(error.orig, "sqlstate", None)
                 if sqlstate not in ("40P01", "40001") or attempt == DEADLOCK_RETRIES:
                     raise
