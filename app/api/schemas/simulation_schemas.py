@@ -1,0 +1,31 @@
+import marshmallow as ma
+from marshmallow import validate
+
+from app.api.schemas.common import InputSchema
+
+
+class SimulationRequestSchema(InputSchema):
+    caller_id = ma.fields.String(load_default=None, allow_none=True,
+                                 validate=validate.Length(max=80),
+                                 metadata={"description": "The caller's number (repeat-caller rules)"})
+    at = ma.fields.AwareDateTime(load_default=None, allow_none=True, metadata={
+        "description": "When the call would arrive (ISO 8601 with offset); default now. The "
+                       "counters are today's."})
+
+
+class CandidateVerdictSchema(ma.Schema):
+    setting_id = ma.fields.Integer()
+    client_id = ma.fields.Integer()
+    client = ma.fields.String()
+    priority = ma.fields.Integer()
+    weight = ma.fields.Integer()
+    verdict = ma.fields.String(metadata={"description": "would_dial, standby, capped:<cap>, "
+                                                        "closed, inactive, weight 0, no_endpoint"})
+    sticky = ma.fields.Boolean()
+
+
+class SimulationSchema(ma.Schema):
+    action = ma.fields.String(metadata={"enum": ["dial", "reject"]})
+    reason = ma.fields.String(allow_none=True)
+    dial = ma.fields.String(allow_none=True)
+    candidates = ma.fields.List(ma.fields.Nested(CandidateVerdictSchema))

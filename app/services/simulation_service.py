@@ -1,0 +1,33 @@
+"""Dry runs: where would a call go? The routing engine's own planning, reserving nothing."""
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.database.models import CampaignDid
+from app.extensions import db
+from app.services import campaign_service, did_service
+from app.services.routing import RoutingService
+from app.services.routing.service import Simulation
+
+
+def _engine() -> RoutingService:
+    return RoutingService(db.engine, default_region=current_app.config["DEFAULT_REGION"])
+
+
+def simulate_campaign(campaign_id: int, *, seller_id: int | None, caller_id: str | None = None,
+                      at: datetime | None = None) -> Simulation:
+    campaign = campaign_service.get_campaign(campaign_id, seller_id=seller_id)  # 404 if foreign
+    if campaign.status != "active":
+        return Simulation("reject", "no_route", None, [])
+    return _engine().simulate(campaign.id, caller_id=caller_id, at=at)
+
+
+def simulate_did(did_id: int, *, caller_id: str | None = None,
+                 at: datetime | None = None) -> Simulation:
+    did = did_service.get_did(did_id, seller_id=None)
+    campaign_id = db.session.scalar(select(CampaignDid.campaign_id)
+                                    .where(CampaignDid.did_id == did.id))
+    if did.status != "active" or campaign_id is None:
+        return Simulation("reject", "no_route", None, [])
+    return simulate_campaign(campaign_id, seller_id=None, caller_id=caller_id, at=at)
