@@ -1,0 +1,286 @@
+"""The floor: the routing engine's own SQL for each call cycle, replayed by a raw psycopg loop.
+
+The statements are imported from app/services/routing/statements.py (compiled once by
+SQLAlchemy into psycopg's `%(name)s` form) — nothing is copied, and no application code runs:
+no Flask, no SQLAlchemy engine or pool, no FastAGI, no pre-ping. The loop below only mirrors
+the engine's control flow (service.py), so each call issues the same statements in the same
+transactions as the engine does for the same call (scenario.py's mix):
+
+  route           OPEN_CALL, [FIND_CAMPAIGN_FOR_DID, ATTACH_CAMPAIGN on first sight],
+                  CANDIDATES, COUNT_ATTEMPTS, RESERVE per candidate until one is admitted,
+                  or MARK_REJECTED                                         (one transaction)
+  attempt_result  END_ATTEMPT, RELEASE_ATTEMPT (after a failed dial)         (one transaction)
+  answered        MARK_ANSWERED                                            (one transaction)
+  hangup          OPEN_ENDED_CALL, [ANSWERED_RESERVATION unless DIALSTATUS is ANSWER],
+                  CLOSE_OPEN_ATTEMPTS, FINISH_CALL, [COUNT_DELIVERED], RELEASE_CALL
+                                                                           (one transaction)
+
+Concurrency: `concurrency` call loops, each a thread with its own connection (non-autocommit,
+psycopg's defaults, as under SQLAlchemy), split over `processes` processes so the client's
+own Python does not become the bound.
+
+Run alone: `python bench/sql_floor.py --uri postgresql://… --concurrency 50` on a database
+holding scenario.py's data set (agi_load.py runs it for you).
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for path in (str(ROOT), str(Path(__file__).resolve().parent)):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+import psycopg  # noqa: E402
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect  # noqa: E402
+
+from app.services.routing import statements as S  # noqa: E402
+from scenario import plan_call  # noqa: E402
+
+FINAL_REJECTIONS = ("no_route", "all_capped", "all_failed", "error")
+DIAL_HOLD_MARGIN = 30
+
+
+def _compile(clause) -> str:
+    return clause.compile(dialect=psycopg_dialect()).string
+
+
+class Q:
+    """Each statement of statements.py, in psycopg's paramstyle."""
+
+
+for _name in dir(S):
+    _value = getattr(S, _name)
+    if _name.isupper() and hasattr(_value, "compile"):
+        setattr(Q, _name, _compile(_value))
+
+# What the loop below replays, and what the engine runs outside a call cycle (housekeeping).
+REPLAYED = {"OPEN_CALL", "FIND_CAMPAIGN_FOR_DID", "ATTACH_CAMPAIGN", "CANDIDATES", "COUNT_ATTEMPTS",
+            "RESERVE", "MARK_REJECTED", "END_ATTEMPT", "RELEASE_ATTEMPT", "MARK_ANSWERED",
+            "OPEN_ENDED_CALL", "ANSWERED_RESERVATION", "CLOSE_OPEN_ATTEMPTS", "FINISH_CALL",
+            "COUNT_DELIVERED", "RELEASE_CALL"}
+HOUSEKEEPING = {"EXPIRE_DIALING", "VANISHED_CALLS"}
+
+
+def statements_not_replayed() -> list[str]:
+    """Statements in statements.py this loop does not know: the engine changed, and this
+    file must follow it (the figures would otherwise understate the floor's work)."""
+    known = {name for name in vars(Q) if name.isupper()}
+    return sorted(known - REPLAYED - HOUSEKEEPING)
+
+
+def route(conn, uniqueid: str, planned, rng: random.Random):
+    """One `route` transaction; returns (attempt, None) when admitted, else (None, reason)."""
+    with conn.cursor() as cur:
+        call = cur.execute(Q.OPEN_CALL, {"uniqueid": uniqueid, "linkedid": uniqueid,
+                                         "did": planned.did, "caller_id": planned.callerid}).fetchone()
+        call_id, status, campaign_id, ended_at, is_new = call
+        if ended_at is not None or status in FINAL_REJECTIONS:
+            conn.commit()
+            return None, status
+        if is_new or campaign_id is None:
+            campaign = cur.execute(Q.FIND_CAMPAIGN_FOR_DID, {"number": planned.did}).fetchone()
+            if campaign is None:
+                return _reject(conn, cur, call_id, "no_route")
+            campaign_id, seller_id = campaign
+            cur.execute(Q.ATTACH_CAMPAIGN, {"campaign_id": campaign_id, "seller_id": seller_id,
+                                            "call_id": call_id})
+        candidates = cur.execute(Q.CANDIDATES, {"campaign_id": campaign_id,
+                                                "call_id": call_id}).fetchall()
+        attempts_so_far = cur.execute(Q.COUNT_ATTEMPTS, {"call_id": call_id}).fetchone()[0]
+        if not candidates:
+            return _reject(conn, cur, call_id, "all_failed" if attempts_so_far else "no_route")
+        attempt = attempts_so_far + 1
+        # setting_id, client_id, priority, weight, identifier, dial_timeout: a weighted shuffle
+        # inside each priority tier, as the engine's failover order does.
+        order = sorted(candidates, key=lambda c: (c[2], -(1.0 - rng.random()) ** (1.0 / c[3])))
+        for setting_id, _, _, _, _, dial_timeout in order:
+            admitted = cur.execute(Q.RESERVE, {
+                "setting_id": setting_id, "uniqueid": uniqueid, "attempt": attempt,
+                "call_id": call_id, "hold_seconds": dial_timeout + DIAL_HOLD_MARGIN}).fetchone()
+            if admitted is not None:
+                conn.commit()
+                return attempt, None
+        return _reject(conn, cur, call_id, "all_failed" if attempts_so_far else "all_capped")
+
+
+def _reject(conn, cur, call_id: int, reason: str):
+    cur.execute(Q.MARK_REJECTED, {"call_id": call_id, "reason": reason})
+    conn.commit()
+    return None, reason
+
+
+def attempt_result(conn, uniqueid: str, attempt: int, dial_status: str) -> None:
+    with conn.cursor() as cur:
+        params = {"uniqueid": uniqueid, "attempt": attempt, "dial_status": dial_status}
+        cur.execute(Q.END_ATTEMPT, params)
+        cur.execute(Q.RELEASE_ATTEMPT, {"uniqueid": uniqueid, "attempt": attempt})
+    conn.commit()
+
+
+def answered(conn, uniqueid: str, attempt: int) -> None:
+    with conn.cursor() as cur:
+        cur.execute(Q.MARK_ANSWERED, {"uniqueid": uniqueid, "attempt": attempt})
+    conn.commit()
+
+
+def hangup(conn, uniqueid: str, planned, dial_status, attempt, billsec, cause) -> str | None:
+    with conn.cursor() as cur:
+        cur.execute(Q.OPEN_ENDED_CALL, {"uniqueid": uniqueid, "linkedid": uniqueid,
+                                        "did": planned.did, "caller_id": planned.callerid})
+        answered_attempt = attempt if dial_status == "ANSWER" else None
+        if answered_attempt is None:
+            answered_attempt = cur.execute(Q.ANSWERED_RESERVATION,
+                                           {"uniqueid": uniqueid}).fetchone()
+            answered_attempt = answered_attempt[0] if answered_attempt else None
+        cur.execute(Q.CLOSE_OPEN_ATTEMPTS, {"uniqueid": uniqueid, "answered_attempt": answered_attempt,
+                                            "dial_status": dial_status})
+        finished = cur.execute(Q.FINISH_CALL, {
+            "uniqueid": uniqueid, "answered_attempt": answered_attempt, "billsec": billsec,
+            "hangup_cause": cause, "unanswered_status": "abandoned"}).fetchone()
+        if finished is not None and finished[2] is not None:
+            cur.execute(Q.COUNT_DELIVERED, {"setting_id": finished[2]})
+        cur.execute(Q.RELEASE_CALL, {"uniqueid": uniqueid})
+    conn.commit()
+    return finished[1] if finished is not None else None
+
+
+def one_call(conn, uniqueid: str, planned, rng: random.Random) -> str:
+    """The whole cycle the dialplan drives for one call; returns its outcome."""
+    dial_status, attempt, outcome = None, None, None
+    for status in planned.outcomes:
+        admitted, reason = route(conn, uniqueid, planned, rng)
+        if admitted is None:
+            outcome = reason
+            break
+        attempt, dial_status = admitted, status
+        if status == "ANSWER":
+            answered(conn, uniqueid, attempt)
+            outcome = "answered"
+            break
+        attempt_result(conn, uniqueid, attempt, status)
+    answered_call = dial_status == "ANSWER"
+    hangup(conn, uniqueid, planned, dial_status, attempt,
+           planned.talk_seconds if answered_call else None, 16 if answered_call else None)
+    return outcome or "unknown"
+
+
+def _process(connection, uri: str, threads: int, warmup: float, duration: float,
+             seed: int, tag: str, switch_interval: float | None) -> None:
+    """One process: open `threads` connections, say ready, wait for the start time, then run
+    one call loop per connection; send the results back."""
+    if switch_interval:
+        sys.setswitchinterval(switch_interval)
+    results = {"calls": 0, "outcomes": {}, "errors": [], "calls_total": 0}
+    lock = threading.Lock()
+    try:
+        connections = [psycopg.connect(uri) for _ in range(threads)]
+    except Exception as exc:  # noqa: BLE001 - report, do not hang the run
+        connection.send({"error": repr(exc)})
+        return
+    connection.send("ready")
+    start_at = connection.recv()
+    origin = time.perf_counter() + (start_at - time.time())
+    window_start, window_end = origin + warmup, origin + warmup + duration
+
+    def loop(number: int, conn) -> None:
+        rng = random.Random(f"{seed}-{number}")
+        time.sleep(max(0.0, origin - time.perf_counter()))
+        sequence = 0
+        while time.perf_counter() < window_end:
+            sequence += 1
+            planned = plan_call(rng)
+            uniqueid = f"{tag}-{number}-{sequence}.{number}"
+            try:
+                outcome = one_call(conn, uniqueid, planned, rng)
+            except psycopg.Error as exc:
+                conn.rollback()
+                with lock:
+                    results["errors"].append(repr(exc))
+                continue
+            finished = time.perf_counter()
+            with lock:
+                results["calls_total"] += 1
+                if window_start <= finished < window_end:
+                    results["calls"] += 1
+                    results["outcomes"][outcome] = results["outcomes"].get(outcome, 0) + 1
+
+    workers = [threading.Thread(target=loop, args=(n, conn), daemon=True)
+               for n, conn in enumerate(connections)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    for conn in connections:
+        conn.close()
+    results["errors"] = results["errors"][:20]
+    connection.send(results)
+
+
+def run_floor(uri: str, concurrency: int, *, duration: float, warmup: float,
+              processes: int = 2, seed: int = 1, tag: str = "floor",
+              on_start=None, switch_interval: float | None = None) -> dict:
+    """Returns {"calls_per_s", "calls", "outcomes", "errors"} for the measurement window.
+
+    `on_start(start_at, pids)` is called once every process is connected, with the time.time()
+    at which the loops start and the processes' pids (agi_load.py meters their CPU)."""
+    processes = max(1, min(processes, concurrency))
+    shares = [concurrency // processes + (1 if i < concurrency % processes else 0)
+              for i in range(processes)]
+    context = multiprocessing.get_context("spawn")
+    children, pipes = [], []
+    for number, share in enumerate(shares):
+        receiver, sender = context.Pipe()
+        child = context.Process(target=_process, args=(
+            sender, uri, share, warmup, duration, seed * 1000 + number, f"{tag}{number}",
+            switch_interval),
+            daemon=True)
+        child.start()
+        children.append(child)
+        pipes.append(receiver)
+    for pipe in pipes:
+        ready = pipe.recv()
+        if ready != "ready":
+            raise RuntimeError(f"floor process failed: {ready}")
+    start_at = time.time() + 0.2
+    for pipe in pipes:
+        pipe.send(start_at)
+    if on_start is not None:
+        on_start(start_at, [child.pid for child in children])
+    parts = [pipe.recv() for pipe in pipes]
+    for child in children:
+        child.join(timeout=30)
+    total = {"calls": sum(p["calls"] for p in parts), "outcomes": {}, "errors": [],
+             "calls_total": sum(p["calls_total"] for p in parts)}
+    for part in parts:
+        for key, value in part["outcomes"].items():
+            total["outcomes"][key] = total["outcomes"].get(key, 0) + value
+        total["errors"] += part["errors"]
+    total["calls_per_s"] = total["calls"] / duration
+    total["not_replayed"] = statements_not_replayed()
+    return total
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--uri", required=True, help="libpq URI of a database with the data set")
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--processes", type=int, default=2)
+    args = parser.parse_args(argv)
+    result = run_floor(args.uri, args.concurrency, duration=args.duration, warmup=args.warmup,
+                       processes=args.processes)
+    print(f"floor at {args.concurrency}: {result['calls_per_s']:.0f} calls/s {result['outcomes']}"
+          f"{' errors: ' + str(result['errors'][:3]) if result['errors'] else ''}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
