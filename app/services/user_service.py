@@ -1,10 +1,10 @@
 """Users: creation, search, changes and deletion, with the rules that keep an admin in charge."""
 from sqlalchemy import exists, func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from app.database.models import CallLog, Campaign, Did, User
 from app.extensions import bcrypt, db
 from app.services.pagination import Page, paginate
+from app.services.persistence import commit, contains_pattern
 from app.utils.exceptions import Conflict, NotFound, ValidationFailed
 
 
@@ -34,7 +34,7 @@ def list_users(*, role=None, status=None, q=None, page=1, per_page=25) -> Page:
     if status:
         statement = statement.where(User.status == status)
     if q:
-        pattern = f"%{_escape_like(q)}%"
+        pattern = contains_pattern(q)
         statement = statement.where(or_(User.username.ilike(pattern, escape="\\"),
                                         User.email.ilike(pattern, escape="\\"),
                                         User.full_name.ilike(pattern, escape="\\")))
@@ -126,15 +126,6 @@ def _ensure_unique(username: str | None, email: str | None, *, exclude_id: int |
 
 
 def _commit_unique() -> None:
-    try:
-        db.session.commit()
-    except IntegrityError as error:
-        db.session.rollback()
-        if "uq_users_" in str(error.orig):
-            raise Conflict("A user with this username or email already exists.",
-                           code="duplicate") from None
-        raise
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    """Commit; two requests racing past `_ensure_unique` still get a 409."""
+    duplicate = Conflict("A user with this username or email already exists.", code="duplicate")
+    commit({"uq_users_username_lower": duplicate, "uq_users_email_lower": duplicate})

@@ -210,3 +210,12 @@ def test_unknown_route_and_wrong_method_keep_the_error_shape(admin):
     assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
     wrong = admin.put("/api/admin/users/1", json={})
     assert wrong.status_code == 405 and wrong.json["error"]["code"] == "method_not_allowed"
+
+
+def test_a_duplicate_racing_past_the_check_is_still_409(app, admin, monkeypatch):
+    from app.services import user_service
+    monkeypatch.setattr(user_service, "_ensure_unique", lambda *args, **kwargs: None)
+    before = user_count(app)
+    response = admin.post("/api/admin/users", json=new_user(username="ADMIN"))
+    assert response.status_code == 409 and response.json["error"]["code"] == "duplicate"
+    assert user_count(app) == before
