@@ -35,10 +35,19 @@ def _session_app(database_server):
     return app
 
 
+def engine_of(app):
+    """The app's Engine, taken out of an app context that is popped again at once.
+
+    Never keep an app context pushed around a test: the test client's requests would reuse
+    it, its teardown would not run, and their sessions would stay idle in a transaction.
+    """
+    with app.app_context():
+        return db.engine
+
+
 @pytest.fixture(scope="session")
 def db_engine(_session_app):
-    with _session_app.app_context():
-        yield db.engine
+    return engine_of(_session_app)
 
 
 def _reset_data(app) -> None:

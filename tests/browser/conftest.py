@@ -16,10 +16,9 @@ from werkzeug.serving import make_server
 
 from app.agi.handlers import build_handlers
 from app.agi.server import AGIServer
-from app.extensions import db
 from app.services.routing import RoutingService
 from tests.agi_support.dialplan import Channel, load_dialplan
-from tests.conftest import SAMPLE_LOGINS
+from tests.conftest import SAMPLE_LOGINS, engine_of
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -101,8 +100,7 @@ def screenshot(target, name: str, **options) -> Path:
 
 @pytest.fixture
 def engine(app):
-    with app.app_context():
-        yield db.engine
+    return engine_of(app)
 
 
 class CallDriver:

@@ -7,11 +7,11 @@ import pytest
 
 from app.agi.handlers import build_handlers
 from app.agi.server import AGIServer
-from app.extensions import db
 from app.services.routing import RoutingService
 from tests.agi_support.dialplan import (ANSWER, BUSY, CALLER_HANGS_UP_WHILE_RINGING, NOANSWER,
                                         Channel, load_dialplan)
 from tests.support.routing import assert_counters_match_a_recount, counters, scalar, set_setting
+from tests.conftest import engine_of
 
 SOLAR = "14155550100"
 MEDICARE = "14155550102"
@@ -19,8 +19,7 @@ MEDICARE = "14155550102"
 
 @pytest.fixture
 def engine(app):
-    with app.app_context():
-        yield db.engine
+    return engine_of(app)
 
 
 @pytest.fixture

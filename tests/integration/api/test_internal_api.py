@@ -1,6 +1,7 @@
 import pytest
 
 from tests.support.routing import assert_counters_match_a_recount, counters
+from tests.conftest import engine_of
 
 TOKEN = "testing-internal-token-not-for-production"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -8,9 +9,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 def engine(app):
-    from app.extensions import db
-    with app.app_context():
-        yield db.engine
+    return engine_of(app)
 
 
 @pytest.mark.parametrize("path", ["route", "attempt_result", "answered", "hangup", "log_call",
@@ -82,6 +81,9 @@ def test_reconcile_frees_calls_asterisk_no_longer_has(client, engine):
     ("attempt_result", {"uniqueid": "a", "attempt": "one", "dial_status": "BUSY"}),
     ("hangup", {"uniqueid": "a", "hangup_cause": 999}),
     ("reconcile", {"live_uniqueids": "not-a-list"}),
+    ("route", {"uniqueid": "pbx\x00.1"}),                 # PostgreSQL cannot store NUL
+    ("hangup", {"uniqueid": "a", "caller_id": "\ud800"}),  # nor UTF-8 encode a lone surrogate
+    ("reconcile", {"live_uniqueids": ["ok", "n\x00ul"]}),
 ])
 def test_internal_api_validates_its_input(client, path, body):
     response = client.post(f"/api/internal/{path}", headers=AUTH, json=body)

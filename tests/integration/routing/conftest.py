@@ -2,14 +2,13 @@ import random
 
 import pytest
 
-from app.extensions import db
 from app.services.routing import RoutingService
+from tests.conftest import engine_of
 
 
 @pytest.fixture
 def engine(app):
-    with app.app_context():
-        yield db.engine
+    return engine_of(app)
 
 
 @pytest.fixture
