@@ -27,6 +27,10 @@ from urllib.parse import parse_qsl
 
 MAX_LINE_BYTES = 8192  # longest line accepted either way, LF included
 MAX_HEADER_LINES = 128  # environment lines before the blank line (Asterisk sends ~22 + args)
+# The whole environment block: Asterisk's is under 1 KiB plus the AGI() arguments. Without
+# this, 128 lines of 8 KiB let every connection still sending its header pin 1 MiB.
+# (Counted in decoded characters, LF included.)
+MAX_HEADER_BYTES = 32 * 1024
 MAX_REPLY_LINES = 128  # lines in one multi-line (520-) reply
 DEFAULT_HEADER_TIMEOUT = 5.0  # seconds for the whole environment block
 DEFAULT_COMMAND_TIMEOUT = 10.0  # seconds for one command's whole reply
@@ -150,15 +154,20 @@ async def read_environment(
     timeout: float = DEFAULT_HEADER_TIMEOUT,
     max_lines: int = MAX_HEADER_LINES,
     max_line_bytes: int = MAX_LINE_BYTES,
+    max_bytes: int = MAX_HEADER_BYTES,
 ) -> AGIEnvironment:
     """Read the environment block up to its blank line, within one overall deadline."""
     values: dict[str, str] = {}
+    size = 0
     try:
         async with asyncio.timeout(timeout):
             for _ in range(max_lines + 1):  # the blank line included
                 line = await read_line(reader, max_line_bytes)
                 if line == "":
                     return AGIEnvironment(MappingProxyType(values))
+                size += len(line) + 1
+                if size > max_bytes:
+                    raise AGIProtocolError(f"environment block longer than {max_bytes} bytes")
                 key, value = parse_environment_line(line)
                 values[key] = value
     except TimeoutError:

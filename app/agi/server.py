@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 import signal
 import time
@@ -24,10 +25,12 @@ from typing import Any, TypeVar
 from app.agi.protocol import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
+    MAX_HEADER_BYTES,
     MAX_HEADER_LINES,
     MAX_LINE_BYTES,
     AGIConnection,
     AGIConnectionLost,
+    AGIEnvironment,
     AGIError,
     AGIProtocolError,
     AGITimeout,
@@ -102,14 +105,16 @@ class AGIServer:
         blocking_workers: int = 8,
         max_line_bytes: int = MAX_LINE_BYTES,
         max_header_lines: int = MAX_HEADER_LINES,
+        max_header_bytes: int = MAX_HEADER_BYTES,
+        max_pending_headers: int = 256,
         on_session_end: Callable[[SessionRecord], None] | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
         for name, handler in handlers.items():
             if not isinstance(name, str) or not name or not callable(handler):
                 raise TypeError(f"handlers must map script names to async callables, got {name!r}")
-        if max_sessions < 1 or blocking_workers < 1:
-            raise ValueError("max_sessions and blocking_workers must be at least 1")
+        if max_sessions < 1 or blocking_workers < 1 or max_pending_headers < 1:
+            raise ValueError("max_sessions, blocking_workers and max_pending_headers must be at least 1")
         self.handlers: Mapping[str, Handler] = MappingProxyType(dict(handlers))
         self.host, self.port = host, port
         self.max_sessions = max_sessions
@@ -120,6 +125,8 @@ class AGIServer:
         self.close_timeout = close_timeout
         self.max_line_bytes = max_line_bytes
         self.max_header_lines = max_header_lines
+        self.max_header_bytes = max_header_bytes
+        self.max_pending_headers = max_pending_headers
         self.on_session_end = on_session_end
         self.log = logger or logging.getLogger(__name__)
         self.outcomes: Counter[str] = Counter()
@@ -128,6 +135,8 @@ class AGIServer:
         self.executor = ThreadPoolExecutor(max_workers=blocking_workers, thread_name_prefix="agi-blocking")
         self._slots = asyncio.Semaphore(max_sessions)
         self._active = 0
+        # Connections still sending their environment block, oldest first (see _read_header).
+        self._pending_headers: dict[asyncio.StreamWriter, None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting: set[asyncio.Task[None]] = set()
         self._listener: asyncio.Server | None = None
@@ -164,6 +173,7 @@ class AGIServer:
             self._listener.close()
         for task in list(self._waiting):
             task.cancel()
+        self._shed_pending_headers(len(self._pending_headers))
         running = [task for task in self._tasks if not task.done()]
         if running:
             _, late = await asyncio.wait(running, timeout=grace_seconds)
@@ -201,11 +211,14 @@ class AGIServer:
         record = SessionRecord(peer=_peer_name(writer))
         admitted = False
         try:
+            env = await self._read_header(reader, writer, record)
+            if env is None:
+                return
             admitted = await self._admit()
             if not admitted:
                 _close_now(writer)
                 return
-            await self._run_session(reader, writer, record)
+            await self._run_session(env, reader, writer, record)
         except asyncio.CancelledError:
             record.outcome = Outcome.CANCELLED if admitted else Outcome.REFUSED
             writer.transport.abort()
@@ -239,18 +252,46 @@ class AGIServer:
         self._active += 1
         return True
 
-    async def _run_session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                           record: SessionRecord) -> None:
+    async def _read_header(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                           record: SessionRecord) -> AGIEnvironment | None:
+        """Read the environment block before taking a session slot.
+
+        A peer that connects and sends nothing (or half a header) must not hold one of the
+        max_sessions slots for header_timeout: a few hundred such sockets would lock Asterisk
+        out. So the header phase holds no slot; it is bounded on its own instead, by
+        header_timeout for each peer and max_pending_headers for all of them: past that many,
+        the oldest is shed. Asterisk writes its whole block as soon as it connects, so a real
+        call spends well under a millisecond here and is never the oldest.
+        """
+        if self._stopping:
+            _close_now(writer)
+            return None
+        self._shed_pending_headers(len(self._pending_headers) + 1 - self.max_pending_headers)
+        self._pending_headers[writer] = None
         try:
-            env = await read_environment(reader, timeout=self.header_timeout,
-                                         max_lines=self.max_header_lines, max_line_bytes=self.max_line_bytes)
+            env = await read_environment(reader, timeout=self.header_timeout, max_lines=self.max_header_lines,
+                                         max_line_bytes=self.max_line_bytes, max_bytes=self.max_header_bytes)
         except AGIError as exc:
             _close_now(writer)
-            record.outcome = Outcome.DROPPED if isinstance(exc, AGIConnectionLost) else Outcome.BAD_HEADER
-            record.error = str(exc)
-            return
-
+            if writer not in self._pending_headers:  # shed for a newer peer, or stopping
+                record.outcome, record.error = Outcome.REFUSED, f"shed while sending its header ({exc})"
+            else:
+                record.outcome = Outcome.DROPPED if isinstance(exc, AGIConnectionLost) else Outcome.BAD_HEADER
+                record.error = str(exc)
+            return None
+        finally:
+            self._pending_headers.pop(writer, None)
         record.uniqueid, record.script = env.get("agi_uniqueid") or "-", env.script or "-"
+        return env
+
+    def _shed_pending_headers(self, count: int) -> None:
+        """Drop the ``count`` oldest connections still waiting for their header."""
+        for writer in list(itertools.islice(self._pending_headers, max(count, 0))):
+            del self._pending_headers[writer]
+            writer.transport.abort()  # its read_environment ends at once (connection lost)
+
+    async def _run_session(self, env: AGIEnvironment, reader: asyncio.StreamReader,
+                           writer: asyncio.StreamWriter, record: SessionRecord) -> None:
         connection = AGIConnection(reader, writer, command_timeout=self.command_timeout,
                                    max_line_bytes=self.max_line_bytes)
         handler = self.handlers.get(env.script)

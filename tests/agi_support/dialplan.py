@@ -193,8 +193,8 @@ class Channel:
         env = make_env(script, uniqueid=uniqueid or self.record.uniqueid, extension=exten,
                        callerid=self.callerid, context=context, args=args,
                        server=parts.netloc)
-        fake = FakeAsterisk(env, variables=self.variables, functions=dict(self.functions),
-                            dead=dead, hangup_cause=self.hangup_cause)
+        fake = self.make_fake(script, env, variables=self.variables, functions=dict(self.functions),
+                              dead=dead, hangup_cause=self.hangup_cause)
         try:
             await fake.run(self.host, self.port)
         except (ConnectionError, OSError):
@@ -204,6 +204,10 @@ class Channel:
         if uniqueid is None:
             self.variables = {k: v for k, v in fake.variables.items()}
         return fake.agistatus
+
+    def make_fake(self, script: str, env: dict[str, str], **options) -> FakeAsterisk:
+        """The Asterisk side of one AGI() session; tests override it to misbehave."""
+        return FakeAsterisk(env, **options)
 
     async def _dial(self, data: str) -> bool:
         """Returns True when the call ended during or after the Dial."""
