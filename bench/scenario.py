@@ -105,9 +105,14 @@ def reset_calls(admin_conn) -> None:
 
     `admin_conn` is an autocommit psycopg connection (VACUUM needs one)."""
     admin_conn.execute("TRUNCATE call_attempts, call_logs, reservations RESTART IDENTITY")
-    admin_conn.execute("UPDATE campaign_client_settings SET in_flight = 0, current_total_calls = 0")
-    admin_conn.execute("VACUUM (ANALYZE) campaign_client_settings, call_logs, call_attempts, "
-                       "reservations")
+    admin_conn.execute(
+        "UPDATE campaign_client_settings SET in_flight = 0, current_total_calls = 0, "
+        "hour_count = 0, hour_start = NULL, day_count = 0, day_start = NULL, "
+        "month_count = 0, month_start = NULL")
+    admin_conn.execute("UPDATE clients SET in_flight = 0")
+    admin_conn.execute("UPDATE campaigns SET in_flight = 0, day_count = 0, day_start = NULL")
+    admin_conn.execute("VACUUM (ANALYZE) campaign_client_settings, clients, campaigns, call_logs, "
+                       "call_attempts, reservations")
 
 
 def integrity_report(conn) -> dict:
@@ -127,6 +132,10 @@ def integrity_report(conn) -> dict:
             problems.append(f"setting {sid}: current_total_calls {total} != recount {delivered}")
         if allowed is not None and total > allowed:
             problems.append(f"setting {sid}: {total} delivered > total_calls_allowed {allowed}")
+    for table in ("clients", "campaigns"):
+        held = conn.execute(f"SELECT count(*) FROM {table} WHERE in_flight <> 0").fetchone()[0]
+        if held:
+            problems.append(f"{held} {table} row(s) with in_flight <> 0 after drain")
     open_calls = conn.execute("SELECT count(*) FROM call_logs WHERE ended_at IS NULL").fetchone()[0]
     if open_calls:
         problems.append(f"{open_calls} call log(s) never ended")

@@ -3,17 +3,24 @@
 The statements are imported from app/services/routing/statements.py (compiled once by
 SQLAlchemy into psycopg's `%(name)s` form) — nothing is copied, and no application code runs:
 no Flask, no SQLAlchemy engine or pool, no FastAGI, no pre-ping. The loop below only mirrors
-the engine's control flow (service.py), so each call issues the same statements in the same
-transactions as the engine does for the same call (scenario.py's mix):
+the engine's control flow (service.py, planning.py), so each call issues the same statements in
+the same transactions as the engine does for the same call (scenario.py's mix):
 
-  route           OPEN_CALL, [FIND_CAMPAIGN_FOR_DID, ATTACH_CAMPAIGN on first sight],
-                  CANDIDATES, COUNT_ATTEMPTS, RESERVE per candidate until one is admitted,
-                  or MARK_REJECTED                                         (one transaction)
-  attempt_result  END_ATTEMPT, RELEASE_ATTEMPT (after a failed dial)         (one transaction)
-  answered        MARK_ANSWERED                                            (one transaction)
-  hangup          OPEN_ENDED_CALL, [ANSWERED_RESERVATION unless DIALSTATUS is ANSWER],
-                  CLOSE_OPEN_ATTEMPTS, FINISH_CALL, [COUNT_DELIVERED], RELEASE_CALL
-                                                                           (one transaction)
+  route           OPEN_CALL; on first sight FIND_CAMPAIGN_FOR_DID, ATTACH_CAMPAIGN,
+                  CAMPAIGN_RULES (the duplicate check; the data set allows duplicates);
+                  CANDIDATES, COUNT_ATTEMPTS; per admissible candidate LOCK_CLIENT_AND_CAMPAIGN,
+                  RESERVE (CAP_HIT_NOW when refused); READ_DECISION + WRITE_DECISION (the round
+                  recorded on the call log); MARK_REJECTED when nothing was admitted
+  attempt_result  END_ATTEMPT, LOCK_ATTEMPT, RELEASE_ATTEMPT, READ_DECISION + WRITE_DECISION
+  answered        MARK_ANSWERED
+  hangup          OPEN_ENDED_CALL, LOCK_CALL, [ANSWERED_RESERVATION unless DIALSTATUS is
+                  ANSWER], CLOSE_OPEN_ATTEMPTS, FINISH_CALL, [COUNT_DELIVERED], RELEASE_CALL
+
+each step one transaction. What planning.py decides in Python is reduced to what the data set
+needs: a candidate is admissible when its link and client are active, it has an endpoint, a
+weight, no cap hit (`capped_by`) and was not tried yet (the data set has no schedules); the
+admissible ones are tried by priority, weighted-shuffled inside a tier. The decision JSON
+written has the engine's shape (a round per routing step, a verdict per candidate).
 
 Concurrency: `concurrency` call loops, each a thread with its own connection (non-autocommit,
 psycopg's defaults, as under SQLAlchemy), split over `processes` processes so the client's
@@ -25,11 +32,13 @@ holding scenario.py's data set (agi_load.py runs it for you).
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import random
 import sys
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,12 +47,13 @@ for path in (str(ROOT), str(Path(__file__).resolve().parent)):
         sys.path.insert(0, path)
 
 import psycopg  # noqa: E402
+from psycopg.rows import namedtuple_row  # noqa: E402
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect  # noqa: E402
 
 from app.services.routing import statements as S  # noqa: E402
 from scenario import plan_call  # noqa: E402
 
-FINAL_REJECTIONS = ("no_route", "all_capped", "all_failed", "error")
+FINAL_REJECTIONS = ("no_route", "all_capped", "all_failed", "error", "duplicate", "closed")
 DIAL_HOLD_MARGIN = 30
 
 
@@ -60,54 +70,101 @@ for _name in dir(S):
     if _name.isupper() and hasattr(_value, "compile"):
         setattr(Q, _name, _compile(_value))
 
-# What the loop below replays, and what the engine runs outside a call cycle (housekeeping).
-REPLAYED = {"OPEN_CALL", "FIND_CAMPAIGN_FOR_DID", "ATTACH_CAMPAIGN", "CANDIDATES", "COUNT_ATTEMPTS",
-            "RESERVE", "MARK_REJECTED", "END_ATTEMPT", "RELEASE_ATTEMPT", "MARK_ANSWERED",
-            "OPEN_ENDED_CALL", "ANSWERED_RESERVATION", "CLOSE_OPEN_ATTEMPTS", "FINISH_CALL",
-            "COUNT_DELIVERED", "RELEASE_CALL"}
-HOUSEKEEPING = {"EXPIRE_DIALING", "VANISHED_CALLS"}
+# What the loop below replays, and what the engine runs outside a call cycle (housekeeping) or
+# only for rules the data set does not use (duplicate callers).
+REPLAYED = {"OPEN_CALL", "FIND_CAMPAIGN_FOR_DID", "ATTACH_CAMPAIGN", "CAMPAIGN_RULES",
+            "CANDIDATES", "COUNT_ATTEMPTS", "LOCK_CLIENT_AND_CAMPAIGN", "RESERVE", "CAP_HIT_NOW",
+            "READ_DECISION", "WRITE_DECISION", "MARK_REJECTED", "END_ATTEMPT", "LOCK_ATTEMPT",
+            "RELEASE_ATTEMPT", "MARK_ANSWERED", "OPEN_ENDED_CALL", "LOCK_CALL",
+            "ANSWERED_RESERVATION", "CLOSE_OPEN_ATTEMPTS", "FINISH_CALL", "COUNT_DELIVERED",
+            "RELEASE_CALL"}
+NOT_PER_CALL = {"EXPIRE_DIALING", "LOCK_EXPIRED", "VANISHED_CALLS", "CONCURRENT_DUPLICATE",
+                "RECENT_CALL"}
 
 
 def statements_not_replayed() -> list[str]:
     """Statements in statements.py this loop does not know: the engine changed, and this
     file must follow it (the figures would otherwise understate the floor's work)."""
     known = {name for name in vars(Q) if name.isupper()}
-    return sorted(known - REPLAYED - HOUSEKEEPING)
+    return sorted(known - REPLAYED - NOT_PER_CALL)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _record_round(cur, uniqueid: str, round_: dict) -> None:
+    decision = cur.execute(Q.READ_DECISION, {"uniqueid": uniqueid}).fetchone()
+    rounds = (decision[0] if decision else None) or []
+    rounds.append(round_)
+    cur.execute(Q.WRITE_DECISION, {"uniqueid": uniqueid,
+                                   "decision": json.dumps(rounds, default=str)})
+
+
+def _round(attempt: int, now: datetime, outcome: str, rows, verdicts: dict) -> dict:
+    return {"attempt": attempt, "at": now.isoformat(), "outcome": outcome,
+            "candidates": [{"setting_id": r.setting_id, "client_id": r.client_id,
+                            "client": r.client_identifier, "priority": r.forwarding_priority,
+                            "weight": r.weight, "verdict": verdicts.get(r.setting_id) or "standby"}
+                           for r in rows if not r.attempted]}
 
 
 def route(conn, uniqueid: str, planned, rng: random.Random):
     """One `route` transaction; returns (attempt, None) when admitted, else (None, reason)."""
-    with conn.cursor() as cur:
+    now = _now()
+    with conn.cursor(row_factory=namedtuple_row) as cur:
         call = cur.execute(Q.OPEN_CALL, {"uniqueid": uniqueid, "linkedid": uniqueid,
                                          "did": planned.did, "caller_id": planned.callerid}).fetchone()
-        call_id, status, campaign_id, ended_at, is_new = call
-        if ended_at is not None or status in FINAL_REJECTIONS:
+        if call.ended_at is not None or call.status in FINAL_REJECTIONS:
             conn.commit()
-            return None, status
-        if is_new or campaign_id is None:
+            return None, call.status
+        campaign_id = call.campaign_id
+        if call.is_new or campaign_id is None:
             campaign = cur.execute(Q.FIND_CAMPAIGN_FOR_DID, {"number": planned.did}).fetchone()
             if campaign is None:
-                return _reject(conn, cur, call_id, "no_route")
-            campaign_id, seller_id = campaign
-            cur.execute(Q.ATTACH_CAMPAIGN, {"campaign_id": campaign_id, "seller_id": seller_id,
-                                            "call_id": call_id})
-        candidates = cur.execute(Q.CANDIDATES, {"campaign_id": campaign_id,
-                                                "call_id": call_id}).fetchall()
-        attempts_so_far = cur.execute(Q.COUNT_ATTEMPTS, {"call_id": call_id}).fetchone()[0]
-        if not candidates:
-            return _reject(conn, cur, call_id, "all_failed" if attempts_so_far else "no_route")
+                return _reject(conn, cur, call.id, "no_route")
+            campaign_id = campaign.campaign_id
+            cur.execute(Q.ATTACH_CAMPAIGN, {"campaign_id": campaign_id,
+                                            "seller_id": campaign.seller_id, "call_id": call.id})
+            cur.execute(Q.CAMPAIGN_RULES, {"campaign_id": campaign_id}).fetchone()
+        rows = cur.execute(Q.CANDIDATES, {"campaign_id": campaign_id, "call_id": call.id,
+                                          "now": now}).fetchall()
+        attempts_so_far = cur.execute(Q.COUNT_ATTEMPTS, {"call_id": call.id}).fetchone()[0]
         attempt = attempts_so_far + 1
-        # setting_id, client_id, priority, weight, identifier, dial_timeout: a weighted shuffle
-        # inside each priority tier, as the engine's failover order does.
-        order = sorted(candidates, key=lambda c: (c[2], -(1.0 - rng.random()) ** (1.0 / c[3])))
-        for setting_id, _, _, _, _, dial_timeout in order:
+        verdicts = {}
+        for r in rows:
+            if r.link_status != "active" or r.client_status != "active":
+                verdicts[r.setting_id] = "inactive"
+            elif r.weight <= 0 or not r.has_endpoint:
+                verdicts[r.setting_id] = "unusable"
+            elif r.capped_by:
+                verdicts[r.setting_id] = f"capped:{r.capped_by}"
+        admissible = [r for r in rows if not r.attempted and r.setting_id not in verdicts]
+        # Priority tiers, a weighted shuffle inside each (Efraimidis–Spirakis keys).
+        admissible.sort(key=lambda r: (r.forwarding_priority,
+                                       -(1.0 - rng.random()) ** (1.0 / r.weight)))
+        for r in admissible:
+            # (its two columns share a name: a plain tuple cursor)
+            conn.execute(Q.LOCK_CLIENT_AND_CAMPAIGN, {"setting_id": r.setting_id}).fetchall()
             admitted = cur.execute(Q.RESERVE, {
-                "setting_id": setting_id, "uniqueid": uniqueid, "attempt": attempt,
-                "call_id": call_id, "hold_seconds": dial_timeout + DIAL_HOLD_MARGIN}).fetchone()
+                "setting_id": r.setting_id, "uniqueid": uniqueid, "attempt": attempt,
+                "call_id": call.id, "now": now,
+                "hold_seconds": r.dial_timeout + DIAL_HOLD_MARGIN}).fetchone()
             if admitted is not None:
+                verdicts[r.setting_id] = "dialled"
+                _record_round(cur, uniqueid, _round(attempt, now, "dial", rows, verdicts))
                 conn.commit()
                 return attempt, None
-        return _reject(conn, cur, call_id, "all_failed" if attempts_so_far else "all_capped")
+            cap = cur.execute(Q.CAP_HIT_NOW, {"setting_id": r.setting_id, "now": now}).fetchone()
+            verdicts[r.setting_id] = f"capped:{cap[0] if cap else 'race'}"
+        if attempts_so_far:
+            reason = "all_failed"
+        elif any(v.startswith("capped:") for v in verdicts.values()):
+            reason = "all_capped"
+        else:
+            reason = "no_route"
+        _record_round(cur, uniqueid, _round(attempt, now, reason, rows, verdicts))
+        return _reject(conn, cur, call.id, reason)
 
 
 def _reject(conn, cur, call_id: int, reason: str):
@@ -118,9 +175,19 @@ def _reject(conn, cur, call_id: int, reason: str):
 
 def attempt_result(conn, uniqueid: str, attempt: int, dial_status: str) -> None:
     with conn.cursor() as cur:
-        params = {"uniqueid": uniqueid, "attempt": attempt, "dial_status": dial_status}
-        cur.execute(Q.END_ATTEMPT, params)
-        cur.execute(Q.RELEASE_ATTEMPT, {"uniqueid": uniqueid, "attempt": attempt})
+        params = {"uniqueid": uniqueid, "attempt": attempt}
+        cur.execute(Q.END_ATTEMPT, {**params, "dial_status": dial_status})
+        cur.execute(Q.LOCK_ATTEMPT, params).fetchall()
+        cur.execute(Q.RELEASE_ATTEMPT, params).fetchall()
+        decision = cur.execute(Q.READ_DECISION, {"uniqueid": uniqueid}).fetchone()
+        for round_ in (decision[0] if decision else None) or []:
+            if round_.get("attempt") == attempt:
+                for candidate in round_["candidates"]:
+                    if candidate["verdict"] == "dialled":
+                        candidate["verdict"] = f"failed:{dial_status}"
+                cur.execute(Q.WRITE_DECISION, {"uniqueid": uniqueid,
+                                               "decision": json.dumps(decision[0])})
+                break
     conn.commit()
 
 
@@ -131,24 +198,25 @@ def answered(conn, uniqueid: str, attempt: int) -> None:
 
 
 def hangup(conn, uniqueid: str, planned, dial_status, attempt, billsec, cause) -> str | None:
-    with conn.cursor() as cur:
+    with conn.cursor(row_factory=namedtuple_row) as cur:
         cur.execute(Q.OPEN_ENDED_CALL, {"uniqueid": uniqueid, "linkedid": uniqueid,
                                         "did": planned.did, "caller_id": planned.callerid})
+        conn.execute(Q.LOCK_CALL, {"uniqueid": uniqueid}).fetchall()
         answered_attempt = attempt if dial_status == "ANSWER" else None
         if answered_attempt is None:
-            answered_attempt = cur.execute(Q.ANSWERED_RESERVATION,
-                                           {"uniqueid": uniqueid}).fetchone()
-            answered_attempt = answered_attempt[0] if answered_attempt else None
+            row = cur.execute(Q.ANSWERED_RESERVATION, {"uniqueid": uniqueid}).fetchone()
+            answered_attempt = row[0] if row else None
         cur.execute(Q.CLOSE_OPEN_ATTEMPTS, {"uniqueid": uniqueid, "answered_attempt": answered_attempt,
                                             "dial_status": dial_status})
         finished = cur.execute(Q.FINISH_CALL, {
             "uniqueid": uniqueid, "answered_attempt": answered_attempt, "billsec": billsec,
             "hangup_cause": cause, "unanswered_status": "abandoned"}).fetchone()
-        if finished is not None and finished[2] is not None:
-            cur.execute(Q.COUNT_DELIVERED, {"setting_id": finished[2]})
-        cur.execute(Q.RELEASE_CALL, {"uniqueid": uniqueid})
+        if finished is not None and finished.answered_setting_id is not None:
+            cur.execute(Q.COUNT_DELIVERED, {"setting_id": finished.answered_setting_id,
+                                            "converted": finished.converted, "now": _now()})
+        cur.execute(Q.RELEASE_CALL, {"uniqueid": uniqueid}).fetchall()
     conn.commit()
-    return finished[1] if finished is not None else None
+    return finished.status if finished is not None else None
 
 
 def one_call(conn, uniqueid: str, planned, rng: random.Random) -> str:
