@@ -257,7 +257,7 @@ reply_points = st.sampled_from(
 def test_replies_asterisk_would_never_send(agi, engine, point, junk):
     script, occurrence, command = point
     # A lost attempt_result followed by an answered attempt trips a routing bug in the call
-    # log (see test_lost_attempt_result_then_an_answer_logs_one_answered_attempt); here the
+    # log (LOST_ATTEMPT_RESULT_BUG, strict xfail in the cut-at-every-step test); here the
     # later attempt is not answered, so that this fuzzes the server, not that bug.
     outcomes = [NOANSWER, BUSY] if script == "attempt_result" else [NOANSWER, ANSWER]
     note(f"{script} #{occurrence}, reply to command {command} replaced by {junk!r}")
@@ -384,9 +384,10 @@ class SlowToCommitRouting(RoutingService):
 
 def test_cut_while_route_reserves_frees_the_slot_even_if_h_ran_first(engine):
     """Asterisk drops the route connection right after answering GET VARIABLE: it moves on
-    (CC_ACTION is empty: reject, Hangup, h) while the server is still reserving. `h` ends the
-    call before that reservation commits, so it releases nothing; the route handler, unable to
-    hand the Dial to the dialplan, must release the slot itself (else it waits for expiry)."""
+    (CC_ACTION is empty: reject, Hangup, h) while the server is still reserving. Either `h`
+    waits for that reservation (the engine's advisory locks serialise it behind the route's
+    transaction) and releases it, or it ran first and the route handler, unable to hand the
+    Dial to the dialplan, releases the slot itself. Either way nothing waits for expiry."""
     with ServerThread(build_handlers(SlowToCommitRouting(engine)), max_sessions=8,
                       header_timeout=HEADER_TIMEOUT, command_timeout=COMMAND_TIMEOUT) as agi:
         record, channel = place_call(agi.port, outcomes=[NOANSWER, ANSWER], kind="race",
@@ -398,8 +399,8 @@ def test_cut_while_route_reserves_frees_the_slot_even_if_h_ran_first(engine):
     attempts = scalar(engine, "SELECT json_agg(json_build_object('no', a.attempt_no, 'status', a.dial_status, "
                               "'ended', a.ended_at IS NOT NULL) ORDER BY a.attempt_no) FROM call_attempts a "
                               "JOIN call_logs c ON c.id = a.call_log_id WHERE c.uniqueid = :u", u=record.uniqueid)
-    assert attempts == [{"no": 1, "status": "NOANSWER", "ended": True},
-                        {"no": 2, "status": "CANCEL", "ended": True}]
+    assert attempts[0] == {"no": 1, "status": "NOANSWER", "ended": True}
+    assert attempts[1]["no"] == 2 and attempts[1]["ended"], attempts
     assert call_log(engine, record.uniqueid)["status"] == "abandoned"
     assert_counters_match_a_recount(engine)
 
