@@ -13,7 +13,8 @@ from app.extensions import db
 from app.services.phone_numbers import to_e164
 from app.utils.exceptions import NotFound, ValidationFailed
 
-FINAL_STATUSES = ("answered", "no_route", "all_capped", "all_failed", "abandoned", "error")
+FINAL_STATUSES = ("answered", "no_route", "all_capped", "all_failed", "abandoned", "error",
+                  "duplicate", "closed")
 NEWEST_FIRST = (CallLog.started_at.desc(), CallLog.id.desc())
 EXPORT_BATCH_SIZE = 500
 
@@ -128,11 +129,17 @@ def outcome_totals(filters: dict, *, default_region: str) -> dict:
     average = db.session.scalar(_filtered(
         select(func.coalesce(func.avg(CallLog.billsec), 0)).where(CallLog.status == "answered"),
         filters, default_region))
+    billing = db.session.execute(_filtered(
+        select(func.count().filter(CallLog.converted), func.coalesce(func.sum(CallLog.payout), 0),
+               func.coalesce(func.sum(CallLog.revenue), 0)), filters, default_region)).one()
     return {
         "total": sum(by_status.values()),
         "by_status": {status: by_status.get(status, 0) for status in ("in_progress", *FINAL_STATUSES)},
         "answer_rate": round(answered / ended, 4) if ended else 0.0,
         "average_billsec": round(float(average or 0), 1),
+        "converted": billing[0],
+        "payout": float(billing[1]),
+        "revenue": float(billing[2]),
     }
 
 

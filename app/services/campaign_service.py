@@ -12,7 +12,10 @@ from app.services.pagination import Page, paginate
 from app.services.persistence import commit, contains_pattern
 from app.utils.exceptions import Conflict, NotFound
 
-EDITABLE_FIELDS = ("name", "description", "status", "dial_timeout")
+# Issue 8's campaign-wide rules: caps, billing and repeat callers.
+RULE_FIELDS = ("max_concurrency", "daily_cap", "timezone", "billable_after", "payout",
+               "duplicate_window_hours", "duplicate_action", "reject_concurrent_duplicate")
+EDITABLE_FIELDS = ("name", "description", "status", "dial_timeout", *RULE_FIELDS)
 
 
 def campaigns_of(seller_id: int | None) -> Select:
@@ -46,7 +49,8 @@ def create_campaign(data: dict, *, seller_id: int) -> Campaign:
     campaign = Campaign(seller_id=seller_id, name=data["name"],
                         description=data.get("description", ""),
                         status=data.get("status", "active"),
-                        dial_timeout=data.get("dial_timeout", 30))
+                        dial_timeout=data.get("dial_timeout", 30),
+                        **{name: data[name] for name in RULE_FIELDS if name in data})
     db.session.add(campaign)
     commit({"uq_campaigns_seller_id_name": _name_taken()})
     return campaign

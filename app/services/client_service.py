@@ -31,7 +31,9 @@ from app.services.sip_syntax import parse_sip_uri
 from app.services.transactions import committing, fetch
 from app.utils.exceptions import Conflict, ValidationFailed
 
-CLIENT_FIELDS = ("name", "department", "status", "notes")
+# Seats, time zone and hours of operation (routing rules).
+RULE_FIELDS = ("max_concurrency", "timezone", "schedule", "closures")
+CLIENT_FIELDS = ("name", "department", "status", "notes", *RULE_FIELDS)
 SIP_SECRET_BYTES = 24  # 32 URL-safe characters: no ';' or '^' to encode, well under varchar(80)
 # Endpoint options a client document carries as they are (same name, same meaning).
 PLAIN_SIP_OPTIONS = ("max_contacts", "transport", "codecs", "dtmf_mode", "identify_ips",
@@ -82,6 +84,10 @@ class ClientView:
     created_at: datetime
     updated_at: datetime
     pjsip: ClientSip | None
+    max_concurrency: int | None = None
+    timezone: str = "UTC"
+    schedule: dict | None = None
+    closures: list | None = None
 
 
 def generate_sip_secret() -> str:
@@ -121,6 +127,8 @@ def _views(clients: list[Client]) -> list[ClientView]:
     return [ClientView(
         id=c.id, client_identifier=c.client_identifier, name=c.name, department=c.department,
         status=c.status, notes=c.notes, created_at=c.created_at, updated_at=c.updated_at,
+        max_concurrency=c.max_concurrency, timezone=c.timezone, schedule=c.schedule,
+        closures=c.closures,
         pjsip=_sip_view(c.pjsip_mode, specs.get(c.client_identifier),
                         registrations.get(c.client_identifier)),
     ) for c in clients]
@@ -157,7 +165,8 @@ def create_client(data: dict) -> ClientView:
         _ensure_identify_free(spec)
         client = Client(client_identifier=identifier, pjsip_mode=mode, name=data["name"],
                         department=data.get("department", ""),
-                        status=data.get("status", "active"), notes=data.get("notes", ""))
+                        status=data.get("status", "active"), notes=data.get("notes", ""),
+                        **{name: data[name] for name in RULE_FIELDS if name in data})
         db.session.add(client)
         db.session.flush()
         pjsip_service.write_endpoint(spec, field_prefix="pjsip")

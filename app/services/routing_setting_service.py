@@ -13,8 +13,10 @@ from app.services.pagination import Page, paginate
 from app.services.persistence import commit, contains_pattern
 from app.utils.exceptions import Conflict, NotFound, ValidationFailed
 
+# Period caps and pricing (routing rules).
+RULE_FIELDS = ("hourly_cap", "daily_cap", "monthly_cap", "cap_counts", "buyer_price")
 EDITABLE_FIELDS = ("status", "forwarding_priority", "weight", "max_concurrency",
-                   "total_calls_allowed")
+                   "total_calls_allowed", *RULE_FIELDS)
 
 
 def list_linkable_clients(*, q=None, page=1, per_page=25) -> Page:

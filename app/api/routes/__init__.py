@@ -14,6 +14,8 @@ from app.api.routes.seller_campaign_dids import blp as seller_campaign_dids_blp
 from app.api.routes.seller_campaigns import blp as seller_campaigns_blp
 from app.api.routes.seller_clients import blp as seller_clients_blp
 from app.api.routes.seller_dids import blp as seller_dids_blp
+from app.api.routes.simulate import admin_blp as admin_simulate_blp
+from app.api.routes.simulate import seller_blp as seller_simulate_blp
 
 BLUEPRINTS = [auth_blp, admin_users_blp, internal_blp]
 BLUEPRINTS += [seller_dids_blp, seller_campaigns_blp, seller_campaign_dids_blp,
@@ -22,7 +24,7 @@ BLUEPRINTS += [seller_dids_blp, seller_campaigns_blp, seller_campaign_dids_blp,
 
 BLUEPRINTS += [admin_call_logs_blp, seller_call_logs_blp, admin_audit_blp]
 
-BLUEPRINTS += [admin_clients_blp, admin_carriers_blp]
+BLUEPRINTS += [admin_clients_blp, admin_carriers_blp, seller_simulate_blp, admin_simulate_blp]
 
 
 def register_api_blueprints(api) -> None:

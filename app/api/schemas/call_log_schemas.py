@@ -1,6 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from app.api.schemas.routing_rule_fields import Money
 from app.database.models.call_log import CALL_STATUSES
 
 MAX_LIMIT = 200
@@ -32,6 +33,13 @@ class CallLogSchema(ma.Schema):
     billsec = ma.fields.Integer(allow_none=True)
     status = ma.fields.String(metadata={"enum": list(CALL_STATUSES)})
     hangup_cause = ma.fields.Integer(allow_none=True)
+    converted = ma.fields.Boolean(metadata={"description": "Answered and billable"})
+    payout = Money(metadata={"description": "Owed to the seller (converted calls)"})
+    revenue = Money(metadata={"description": "Owed by the buyer (converted calls)"})
+    decision = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "Each routing round: the candidates in order with their verdicts "
+                       "(dialled, failed:<status>, capped:<cap>, closed, inactive, weight 0, "
+                       "standby) and the round's outcome"})
     attempts = ma.fields.List(ma.fields.Nested(CallAttemptSchema))
 
 
@@ -88,5 +96,8 @@ class CallSummarySchema(ma.Schema):
     by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     answer_rate = ma.fields.Float(metadata={"description": "answered / ended calls, 0..1"})
     average_billsec = ma.fields.Float(metadata={"description": "over answered calls"})
+    converted = ma.fields.Integer(metadata={"description": "Billable (converted) calls"})
+    payout = ma.fields.Float(metadata={"description": "Total owed to sellers"})
+    revenue = ma.fields.Float(metadata={"description": "Total owed by buyers"})
     campaigns = ma.fields.List(ma.fields.Nested(BreakdownSchema))
     clients = ma.fields.List(ma.fields.Nested(BreakdownSchema))

@@ -2,6 +2,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.api.schemas.common import PaginationQuerySchema, strip_strings
+from app.api.schemas.routing_rule_fields import CampaignRulesFields
 from app.database.models.campaign import DIAL_TIMEOUT_RANGE
 from app.database.models.client import ACTIVE_STATUSES
 
@@ -14,7 +15,7 @@ dial_timeout_field = dict(
     metadata={"description": "Seconds each client may ring before the next is tried"})
 
 
-class CampaignSchema(ma.Schema):
+class CampaignSchema(CampaignRulesFields):
     id = ma.fields.Integer(dump_only=True)
     name = ma.fields.String()
     description = ma.fields.String()
@@ -28,7 +29,7 @@ class AdminCampaignSchema(CampaignSchema):
     seller_id = ma.fields.Integer(dump_only=True)
 
 
-class CampaignCreateSchema(ma.Schema):
+class CampaignCreateSchema(CampaignRulesFields):
     name = ma.fields.String(required=True, **name_field)
     description = ma.fields.String(load_default="", **description_field)
     status = ma.fields.String(load_default="active", **status_field)
@@ -39,7 +40,7 @@ class CampaignCreateSchema(ma.Schema):
         return strip_strings(data, "name") if isinstance(data, dict) else data
 
 
-class CampaignUpdateSchema(ma.Schema):
+class CampaignUpdateSchema(CampaignRulesFields):
     name = ma.fields.String(**name_field)
     description = ma.fields.String(**description_field)
     status = ma.fields.String(**status_field)

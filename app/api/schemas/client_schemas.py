@@ -2,6 +2,7 @@ import marshmallow as ma
 from marshmallow import ValidationError, validate
 
 from app.api.schemas.common import PaginationQuerySchema, strip_strings
+from app.api.schemas.routing_rule_fields import ClientRulesFields
 from app.api.schemas.sip_fields import (SipAuthInputSchema, SipAuthSchema, codecs_field,
                                         dtmf_mode_field, identify_ips_field, plain_text_field,
                                         sip_host_field, sip_uri_field, sip_user_field,
@@ -92,7 +93,7 @@ class PjsipInputSchema(ma.Schema):
         "description": "The PBX is behind NAT: rewrite_contact, rtp_symmetric, force_rport."})
 
 
-class ClientSchema(ma.Schema):
+class ClientSchema(ClientRulesFields):
     id = ma.fields.Integer(dump_only=True)
     client_identifier = ma.fields.String()
     name = ma.fields.String()
@@ -113,7 +114,7 @@ class _ClientInput(ma.Schema):
         return data
 
 
-class ClientCreateSchema(_ClientInput):
+class ClientCreateSchema(ClientRulesFields, _ClientInput):
     client_identifier = ma.fields.String(required=True, **identifier_field)
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     department = ma.fields.String(load_default="", validate=validate.Length(max=200))
@@ -122,7 +123,7 @@ class ClientCreateSchema(_ClientInput):
     pjsip = ma.fields.Nested(PjsipInputSchema, required=True)
 
 
-class ClientUpdateSchema(_ClientInput):
+class ClientUpdateSchema(ClientRulesFields, _ClientInput):
     client_identifier = ma.fields.String(**identifier_field)
     name = ma.fields.String(validate=validate.Length(min=1, max=200))
     department = ma.fields.String(validate=validate.Length(max=200))

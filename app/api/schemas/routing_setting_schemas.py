@@ -3,6 +3,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.api.schemas.common import PaginationQuerySchema
+from app.api.schemas.routing_rule_fields import SettingRulesFields
 from app.database.models.client import ACTIVE_STATUSES
 
 MAX_INT = 2**31 - 1  # PostgreSQL integer
@@ -20,7 +21,7 @@ total_field = dict(
                              "below `current_total_calls`."})
 
 
-class RoutingSettingSchema(ma.Schema):
+class RoutingSettingSchema(SettingRulesFields):
     id = ma.fields.Integer(dump_only=True)
     campaign_id = ma.fields.Integer(dump_only=True)
     client_id = ma.fields.Integer(dump_only=True)
@@ -37,7 +38,7 @@ class RoutingSettingSchema(ma.Schema):
     updated_at = ma.fields.DateTime(dump_only=True)
 
 
-class RoutingSettingCreateSchema(ma.Schema):
+class RoutingSettingCreateSchema(SettingRulesFields):
     client_id = ma.fields.Integer(
         required=True, strict=True, validate=validate.Range(min=1, max=MAX_INT),
         metadata={"description": "An active client (see /api/seller/clients)"})
@@ -48,7 +49,7 @@ class RoutingSettingCreateSchema(ma.Schema):
     total_calls_allowed = ma.fields.Integer(load_default=None, **total_field)
 
 
-class RoutingSettingUpdateSchema(ma.Schema):
+class RoutingSettingUpdateSchema(SettingRulesFields):
     """Everything but the client: to route to another client, link it and delete this one."""
 
     status = ma.fields.String(**status_field)

@@ -1,10 +1,10 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import InputSchema
 
 
-class SimulationRequestSchema(InputSchema):
+
+class SimulationRequestSchema(ma.Schema):
     caller_id = ma.fields.String(load_default=None, allow_none=True,
                                  validate=validate.Length(max=80),
                                  metadata={"description": "The caller's number (repeat-caller rules)"})
