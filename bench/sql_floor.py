@@ -219,23 +219,48 @@ def hangup(conn, uniqueid: str, planned, dial_status, attempt, billsec, cause) -
     return finished.status if finished is not None else None
 
 
+RETRIED_SQLSTATES = ("40P01", "40001")  # as the engine's _in_transaction: run it again
+RETRIES = 3
+
+
+class Retries:
+    count = 0  # per process: transactions PostgreSQL aborted (deadlock, serialisation)
+
+
+def in_transaction(conn, step, *args):
+    for attempt in range(1, RETRIES + 1):
+        try:
+            return step(conn, *args)
+        except psycopg.Error as error:
+            conn.rollback()
+            if error.sqlstate not in RETRIED_SQLSTATES or attempt == RETRIES:
+                raise
+            Retries.count += 1
+            time.sleep(0.005 * attempt)
+
+
 def one_call(conn, uniqueid: str, planned, rng: random.Random) -> str:
     """The whole cycle the dialplan drives for one call; returns its outcome."""
     dial_status, attempt, outcome = None, None, None
-    for status in planned.outcomes:
-        admitted, reason = route(conn, uniqueid, planned, rng)
-        if admitted is None:
-            outcome = reason
-            break
-        attempt, dial_status = admitted, status
-        if status == "ANSWER":
-            answered(conn, uniqueid, attempt)
-            outcome = "answered"
-            break
-        attempt_result(conn, uniqueid, attempt, status)
-    answered_call = dial_status == "ANSWER"
-    hangup(conn, uniqueid, planned, dial_status, attempt,
-           planned.talk_seconds if answered_call else None, 16 if answered_call else None)
+    try:
+        for status in planned.outcomes:
+            admitted, reason = in_transaction(conn, route, uniqueid, planned, rng)
+            if admitted is None:
+                outcome = reason
+                break
+            attempt, dial_status = admitted, status
+            if status == "ANSWER":
+                in_transaction(conn, answered, uniqueid, attempt)
+                outcome = "answered"
+                break
+            in_transaction(conn, attempt_result, uniqueid, attempt, status)
+    except psycopg.Error:
+        # The engine's handler would answer `error`; the dialplan hangs up and `h` still runs.
+        outcome = "error"
+    answered_call = dial_status == "ANSWER" and outcome == "answered"
+    in_transaction(conn, hangup, uniqueid, planned, dial_status if outcome != "error" else None,
+                   attempt, planned.talk_seconds if answered_call else None,
+                   16 if answered_call else None)
     return outcome or "unknown"
 
 
@@ -267,7 +292,7 @@ def _process(connection, uri: str, threads: int, warmup: float, duration: float,
             uniqueid = f"{tag}-{number}-{sequence}.{number}"
             try:
                 outcome = one_call(conn, uniqueid, planned, rng)
-            except psycopg.Error as exc:
+            except psycopg.Error as exc:  # even the hangup failed
                 conn.rollback()
                 with lock:
                     results["errors"].append(repr(exc))
@@ -288,6 +313,7 @@ def _process(connection, uri: str, threads: int, warmup: float, duration: float,
     for conn in connections:
         conn.close()
     results["errors"] = results["errors"][:20]
+    results["retried"] = Retries.count
     connection.send(results)
 
 
@@ -325,7 +351,8 @@ def run_floor(uri: str, concurrency: int, *, duration: float, warmup: float,
     for child in children:
         child.join(timeout=30)
     total = {"calls": sum(p["calls"] for p in parts), "outcomes": {}, "errors": [],
-             "calls_total": sum(p["calls_total"] for p in parts)}
+             "calls_total": sum(p["calls_total"] for p in parts),
+             "retried": sum(p["retried"] for p in parts)}
     for part in parts:
         for key, value in part["outcomes"].items():
             total["outcomes"][key] = total["outcomes"].get(key, 0) + value
