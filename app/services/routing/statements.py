@@ -232,11 +232,17 @@ VALUES (:uniqueid, :linkedid, :did, :caller_id, 'in_progress', now())
 ON CONFLICT (uniqueid) DO NOTHING
 """)
 
+# The call's last DIALSTATUS belongs to its latest attempt only. An earlier attempt still open
+# lost its attempt_result: what its Dial ended with is unknown, and it was not answered.
 CLOSE_OPEN_ATTEMPTS = text("""
 UPDATE call_attempts a
 SET ended_at = now(),
-    dial_status = CASE WHEN a.attempt_no = :answered_attempt THEN 'ANSWER'
-                       ELSE coalesce(:dial_status, 'CANCEL') END,
+    dial_status = CASE
+        WHEN a.attempt_no = :answered_attempt THEN 'ANSWER'
+        WHEN a.attempt_no < (SELECT max(b.attempt_no) FROM call_attempts b
+                             WHERE b.call_log_id = a.call_log_id) THEN 'UNKNOWN'
+        WHEN :dial_status = 'ANSWER' THEN 'UNKNOWN'
+        ELSE coalesce(:dial_status, 'CANCEL') END,
     duration = GREATEST(0, round(extract(epoch FROM now() - a.started_at)))::int
 FROM call_logs c
 WHERE c.uniqueid = :uniqueid AND a.call_log_id = c.id AND a.ended_at IS NULL

@@ -256,10 +256,7 @@ reply_points = st.sampled_from(
 @given(point=reply_points, junk=junk_reply)
 def test_replies_asterisk_would_never_send(agi, engine, point, junk):
     script, occurrence, command = point
-    # A lost attempt_result followed by an answered attempt trips a routing bug in the call
-    # log (LOST_ATTEMPT_RESULT_BUG, strict xfail in the cut-at-every-step test); here the
-    # later attempt is not answered, so that this fuzzes the server, not that bug.
-    outcomes = [NOANSWER, BUSY] if script == "attempt_result" else [NOANSWER, ANSWER]
+    outcomes = [NOANSWER, ANSWER]
     note(f"{script} #{occurrence}, reply to command {command} replaced by {junk!r}")
     record, channel = place_call(agi.port, outcomes=outcomes, kind="junk",
                                  tamper={(script, occurrence): {"replace_reply": {command: junk}}})
@@ -344,20 +341,8 @@ def drop_points():
         yield script, occurrence, {"abort_at": "before_trailing_hangup"}
 
 
-# What an attempt_result lost before it reached the database leaves behind: at hangup the
-# routing engine's CLOSE_OPEN_ATTEMPTS gives that attempt the call's final DIALSTATUS, so when
-# a later attempt answered, the log shows two answered attempts for one delivered call and the
-# recount of current_total_calls is off by one. No reservation is held (that part holds).
-LOST_ATTEMPT_RESULT_BUG = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "routing: an attempt whose attempt_result never arrived is closed at hangup with the final "
-    "DIALSTATUS (ANSWER of a later attempt): two answered attempts, one counted"))
-
-
 def _cut(script, occurrence, options):
-    lost_attempt_result = script == "attempt_result" and (
-        options.get("abort_at") in ("mid_env", "after_env", "on_command", "mid_reply"))
-    return pytest.param(script, occurrence, options, id=_point_id(script, occurrence, options),
-                        marks=[LOST_ATTEMPT_RESULT_BUG] if lost_attempt_result else [])
+    return pytest.param(script, occurrence, options, id=_point_id(script, occurrence, options))
 
 
 @pytest.mark.parametrize("script, occurrence, options", [_cut(*point) for point in drop_points()])

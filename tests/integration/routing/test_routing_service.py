@@ -218,3 +218,16 @@ def test_concurrent_hangups_and_duplicates_keep_counters_exact(engine):
         list(pool.map(routing.hangup, ends))
     assert counters(engine)[4] == (0, 15)
     assert_counters_match_a_recount(engine)
+
+
+def test_a_lost_attempt_result_is_not_logged_as_answered_when_a_later_attempt_answers(routing, engine):
+    first = arrive(routing, "lost-1")
+    assert first.attempt == 1
+    # attempt_result for attempt 1 never arrives; Asterisk loops to route anyway.
+    second = arrive(routing, "lost-1")
+    assert second.attempt == 2
+    routing.hangup(CallEnd(uniqueid="lost-1", dial_status="ANSWER", attempt=2, billsec=10))
+    statuses = scalar(engine, "SELECT array_agg(dial_status ORDER BY attempt_no) FROM call_attempts a "
+                              "JOIN call_logs c ON c.id = a.call_log_id WHERE c.uniqueid = 'lost-1'")
+    assert statuses == ["UNKNOWN", "ANSWER"]
+    assert_counters_match_a_recount(engine)
