@@ -8,9 +8,9 @@ the same transactions as the engine does for the same call (scenario.py's mix):
 
   route           OPEN_CALL; on first sight FIND_CAMPAIGN_FOR_DID, ATTACH_CAMPAIGN,
                   CAMPAIGN_RULES (the duplicate check; the data set allows duplicates);
-                  CANDIDATES, COUNT_ATTEMPTS; per admissible candidate LOCK_CLIENT_AND_CAMPAIGN,
-                  RESERVE (CAP_HIT_NOW when refused); READ_DECISION + WRITE_DECISION (the round
-                  recorded on the call log); MARK_REJECTED when nothing was admitted
+                  CANDIDATES, COUNT_ATTEMPTS; LOCK_ROUND once if any candidate is admissible;
+                  per admissible candidate RESERVE (CAP_HIT_NOW when refused); APPEND_ROUND
+                  (the round recorded on the call log); MARK_REJECTED when nothing was admitted
   attempt_result  END_ATTEMPT, LOCK_ATTEMPT, RELEASE_ATTEMPT, READ_DECISION + WRITE_DECISION
   answered        MARK_ANSWERED
   hangup          OPEN_ENDED_CALL, LOCK_CALL, [ANSWERED_RESERVATION unless DIALSTATUS is
@@ -73,8 +73,8 @@ for _name in dir(S):
 # What the loop below replays, and what the engine runs outside a call cycle (housekeeping) or
 # only for rules the data set does not use (duplicate callers).
 REPLAYED = {"OPEN_CALL", "FIND_CAMPAIGN_FOR_DID", "ATTACH_CAMPAIGN", "CAMPAIGN_RULES",
-            "CANDIDATES", "COUNT_ATTEMPTS", "LOCK_CLIENT_AND_CAMPAIGN", "RESERVE", "CAP_HIT_NOW",
-            "READ_DECISION", "WRITE_DECISION", "MARK_REJECTED", "END_ATTEMPT", "LOCK_ATTEMPT",
+            "CANDIDATES", "COUNT_ATTEMPTS", "LOCK_ROUND", "RESERVE", "CAP_HIT_NOW",
+            "APPEND_ROUND", "READ_DECISION", "WRITE_DECISION", "MARK_REJECTED", "END_ATTEMPT", "LOCK_ATTEMPT",
             "RELEASE_ATTEMPT", "MARK_ANSWERED", "OPEN_ENDED_CALL", "LOCK_CALL",
             "ANSWERED_RESERVATION", "CLOSE_OPEN_ATTEMPTS", "FINISH_CALL", "COUNT_DELIVERED",
             "RELEASE_CALL"}
@@ -94,11 +94,7 @@ def _now() -> datetime:
 
 
 def _record_round(cur, uniqueid: str, round_: dict) -> None:
-    decision = cur.execute(Q.READ_DECISION, {"uniqueid": uniqueid}).fetchone()
-    rounds = (decision[0] if decision else None) or []
-    rounds.append(round_)
-    cur.execute(Q.WRITE_DECISION, {"uniqueid": uniqueid,
-                                   "decision": json.dumps(rounds, default=str)})
+    cur.execute(Q.APPEND_ROUND, {"uniqueid": uniqueid, "round": json.dumps(round_, default=str)})
 
 
 def _round(attempt: int, now: datetime, outcome: str, rows, verdicts: dict) -> dict:
@@ -143,9 +139,10 @@ def route(conn, uniqueid: str, planned, rng: random.Random):
         # Priority tiers, a weighted shuffle inside each (Efraimidis–Spirakis keys).
         admissible.sort(key=lambda r: (r.forwarding_priority,
                                        -(1.0 - rng.random()) ** (1.0 / r.weight)))
+        if admissible:
+            cur.execute(Q.LOCK_ROUND, {"client_ids": sorted({r.client_id for r in admissible}),
+                                       "campaign_id": campaign_id}).fetchone()
         for r in admissible:
-            # (its two columns share a name: a plain tuple cursor)
-            conn.execute(Q.LOCK_CLIENT_AND_CAMPAIGN, {"setting_id": r.setting_id}).fetchall()
             admitted = cur.execute(Q.RESERVE, {
                 "setting_id": r.setting_id, "uniqueid": uniqueid, "attempt": attempt,
                 "call_id": call.id, "now": now,

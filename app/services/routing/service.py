@@ -88,7 +88,11 @@ class RoutingService:
                              rng=self.rng, sticky_client_id=sticky_client_id)
         attempts_so_far = conn.scalar(sql.COUNT_ATTEMPTS, {"call_id": call.id})
         attempt = attempts_so_far + 1
-        for candidate in plan.admissible():
+        admissible = plan.admissible()
+        if admissible:
+            conn.execute(sql.LOCK_CANDIDATES,
+                         {"setting_ids": [candidate.setting_id for candidate in admissible]})
+        for candidate in admissible:
             if self._reserve(conn, candidate, arrival.uniqueid, call.id, attempt, now):
                 candidate.verdict = planning.DIALLED
                 self._record_round(conn, arrival.uniqueid, plan.round(attempt, now, "dial"))
@@ -103,7 +107,7 @@ class RoutingService:
 
     def _reserve(self, conn: Connection, candidate: planning.Candidate, uniqueid: str,
                  call_id: int, attempt: int, now: datetime) -> bool:
-        conn.execute(sql.LOCK_CLIENT_AND_CAMPAIGN, {"setting_id": candidate.setting_id})
+        """Reserve one candidate; its client's and campaign's locks are already held."""
         admitted = conn.execute(sql.RESERVE, {
             "setting_id": candidate.setting_id, "uniqueid": uniqueid, "attempt": attempt,
             "call_id": call_id, "now": now,
@@ -116,10 +120,7 @@ class RoutingService:
         return RouteDecision.reject(reason)
 
     def _record_round(self, conn: Connection, uniqueid: str, round_: dict) -> None:
-        decision = conn.scalar(sql.READ_DECISION, {"uniqueid": uniqueid}) or []
-        decision.append(round_)
-        conn.execute(sql.WRITE_DECISION, {"uniqueid": uniqueid,
-                                          "decision": planning.as_json(decision)})
+        conn.execute(sql.APPEND_ROUND, {"uniqueid": uniqueid, "round": planning.as_json(round_)})
 
     # -- dry run -----------------------------------------------------------------------------
     def simulate(self, campaign_id: int, *, caller_id: str | None = None,

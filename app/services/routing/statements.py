@@ -86,10 +86,18 @@ ORDER BY s.forwarding_priority, s.id
 
 COUNT_ATTEMPTS = text("SELECT count(*) FROM call_attempts WHERE call_log_id = :call_id")
 
-LOCK_CLIENT_AND_CAMPAIGN = text(f"""
-SELECT pg_advisory_xact_lock({CLIENT_LOCKS}, client_id),
-       pg_advisory_xact_lock({CAMPAIGN_LOCKS}, campaign_id)
-FROM campaign_client_settings WHERE id = :setting_id
+# The locks of one link. A route that may fail over takes LOCK_CANDIDATES instead (below).
+# One routing round locks every client it may try, then the campaign, before its first
+# reservation: the same global order as the releases, whichever candidate is finally admitted.
+LOCK_ROUND = text(f"""
+SELECT count(*) FROM (
+    SELECT pg_advisory_xact_lock(kind, id) FROM (
+        SELECT {CLIENT_LOCKS} AS kind, unnest(CAST(:client_ids AS integer[])) AS id
+        UNION
+        SELECT {CAMPAIGN_LOCKS}, CAST(:campaign_id AS integer)
+        ORDER BY 1, 2
+    ) ordered
+) taken
 """)
 
 RESERVE = text(f"""
@@ -137,6 +145,10 @@ MARK_REJECTED = text("""
 UPDATE call_logs SET status = :reason WHERE id = :call_id AND status = 'in_progress'
 """)
 
+APPEND_ROUND = text("""
+UPDATE call_logs SET decision = decision || jsonb_build_array(CAST(:round AS jsonb))
+WHERE uniqueid = :uniqueid
+""")
 READ_DECISION = text("SELECT decision FROM call_logs WHERE uniqueid = :uniqueid FOR UPDATE")
 WRITE_DECISION = text("""
 UPDATE call_logs SET decision = CAST(:decision AS jsonb) WHERE uniqueid = :uniqueid
@@ -201,6 +213,12 @@ WITH released AS (
 SELECT count(*) AS n FROM released
 """)
 
+
+# Every client a routing round may try, then the campaign, all before the first RESERVE: a
+# candidate lost to a race leaves its locks held, and taking the next candidate's client lock
+# after them would break the global order (and deadlock with that client's releases).
+LOCK_CANDIDATES = _locks_for(
+    "SELECT client_id, campaign_id FROM campaign_client_settings WHERE id = ANY(:setting_ids)")
 
 LOCK_ATTEMPT = _locks_for(
     "SELECT client_id, campaign_id FROM reservations WHERE uniqueid = :uniqueid AND attempt = :attempt")
