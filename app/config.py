@@ -27,6 +27,10 @@ class BaseConfig:
     # bcrypt only reads 72 bytes; Flask-Bcrypt pre-hashes longer passwords instead of truncating.
     BCRYPT_HANDLE_LONG_PASSWORDS = True
 
+    # Request bodies are read whole: refuse (413) anything far past the largest legitimate one,
+    # a reconcile list of 100,000 live channel ids (about 3 MB).
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

@@ -1,12 +1,9 @@
 """Shared fixtures: one PostgreSQL for the session, sample data reset before each test."""
 import pytest
-from flask_migrate import upgrade
-from sqlalchemy import text
 
 from app import create_app
-from app.cli.sample_data import load_sample_data
 from app.extensions import db
-from tests.support.database import TestDatabaseServer
+from tests.support.database import TestDatabaseServer, migrate_from_scratch, reset_to_sample_data
 from tests.support.responses import SecretCheckingClient, remember_secret
 
 SAMPLE_LOGINS = {
@@ -28,10 +25,7 @@ def database_server():
 def _session_app(database_server):
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_server.uri})
     app.test_client_class = SecretCheckingClient
-    with app.app_context():
-        db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        db.session.commit()
-        upgrade()
+    migrate_from_scratch(app)
     return app
 
 
@@ -50,19 +44,10 @@ def db_engine(_session_app):
     return engine_of(_session_app)
 
 
-def _reset_data(app) -> None:
-    with app.app_context():
-        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.session.commit()
-        load_sample_data()
-        db.session.remove()
-
-
 @pytest.fixture
 def app(_session_app):
     """The app on a database holding exactly the sample data."""
-    _reset_data(_session_app)
+    reset_to_sample_data(_session_app)
     return _session_app
 
 

@@ -1,6 +1,25 @@
-"""flask-smorest's Api, made to speak CapConduit's single error shape."""
+"""flask-smorest's Api, made to speak CapConduit's single error shape and document it."""
+from http import HTTPStatus
+
 import marshmallow as ma
+from apispec import BasePlugin
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
+
+from app.api.schemas.common import PG_INTEGER_MAX
+
+
+class RowIdConverter(IntegerConverter):
+    """`<id:name>` in API routes: a row id, 1 to PostgreSQL's integer maximum.
+
+    A path id the database could not even compare (over 2**31-1) no longer reaches a query,
+    which PostgreSQL would refuse with "integer out of range" (a 500): the route does not
+    match and the answer is a 404, as for any id with no row. The OpenAPI document shows the
+    bounds. `<id(max=…):name>` for a bigint column.
+    """
+
+    def __init__(self, map, max: int = PG_INTEGER_MAX):
+        super().__init__(map, min=1, max=max)
 
 
 class ErrorBodySchema(ma.Schema):
@@ -13,8 +32,83 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(ErrorBodySchema, required=True)
 
 
+WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
+def _guards(view, method: str) -> list:
+    """The access decorators (app.utils.decorators) on a route's view and on its method."""
+    functions = [view]
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None and hasattr(view_class, method):
+        functions.append(getattr(view_class, method))
+    return functions
+
+
+class ErrorResponsesPlugin(BasePlugin):
+    """Documents, on every operation, the errors its guards and shape make possible.
+
+    Derived from the route itself, so a new route is documented without a decorator to forget:
+    401 when it needs a session (or the internal token), 403 when it needs a role not every
+    user has and on every write (cross-site requests are refused), 404 when the path names a
+    row, 400 and 413 for JSON bodies (malformed, past MAX_CONTENT_LENGTH), 415 on POST (it must
+    be JSON), 503 everywhere (the database may be down). 409, 422 and 429 come from the routes'
+    own decorators, where the service can answer them. Each uses the Error schema: the response
+    components flask-smorest registers per HTTP status, named after it.
+    """
+
+    def __init__(self, api: "CapConduitApi"):
+        super().__init__()
+        self.api = api
+
+    def operation_helper(self, path=None, operations=None, rule=None, **kwargs):
+        from app.database.models.user import USER_ROLES  # the models need app.extensions first
+
+        if rule is None or not operations:
+            return
+        view = self.api._app.view_functions.get(rule.endpoint)
+        for method, operation in operations.items():
+            if method not in ("get", *WRITE_METHODS):
+                continue
+            guards = _guards(view, method)
+            roles = set(USER_ROLES)
+            needs_login = False
+            for guard in guards:
+                if getattr(guard, "required_roles", None) is not None:
+                    roles &= guard.required_roles
+                    needs_login = True
+                if getattr(guard, "requires_internal_token", False):
+                    needs_login = True
+            statuses = [503]
+            if needs_login:
+                statuses.append(401)
+            if method in WRITE_METHODS or roles != set(USER_ROLES):
+                statuses.append(403)
+            if rule.arguments:
+                statuses.append(404)
+            if method == "post":
+                statuses.append(415)
+            if "requestBody" in operation:
+                statuses += [400, 413]
+            responses = operation.setdefault("responses", {})
+            documented = {str(status) for status in responses}
+            for status in sorted(statuses):
+                if str(status) not in documented:
+                    responses[str(status)] = HTTPStatus(status).name
+
+
 class CapConduitApi(Api):
     ERROR_SCHEMA = ErrorSchema
+    # Every error an operation can answer is listed with its status (ErrorResponsesPlugin and
+    # the routes' alt_response), rather than one catch-all `default`.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def init_app(self, app, *args, **kwargs):
+        app.url_map.converters["id"] = RowIdConverter  # before any route uses it
+        super().init_app(app, *args, **kwargs)
+
+    def _init_spec(self, *, extra_plugins=None, **kwargs):
+        super()._init_spec(extra_plugins=[*(extra_plugins or ()), ErrorResponsesPlugin(self)],
+                           **kwargs)
 
     def _register_error_handlers(self):
         # app.api.errors registers every handler, HTTPException included.

@@ -19,6 +19,7 @@ def roles_required(*roles: str):
                 raise Forbidden("Your role does not allow this.")
             return view(*args, **kwargs)
 
+        wrapper.required_roles = frozenset(roles)  # read by the OpenAPI error documentation
         return wrapper
 
     return decorator
@@ -42,4 +43,5 @@ def internal_token_required(view):
                                code="invalid_token")
         return view(*args, **kwargs)
 
+    wrapper.requires_internal_token = True  # read by the OpenAPI error documentation
     return wrapper

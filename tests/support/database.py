@@ -4,10 +4,14 @@ import tempfile
 from pathlib import Path
 
 import psycopg
+from flask_migrate import upgrade
 from psycopg import sql
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from app.cli.sample_data import load_sample_data
 from app.database.embedded import ensure_database, sqlalchemy_uri, start_embedded_server
+from app.extensions import db
 
 TEST_DATABASE = "capconduit_test"
 
@@ -46,3 +50,21 @@ class TestDatabaseServer:
     def stop(self) -> None:
         if self._server is not None:
             self._server.cleanup()
+
+
+def migrate_from_scratch(app) -> None:
+    """An empty public schema, then every migration: the app's database as a fresh install."""
+    with app.app_context():
+        db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        db.session.commit()
+        upgrade()
+
+
+def reset_to_sample_data(app) -> None:
+    """Empty every table and load sample_data.sql."""
+    with app.app_context():
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+        load_sample_data()
+        db.session.remove()

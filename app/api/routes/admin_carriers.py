@@ -33,7 +33,7 @@ class Carriers(MethodView):
         return carrier_service.create_carrier(data)
 
 
-@blp.route("/<int:carrier_id>")
+@blp.route("/<id:carrier_id>")
 class CarrierById(MethodView):
     @staff_required
     @blp.response(200, CarrierSchema)

@@ -39,7 +39,7 @@ class Clients(MethodView):
         return client_service.create_client(data)
 
 
-@blp.route("/<int:client_id>")
+@blp.route("/<id:client_id>")
 class ClientById(MethodView):
     decorators = [staff_required]
 
@@ -71,7 +71,7 @@ class ClientById(MethodView):
         client_service.delete_client(client_id, unlink=args["unlink"])
 
 
-@blp.route("/<int:client_id>/sip_password")
+@blp.route("/<id:client_id>/sip_password")
 class ClientSipPassword(MethodView):
     decorators = [staff_required]
 

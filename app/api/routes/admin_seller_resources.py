@@ -26,7 +26,7 @@ class AdminDids(MethodView):
         return did_service.list_dids(**{"seller_id": None, **args}).as_dict()
 
 
-@dids_blp.route("/<int:did_id>")
+@dids_blp.route("/<id:did_id>")
 class AdminDidById(MethodView):
     decorators = [staff_required]
 
@@ -48,7 +48,7 @@ class AdminCampaigns(MethodView):
         return campaign_service.list_campaigns(**{"seller_id": None, **args}).as_dict()
 
 
-@campaigns_blp.route("/<int:campaign_id>")
+@campaigns_blp.route("/<id:campaign_id>")
 class AdminCampaignById(MethodView):
     decorators = [staff_required]
 

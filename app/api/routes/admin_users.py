@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from app.api.schemas.common import list_schema
 from app.api.schemas.user_schemas import (UserCreateSchema, UserQuerySchema, UserSchema,
                                           UserUpdateSchema)
+from app.api.smorest import ErrorSchema
 from app.services import user_service
 from app.utils.decorators import admin_required
 
@@ -23,12 +24,14 @@ class Users(MethodView):
 
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
+    @blp.alt_response(409, schema=ErrorSchema,
+                      description="The username or email is taken (code `duplicate`).")
     def post(self, data):
         """Create a user."""
         return user_service.create_user(data)
 
 
-@blp.route("/<int:user_id>")
+@blp.route("/<id:user_id>")
 class UserById(MethodView):
     decorators = [admin_required]
 
@@ -39,11 +42,17 @@ class UserById(MethodView):
 
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
+    @blp.alt_response(409, schema=ErrorSchema,
+                      description="The username or email is taken (code `duplicate`), or the "
+                                  "change would leave no active admin (code `last_admin`).")
     def patch(self, data, user_id):
         """Change some fields of a user, including a password reset or a status change."""
         return user_service.update_user(user_id, data)
 
     @blp.response(204)
+    @blp.alt_response(409, schema=ErrorSchema,
+                      description="The last active admin (code `last_admin`), or a user who "
+                                  "owns DIDs, campaigns or calls (code `user_in_use`).")
     def delete(self, user_id):
         """Delete a user who owns nothing; otherwise deactivate them instead."""
         user_service.delete_user(user_id)

@@ -3,6 +3,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_smorest import Blueprint
 
 from app.api.schemas.user_schemas import LoginSchema, PasswordChangeSchema, UserSchema
+from app.api.smorest import ErrorSchema
 from app.services import auth_service, user_service
 from app.utils.decorators import login_required
 
@@ -12,6 +13,14 @@ blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Log in an
 @blp.post("/login")
 @blp.arguments(LoginSchema)
 @blp.response(200, UserSchema)
+@blp.alt_response(401, schema=ErrorSchema,
+                  description="Wrong username or password, or the account is not active "
+                              "(code `invalid_credentials`).")
+@blp.alt_response(429, schema=ErrorSchema,
+                  description="Too many failed logins for this account or address "
+                              "(code `too_many_requests`).",
+                  headers={"Retry-After": {"description": "Seconds until logins are accepted",
+                                           "schema": {"type": "integer"}}})
 def login(credentials):
     """Log in with username (or email) and password; sets the session cookie."""
     user = auth_service.authenticate(credentials["username"], credentials["password"],

@@ -7,6 +7,7 @@ from app.api.schemas.call_log_schemas import (AdminCallLogFilterSchema, AdminCal
                                               CallLogFilterSchema, CallLogPageSchema,
                                               CallLogQuerySchema, CallLogSchema,
                                               CallSummarySchema)
+from app.api.schemas.common import PG_BIGINT_MAX
 from app.services import call_log_service
 from app.utils.decorators import seller_required, staff_required
 
@@ -14,6 +15,7 @@ admin_blp = Blueprint("admin_call_logs", __name__, url_prefix="/api/admin/call_l
                       description="Every call with its attempts (admins and staff)")
 seller_blp = Blueprint("seller_call_logs", __name__, url_prefix="/api/seller/call_logs",
                        description="The logged-in seller's calls")
+CALL_ID = f"/<id(max={PG_BIGINT_MAX}):call_id>"  # call_logs.id is a bigint
 
 
 def _list(args: dict) -> dict:
@@ -44,7 +46,7 @@ def admin_summary(args):
     return _summary(args)
 
 
-@admin_blp.get("/<int:call_id>")
+@admin_blp.get(CALL_ID)
 @staff_required
 @admin_blp.response(200, CallLogSchema)
 def admin_get(call_id):
@@ -70,7 +72,7 @@ def seller_summary(args):
     return _summary({**args, "seller_id": current_user.id})
 
 
-@seller_blp.get("/<int:call_id>")
+@seller_blp.get(CALL_ID)
 @seller_required
 @seller_blp.response(200, CallLogSchema)
 def seller_get(call_id):

@@ -12,7 +12,7 @@ from app.services import routing_setting_service
 from app.utils.decorators import seller_required
 
 blp = Blueprint("seller_campaign_clients", __name__,
-                url_prefix="/api/seller/campaigns/<int:campaign_id>/clients",
+                url_prefix="/api/seller/campaigns/<id:campaign_id>/clients",
                 description="How a campaign forwards to clients: priority, weight and caps "
                             "(sellers only)")
 
@@ -45,7 +45,7 @@ class CampaignClients(MethodView):
                                                       seller_id=current_user.id)
 
 
-@blp.route("/<int:setting_id>")
+@blp.route("/<id:setting_id>")
 class CampaignClientById(MethodView):
     decorators = [seller_required]
 

@@ -9,7 +9,7 @@ from app.services import campaign_did_service
 from app.utils.decorators import seller_required
 
 blp = Blueprint("seller_campaign_dids", __name__,
-                url_prefix="/api/seller/campaigns/<int:campaign_id>/dids",
+                url_prefix="/api/seller/campaigns/<id:campaign_id>/dids",
                 description="The DIDs a campaign routes; a DID is in at most one campaign "
                             "(sellers only)")
 
@@ -39,7 +39,7 @@ class CampaignDids(MethodView):
                                                seller_id=current_user.id)
 
 
-@blp.route("/<int:did_id>")
+@blp.route("/<id:did_id>")
 class CampaignDidById(MethodView):
     decorators = [seller_required]
 

@@ -32,7 +32,7 @@ class Campaigns(MethodView):
         return campaign_service.create_campaign(data, seller_id=current_user.id)
 
 
-@blp.route("/<int:campaign_id>")
+@blp.route("/<id:campaign_id>")
 class CampaignById(MethodView):
     decorators = [seller_required]
 

@@ -35,7 +35,7 @@ class Dids(MethodView):
         return did_service.create_did(data, seller_id=current_user.id)
 
 
-@blp.route("/<int:did_id>")
+@blp.route("/<id:did_id>")
 class DidById(MethodView):
     decorators = [seller_required]
 

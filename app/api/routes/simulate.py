@@ -12,7 +12,7 @@ admin_blp = Blueprint("admin_simulate", __name__, url_prefix="/api/admin/dids",
                       description="Where would a call to this DID go?")
 
 
-@seller_blp.post("/<int:campaign_id>/simulate")
+@seller_blp.post("/<id:campaign_id>/simulate")
 @seller_required
 @seller_blp.arguments(SimulationRequestSchema)
 @seller_blp.response(200, SimulationSchema)
@@ -21,7 +21,7 @@ def simulate_campaign(data, campaign_id):
     return simulation_service.simulate_campaign(campaign_id, seller_id=current_user.id, **data)
 
 
-@admin_blp.post("/<int:did_id>/simulate")
+@admin_blp.post("/<id:did_id>/simulate")
 @staff_required
 @admin_blp.arguments(SimulationRequestSchema)
 @admin_blp.response(200, SimulationSchema)

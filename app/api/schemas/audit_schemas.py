@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import PaginationQuerySchema
+from app.api.schemas.common import PaginationQuerySchema, row_id
 from app.services.audit_service import AUDITED
 
 ENTITY_TYPES = sorted(set(AUDITED.values()) | {"pjsip_endpoint"})
@@ -21,4 +21,4 @@ class AuditEventSchema(ma.Schema):
 class AuditQuerySchema(PaginationQuerySchema):
     entity_type = ma.fields.String(validate=validate.OneOf(ENTITY_TYPES))
     entity_id = ma.fields.String(validate=validate.Length(min=1, max=80))
-    actor_id = ma.fields.Integer(validate=validate.Range(min=1))
+    actor_id = row_id()

@@ -1,6 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from app.api.schemas.common import InputSchema, row_id
 from app.api.schemas.routing_rule_fields import Money
 from app.database.models.call_log import CALL_STATUSES
 
@@ -43,12 +44,12 @@ class CallLogSchema(ma.Schema):
     attempts = ma.fields.List(ma.fields.Nested(CallAttemptSchema))
 
 
-class CallLogFilterSchema(ma.Schema):
+class CallLogFilterSchema(InputSchema):
     started_from = ma.fields.AwareDateTime(data_key="from", load_default=None,
                                            metadata={"description": "ISO 8601 with offset"})
     started_to = ma.fields.AwareDateTime(data_key="to", load_default=None)
-    campaign_id = ma.fields.Integer(validate=validate.Range(min=1))
-    client_id = ma.fields.Integer(validate=validate.Range(min=1))
+    campaign_id = row_id()
+    client_id = row_id()
     did = ma.fields.String(validate=validate.Length(min=1, max=32))
     status = ma.fields.String(validate=validate.OneOf(CALL_STATUSES))
     caller = ma.fields.String(validate=validate.Length(min=1, max=80),
@@ -62,7 +63,7 @@ class CallLogFilterSchema(ma.Schema):
 
 
 class AdminCallLogFilterSchema(CallLogFilterSchema):
-    seller_id = ma.fields.Integer(validate=validate.Range(min=1))
+    seller_id = row_id()
 
 
 class CallLogQuerySchema(CallLogFilterSchema):

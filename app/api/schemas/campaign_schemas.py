@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import PaginationQuerySchema, strip_strings
+from app.api.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
 from app.api.schemas.routing_rule_fields import CampaignRulesFields
 from app.database.models.campaign import DIAL_TIMEOUT_RANGE
 from app.database.models.client import ACTIVE_STATUSES
@@ -29,7 +29,7 @@ class AdminCampaignSchema(CampaignSchema):
     seller_id = ma.fields.Integer(dump_only=True)
 
 
-class CampaignCreateSchema(CampaignRulesFields):
+class CampaignCreateSchema(CampaignRulesFields, InputSchema):
     name = ma.fields.String(required=True, **name_field)
     description = ma.fields.String(load_default="", **description_field)
     status = ma.fields.String(load_default="active", **status_field)
@@ -40,7 +40,7 @@ class CampaignCreateSchema(CampaignRulesFields):
         return strip_strings(data, "name") if isinstance(data, dict) else data
 
 
-class CampaignUpdateSchema(CampaignRulesFields):
+class CampaignUpdateSchema(CampaignRulesFields, InputSchema):
     name = ma.fields.String(**name_field)
     description = ma.fields.String(**description_field)
     status = ma.fields.String(**status_field)

@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import PaginationQuerySchema, strip_strings
+from app.api.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
 from app.api.schemas.sip_fields import (codecs_field, dtmf_mode_field, identify_ips_field,
                                         plain_text_field, transport_field)
 from app.database.models.client import ACTIVE_STATUSES
@@ -21,7 +21,7 @@ class CarrierSchema(ma.Schema):
     updated_at = ma.fields.DateTime(dump_only=True)
 
 
-class _CarrierInput(ma.Schema):
+class _CarrierInput(InputSchema):
     @ma.pre_load
     def strip(self, data, **kwargs):
         return strip_strings(dict(data), "name") if isinstance(data, dict) else data

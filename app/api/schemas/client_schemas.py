@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import ValidationError, validate
 
-from app.api.schemas.common import PaginationQuerySchema, strip_strings
+from app.api.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
 from app.api.schemas.routing_rule_fields import ClientRulesFields
 from app.api.schemas.sip_fields import (SipAuthInputSchema, SipAuthSchema, codecs_field,
                                         dtmf_mode_field, identify_ips_field, plain_text_field,
@@ -60,7 +60,7 @@ class PjsipSchema(ma.Schema):
         "description": "Register mode only: the contacts Asterisk holds (read from ps_contacts)."})
 
 
-class PjsipInputSchema(ma.Schema):
+class PjsipInputSchema(InputSchema):
     """The SIP side of a client. On update, only the fields given change."""
 
     mode = ma.fields.String(validate=validate.OneOf(PJSIP_MODES), metadata={
@@ -106,7 +106,7 @@ class ClientSchema(ClientRulesFields):
     updated_at = ma.fields.DateTime(dump_only=True)
 
 
-class _ClientInput(ma.Schema):
+class _ClientInput(InputSchema):
     @ma.pre_load
     def strip(self, data, **kwargs):
         if isinstance(data, dict):
@@ -139,7 +139,7 @@ class ClientQuerySchema(PaginationQuerySchema):
         "description": "Text in the identifier, name or department."})
 
 
-class ClientDeleteQuerySchema(ma.Schema):
+class ClientDeleteQuerySchema(InputSchema):
     unlink = ma.fields.Boolean(load_default=False, metadata={
         "description": "Also delete the campaign settings that route to this client."})
 

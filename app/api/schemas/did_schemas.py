@@ -2,7 +2,7 @@ import marshmallow as ma
 import phonenumbers
 from marshmallow import validate
 
-from app.api.schemas.common import PaginationQuerySchema, strip_strings
+from app.api.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
 from app.database.models.client import ACTIVE_STATUSES
 
 REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
@@ -49,7 +49,7 @@ class AdminDidSchema(DidSchema):
     seller_id = ma.fields.Integer(dump_only=True)
 
 
-class DidCreateSchema(ma.Schema):
+class DidCreateSchema(InputSchema):
     number = ma.fields.String(required=True, **number_field)
     region = ma.fields.String(**region_field)
     description = ma.fields.String(load_default="", **description_field)
@@ -60,7 +60,7 @@ class DidCreateSchema(ma.Schema):
         return _normalize_input(data)
 
 
-class DidUpdateSchema(ma.Schema):
+class DidUpdateSchema(InputSchema):
     number = ma.fields.String(**number_field)
     region = ma.fields.String(**region_field)
     description = ma.fields.String(**description_field)
@@ -87,7 +87,7 @@ class AdminDidQuerySchema(DidQuerySchema):
     seller_id = ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
 
 
-class CampaignDidAttachSchema(ma.Schema):
+class CampaignDidAttachSchema(InputSchema):
     did_id = ma.fields.Integer(required=True, strict=True,
                                validate=validate.Range(min=1, max=2**31 - 1),
                                metadata={"description": "One of your DIDs, not in a campaign"})

@@ -2,10 +2,12 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from app.api.schemas.common import InputSchema
+
 uniqueid_field = dict(required=True, validate=validate.Length(min=1, max=150))
 
 
-class CallArrivalSchema(ma.Schema):
+class CallArrivalSchema(InputSchema):
     uniqueid = ma.fields.String(**uniqueid_field)
     did = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     caller_id = ma.fields.String(load_default=None, allow_none=True,
@@ -25,18 +27,18 @@ class RouteDecisionSchema(ma.Schema):
                                metadata={"description": "The CC_* channel variables to set"})
 
 
-class AttemptResultSchema(ma.Schema):
+class AttemptResultSchema(InputSchema):
     uniqueid = ma.fields.String(**uniqueid_field)
     attempt = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
     dial_status = ma.fields.String(required=True, validate=validate.Length(min=1, max=16))
 
 
-class AnsweredSchema(ma.Schema):
+class AnsweredSchema(InputSchema):
     uniqueid = ma.fields.String(**uniqueid_field)
     attempt = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
 
 
-class CallEndSchema(ma.Schema):
+class CallEndSchema(InputSchema):
     uniqueid = ma.fields.String(**uniqueid_field)
     dial_status = ma.fields.String(load_default=None, allow_none=True,
                                    validate=validate.Length(max=16))
@@ -70,7 +72,7 @@ class CallEndResultSchema(ma.Schema):
         "description": "The call's final status, or null when it had already ended"})
 
 
-class ReconcileSchema(ma.Schema):
+class ReconcileSchema(InputSchema):
     live_uniqueids = ma.fields.List(ma.fields.String(validate=validate.Length(max=150)),
                                     required=True, validate=validate.Length(max=100_000))
     grace_seconds = ma.fields.Integer(load_default=60, validate=validate.Range(min=0, max=86400))

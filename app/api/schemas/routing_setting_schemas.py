@@ -2,7 +2,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import PaginationQuerySchema
+from app.api.schemas.common import InputSchema, PaginationQuerySchema
 from app.api.schemas.routing_rule_fields import SettingRulesFields
 from app.database.models.client import ACTIVE_STATUSES
 
@@ -38,7 +38,7 @@ class RoutingSettingSchema(SettingRulesFields):
     updated_at = ma.fields.DateTime(dump_only=True)
 
 
-class RoutingSettingCreateSchema(SettingRulesFields):
+class RoutingSettingCreateSchema(SettingRulesFields, InputSchema):
     client_id = ma.fields.Integer(
         required=True, strict=True, validate=validate.Range(min=1, max=MAX_INT),
         metadata={"description": "An active client (see /api/seller/clients)"})
@@ -49,7 +49,7 @@ class RoutingSettingCreateSchema(SettingRulesFields):
     total_calls_allowed = ma.fields.Integer(load_default=None, **total_field)
 
 
-class RoutingSettingUpdateSchema(SettingRulesFields):
+class RoutingSettingUpdateSchema(SettingRulesFields, InputSchema):
     """Everything but the client: to route to another client, link it and delete this one."""
 
     status = ma.fields.String(**status_field)

@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import PaginationQuerySchema, strip_strings
+from app.api.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
 from app.database.models.user import USER_ROLES, USER_STATUSES
 
 MIN_PASSWORD_LENGTH = 12
@@ -31,7 +31,7 @@ class UserSchema(ma.Schema):
     updated_at = ma.fields.DateTime(dump_only=True)
 
 
-class UserCreateSchema(ma.Schema):
+class UserCreateSchema(InputSchema):
     username = ma.fields.String(required=True, **username_field)
     email = ma.fields.Email(required=True, validate=validate.Length(max=254))
     password = ma.fields.String(required=True, **password_field)
@@ -45,7 +45,7 @@ class UserCreateSchema(ma.Schema):
         return strip_strings(data, "username", "email") if isinstance(data, dict) else data
 
 
-class UserUpdateSchema(ma.Schema):
+class UserUpdateSchema(InputSchema):
     username = ma.fields.String(**username_field)
     email = ma.fields.Email(validate=validate.Length(max=254))
     password = ma.fields.String(**password_field)
@@ -65,14 +65,14 @@ class UserQuerySchema(PaginationQuerySchema):
     q = ma.fields.String(validate=validate.Length(max=200))
 
 
-class LoginSchema(ma.Schema):
+class LoginSchema(InputSchema):
     username = ma.fields.String(required=True, validate=validate.Length(min=1, max=254),
                                 metadata={"description": "Username or email"})
     password = ma.fields.String(required=True, load_only=True,
                                 validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH))
 
 
-class PasswordChangeSchema(ma.Schema):
+class PasswordChangeSchema(InputSchema):
     current_password = ma.fields.String(required=True, load_only=True,
                                         validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH))
     new_password = ma.fields.String(required=True, **password_field)

@@ -68,11 +68,23 @@ def test_admin_filters(admin, query, expected_ids):
 @pytest.mark.parametrize("query", ["status=lost", "limit=0", "limit=1000", "cursor=%%%%",
                                    "cursor=bm90LWEtY3Vyc29y", "from=yesterday",
                                    "from=2026-11-23T10:00:00", "campaign_id=x",
+                                   # past PostgreSQL's integer: was a 500 ("integer out of range")
+                                   "seller_id=99999999999999", "campaign_id=2147483648",
+                                   "client_id=2147483648",
                                    "from=2026-11-24T00:00:00%2B00:00&to=2026-11-23T00:00:00%2B00:00"])
 def test_bad_filters_are_422(admin, query):
     response = admin.get(f"/api/admin/call_logs?{query}")
     assert response.status_code == 422
     assert response.json["error"]["details"]
+    assert admin.get(f"/api/admin/call_logs/summary?{query}").status_code in (200, 422)
+
+
+@pytest.mark.parametrize("query", ["seller_id=99999999999999", "campaign_id=2147483648",
+                                   "client_id=10000000000000000000000"])
+def test_summary_filters_past_postgresql_integer_are_422(admin, query):
+    response = admin.get(f"/api/admin/call_logs/summary?{query}")
+    assert response.status_code == 422
+    assert list(response.json["error"]["details"]) == [query.split("=")[0]]
 
 
 def test_a_seller_sees_only_their_calls(seller1, auth, client):

@@ -20,8 +20,8 @@ ABSENT_ID = 2**31 - 1
 # body is `{}`; a route that needs more must be given a body here (its 422 fails the test).
 VALID_BODIES = {
     # seller2's own DID 5, in no campaign: attaching it would succeed on seller2's campaign.
-    ("POST", "/api/seller/campaigns/<int:campaign_id>/dids"): {"did_id": 5},
-    ("POST", "/api/seller/campaigns/<int:campaign_id>/clients"): {"client_id": 1},
+    ("POST", "/api/seller/campaigns/<id:campaign_id>/dids"): {"did_id": 5},
+    ("POST", "/api/seller/campaigns/<id:campaign_id>/clients"): {"client_id": 1},
 }
 UNCHECKED_METHODS = {"HEAD", "OPTIONS"}
 
@@ -66,11 +66,11 @@ def seller1_id(name: str) -> int:
 
 def test_the_enumeration_finds_the_seller_routes():
     found = {(p.values[0], p.values[1]) for p in SELLER_ROUTES_WITH_IDS}
-    assert {("GET", "/api/seller/dids/<int:did_id>"),
-            ("DELETE", "/api/seller/campaigns/<int:campaign_id>"),
-            ("POST", "/api/seller/campaigns/<int:campaign_id>/dids"),
-            ("DELETE", "/api/seller/campaigns/<int:campaign_id>/dids/<int:did_id>"),
-            ("PATCH", "/api/seller/campaigns/<int:campaign_id>/clients/<int:setting_id>")} <= found
+    assert {("GET", "/api/seller/dids/<id:did_id>"),
+            ("DELETE", "/api/seller/campaigns/<id:campaign_id>"),
+            ("POST", "/api/seller/campaigns/<id:campaign_id>/dids"),
+            ("DELETE", "/api/seller/campaigns/<id:campaign_id>/dids/<id:did_id>"),
+            ("PATCH", "/api/seller/campaigns/<id:campaign_id>/clients/<id:setting_id>")} <= found
     assert len(SELLER_ROUTES) > len(SELLER_ROUTES_WITH_IDS) >= 13
 
 
