@@ -8,7 +8,7 @@ the same transactions as the engine does for the same call (scenario.py's mix):
 
   route           OPEN_CALL; on first sight FIND_CAMPAIGN_FOR_DID, ATTACH_CAMPAIGN,
                   CAMPAIGN_RULES (the duplicate check; the data set allows duplicates);
-                  CANDIDATES, COUNT_ATTEMPTS; LOCK_ROUND once if any candidate is admissible;
+                  CANDIDATES, COUNT_ATTEMPTS; LOCK_CANDIDATES once if any candidate is admissible;
                   per admissible candidate RESERVE (CAP_HIT_NOW when refused); APPEND_ROUND
                   (the round recorded on the call log); MARK_REJECTED when nothing was admitted
   attempt_result  END_ATTEMPT, LOCK_ATTEMPT, RELEASE_ATTEMPT, READ_DECISION + WRITE_DECISION
@@ -73,7 +73,7 @@ for _name in dir(S):
 # What the loop below replays, and what the engine runs outside a call cycle (housekeeping) or
 # only for rules the data set does not use (duplicate callers).
 REPLAYED = {"OPEN_CALL", "FIND_CAMPAIGN_FOR_DID", "ATTACH_CAMPAIGN", "CAMPAIGN_RULES",
-            "CANDIDATES", "COUNT_ATTEMPTS", "LOCK_ROUND", "RESERVE", "CAP_HIT_NOW",
+            "CANDIDATES", "COUNT_ATTEMPTS", "LOCK_CANDIDATES", "RESERVE", "CAP_HIT_NOW",
             "APPEND_ROUND", "READ_DECISION", "WRITE_DECISION", "MARK_REJECTED", "END_ATTEMPT", "LOCK_ATTEMPT",
             "RELEASE_ATTEMPT", "MARK_ANSWERED", "OPEN_ENDED_CALL", "LOCK_CALL",
             "ANSWERED_RESERVATION", "CLOSE_OPEN_ATTEMPTS", "FINISH_CALL", "COUNT_DELIVERED",
@@ -140,8 +140,8 @@ def route(conn, uniqueid: str, planned, rng: random.Random):
         admissible.sort(key=lambda r: (r.forwarding_priority,
                                        -(1.0 - rng.random()) ** (1.0 / r.weight)))
         if admissible:
-            cur.execute(Q.LOCK_ROUND, {"client_ids": sorted({r.client_id for r in admissible}),
-                                       "campaign_id": campaign_id}).fetchone()
+            cur.execute(Q.LOCK_CANDIDATES,
+                        {"setting_ids": [r.setting_id for r in admissible]}).fetchone()
         for r in admissible:
             admitted = cur.execute(Q.RESERVE, {
                 "setting_id": r.setting_id, "uniqueid": uniqueid, "attempt": attempt,

@@ -86,20 +86,6 @@ ORDER BY s.forwarding_priority, s.id
 
 COUNT_ATTEMPTS = text("SELECT count(*) FROM call_attempts WHERE call_log_id = :call_id")
 
-# The locks of one link. A route that may fail over takes LOCK_CANDIDATES instead (below).
-# One routing round locks every client it may try, then the campaign, before its first
-# reservation: the same global order as the releases, whichever candidate is finally admitted.
-LOCK_ROUND = text(f"""
-SELECT count(*) FROM (
-    SELECT pg_advisory_xact_lock(kind, id) FROM (
-        SELECT {CLIENT_LOCKS} AS kind, unnest(CAST(:client_ids AS integer[])) AS id
-        UNION
-        SELECT {CAMPAIGN_LOCKS}, CAST(:campaign_id AS integer)
-        ORDER BY 1, 2
-    ) ordered
-) taken
-""")
-
 RESERVE = text(f"""
 WITH target AS (
     SELECT s.id AS setting_id, s.client_id, s.campaign_id
