@@ -227,7 +227,6 @@ def as_nobody(app) -> Identity:
     return Identity("nobody")
 
 
-COOKIE_PATHS = r"^/api/(?!internal/)"
 LOGOUT = r"^/api/auth/logout$"
 
 
@@ -273,8 +272,7 @@ def run_phase(app, schema, phase: Phase) -> PhaseResult:
         current.update(cases=0, statuses=Counter())
         failure = None
         try:
-            with app.app_context():
-                test()
+            test()  # no app context around it: each request must push, and tear down, its own
         except (Exception, BaseExceptionGroup) as error:  # failed checks (a FailureGroup is
             failure = _describe(error)                       # a BaseExceptionGroup), app errors
         finally:
