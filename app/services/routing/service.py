@@ -56,9 +56,27 @@ class RoutingService:
         if not arrival.uniqueid:
             return RouteDecision.reject("error")
         number = to_e164(arrival.did or "", self.default_region)
-        return self._in_transaction(lambda conn: self._route(conn, arrival, number))
+        opened = self._in_transaction(lambda conn: self._open_and_plan(conn, arrival, number))
+        if isinstance(opened, RouteDecision):
+            return opened
+        call_id, plan, attempts_so_far, now = opened
+        attempt = attempts_so_far + 1
+        # Each candidate is tried in a transaction of its own: it holds only that client's and
+        # campaign's locks (in the global order) and gives them back before the next one.
+        for candidate in plan.admissible():
+            if self._in_transaction(lambda conn: self._try(conn, plan, candidate, arrival.uniqueid,
+                                                           call_id, attempt, now)):
+                return RouteDecision(action="dial", dial=f"PJSIP/{candidate.client}",
+                                     timeout=candidate.dial_timeout, attempt=attempt)
+        reason = plan.reason_when_nothing_admitted(attempts_so_far)
 
-    def _route(self, conn: Connection, arrival: CallArrival, number: str | None) -> RouteDecision:
+        def reject(conn: Connection) -> RouteDecision:
+            self._record_round(conn, arrival.uniqueid, plan.round(attempt, now, reason))
+            return self._reject(conn, call_id, reason)
+        return self._in_transaction(reject)
+
+    def _open_and_plan(self, conn: Connection, arrival: CallArrival, number: str | None):
+        """Open the call (first sight) and plan this round; a RouteDecision if it ends here."""
         now = self.clock()
         call = conn.execute(sql.OPEN_CALL, {
             "uniqueid": arrival.uniqueid, "linkedid": arrival.linkedid,
@@ -83,37 +101,28 @@ class RoutingService:
             if rejection:
                 self._record_round(conn, arrival.uniqueid, planning.Plan().round(1, now, rejection))
                 return self._reject(conn, call.id, rejection)
-
         plan = planning.plan(conn, campaign_id=campaign_id, call_id=call.id, now=now,
                              rng=self.rng, sticky_client_id=sticky_client_id)
         attempts_so_far = conn.scalar(sql.COUNT_ATTEMPTS, {"call_id": call.id})
-        attempt = attempts_so_far + 1
-        admissible = plan.admissible()
-        if admissible:
-            conn.execute(sql.LOCK_CANDIDATES,
-                         {"setting_ids": [candidate.setting_id for candidate in admissible]})
-        for candidate in admissible:
-            if self._reserve(conn, candidate, arrival.uniqueid, call.id, attempt, now):
-                candidate.verdict = planning.DIALLED
-                self._record_round(conn, arrival.uniqueid, plan.round(attempt, now, "dial"))
-                return RouteDecision(action="dial", dial=f"PJSIP/{candidate.client}",
-                                     timeout=candidate.dial_timeout, attempt=attempt)
-            # Full a moment after planning: another call took the last slot. Say which cap.
-            cap = conn.scalar(sql.CAP_HIT_NOW, {"setting_id": candidate.setting_id, "now": now})
-            candidate.verdict = "inactive" if cap == "inactive" else f"capped:{cap or 'race'}"
-        reason = plan.reason_when_nothing_admitted(attempts_so_far)
-        self._record_round(conn, arrival.uniqueid, plan.round(attempt, now, reason))
-        return self._reject(conn, call.id, reason)
+        return call.id, plan, attempts_so_far, now
 
-    def _reserve(self, conn: Connection, candidate: planning.Candidate, uniqueid: str,
-                 call_id: int, attempt: int, now: datetime) -> bool:
-        """Reserve one candidate; its client's and campaign's locks are already held."""
+    def _try(self, conn: Connection, plan: planning.Plan, candidate: planning.Candidate,
+             uniqueid: str, call_id: int, attempt: int, now: datetime) -> bool:
+        """Reserve one candidate, all caps at once; on success the round is recorded with it."""
+        conn.execute(sql.LOCK_CANDIDATES, {"setting_ids": [candidate.setting_id]})
         admitted = conn.execute(sql.RESERVE, {
             "setting_id": candidate.setting_id, "uniqueid": uniqueid, "attempt": attempt,
             "call_id": call_id, "now": now,
             "hold_seconds": candidate.dial_timeout + self.dial_hold_margin,
         }).first()
-        return admitted is not None
+        if admitted is not None:
+            candidate.verdict = planning.DIALLED
+            self._record_round(conn, uniqueid, plan.round(attempt, now, "dial"))
+            return True
+        # Full a moment after planning: another call took the last slot. Say which cap.
+        cap = conn.scalar(sql.CAP_HIT_NOW, {"setting_id": candidate.setting_id, "now": now})
+        candidate.verdict = "inactive" if cap == "inactive" else f"capped:{cap or 'race'}"
+        return False
 
     def _reject(self, conn: Connection, call_id: int, reason: str) -> RouteDecision:
         conn.execute(sql.MARK_REJECTED, {"call_id": call_id, "reason": reason})

@@ -200,9 +200,8 @@ SELECT count(*) AS n FROM released
 """)
 
 
-# Every client a routing round may try, then the campaign, all before the first RESERVE: a
-# candidate lost to a race leaves its locks held, and taking the next candidate's client lock
-# after them would break the global order (and deadlock with that client's releases).
+# A candidate's client, then its campaign, before its RESERVE. Each candidate is tried in a
+# transaction of its own, so a route never asks for a client lock while holding a campaign's.
 LOCK_CANDIDATES = _locks_for(
     "SELECT client_id, campaign_id FROM campaign_client_settings WHERE id = ANY(:setting_ids)")
 
