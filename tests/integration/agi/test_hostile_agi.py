@@ -103,7 +103,7 @@ def assert_serves_a_real_call(agi: ServerThread, engine) -> None:
     assert held(engine, record.uniqueid) == 0
 
 
-def wait_for_records(agi: ServerThread, count: int, timeout: float = 10.0) -> None:
+def wait_for_records(agi: ServerThread, count: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while len(agi.records) < count:
         assert time.monotonic() < deadline, f"the server never finished the connection ({agi.records[-3:]})"
