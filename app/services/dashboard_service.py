@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -19,7 +20,8 @@ from app.extensions import db
 from app.services import call_log_service
 
 HOURS = 24
-DASHBOARD_OUTCOMES = ("answered", "no_route", "all_capped", "all_failed", "abandoned")
+DASHBOARD_OUTCOMES = ("answered", "no_route", "all_capped", "all_failed", "abandoned", "closed",
+                      "duplicate")
 
 
 @dataclass
@@ -39,6 +41,12 @@ class RoutingRow:
     total_calls_allowed: int | None
     current_total_calls: int
     in_flight: int
+    # Period caps in the client's calendar, what they count, and the buyer's price.
+    hourly_cap: int | None = None
+    daily_cap: int | None = None
+    monthly_cap: int | None = None
+    cap_counts: str = "answered"
+    buyer_price: Decimal | None = None
 
     @property
     def routable(self) -> bool:
@@ -84,6 +92,8 @@ def routing_rows(*, seller_id: int | None, campaign_id: int | None = None) -> li
         forwarding_priority=s.forwarding_priority, weight=s.weight,
         max_concurrency=s.max_concurrency, total_calls_allowed=s.total_calls_allowed,
         current_total_calls=s.current_total_calls, in_flight=s.in_flight,
+        hourly_cap=s.hourly_cap, daily_cap=s.daily_cap, monthly_cap=s.monthly_cap,
+        cap_counts=s.cap_counts, buyer_price=s.buyer_price,
     ) for s, name, identifier, client_status in db.session.execute(statement)]
 
 
@@ -171,7 +181,9 @@ def snapshot(*, seller_id: int | None, default_region: str, tz: tzinfo = timezon
                   "outcomes": {name: today["by_status"][name] for name in DASHBOARD_OUTCOMES},
                   "other": today["by_status"]["error"],
                   "answer_rate": today["answer_rate"],
-                  "average_billsec": today["average_billsec"]},
+                  "average_billsec": today["average_billsec"],
+                  "converted": today["converted"], "payout": today["payout"],
+                  "revenue": today["revenue"]},
         "hourly": _hourly(seller_id, now),
         "caps": [{"setting_id": row.setting_id, "campaign_id": row.campaign_id,
                   "campaign": names[row.campaign_id],

@@ -24,7 +24,8 @@ PAGE_SIZE = 50
 FILTER_FIELDS = ("from", "to", "campaign_id", "client_id", "did", "status", "caller", "seller_id")
 CSV_COLUMNS = ("id", "uniqueid", "linkedid", "started_at", "answered_at", "ended_at", "did",
                "caller_id", "seller_id", "campaign_id", "campaign", "client_id", "client",
-               "status", "duration", "billsec", "hangup_cause", "attempts", "attempt_details")
+               "status", "duration", "billsec", "hangup_cause", "converted", "payout", "revenue",
+               "attempts", "attempt_details")
 # A spreadsheet runs a cell that starts like a formula: never start a cell with one.
 _FORMULA = re.compile(r"^(?:[=@\t\r]|[+-](?![\d.\s]*$))")
 
@@ -105,6 +106,8 @@ def rows():
 def _cell(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, datetime):
         return value.isoformat()
     text = str(value)

@@ -1,4 +1,7 @@
-"""Clients (call centers) with their SIP settings, and carriers (admins and staff)."""
+"""Clients (call centers) with their SIP settings, seats and hours, and carriers (admins and
+staff)."""
+from itertools import zip_longest
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -11,14 +14,19 @@ from app.database.models.pjsip import PsAor, PsAuth, PsEndpoint
 from app.services import carrier_service, client_service
 from app.services.pjsip_service import (DEFAULT_CODECS, DEFAULT_DTMF_MODE, DEFAULT_TRANSPORT,
                                         DTMF_MODES, MAX_IDENTIFY_IPS, TRANSPORTS)
+from app.services.routing.schedule import WEEKDAYS
 from app.services.sip_syntax import AUDIO_CODECS, TEXT_CODECS, VIDEO_CODECS
 from app.utils.decorators import admin_required, staff_required
 from app.utils.exceptions import Conflict, Forbidden
 from app.web.forms import OMIT, FormState, form_document, post_form, read_query
+from app.web.site import viewer_timezone_name
 
 bp = Blueprint("web_clients", __name__)
 
 CLIENT_FIELDS = ["client_identifier", "name", "department", "status", "notes"]
+RULE_FIELDS = ["max_concurrency", "timezone", "schedule", "closures"]
+DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                                "Saturday", "Sunday")))
 SIP_FIELDS = ["pjsip.mode", "pjsip.contact_uri", "pjsip.max_contacts", "pjsip.transport",
               "pjsip.codecs", "pjsip.dtmf_mode", "pjsip.identify_ips", "pjsip.callerid",
               "pjsip.from_user", "pjsip.from_domain", "pjsip.send_pai", "pjsip.nat",
@@ -69,10 +77,34 @@ def clients():
                            statuses=ACTIVE_STATUSES, modes=PJSIP_MODES)
 
 
+def schedule_days(form) -> dict[str, list[list[str]]]:
+    """The weekly editor's intervals as posted: {day: [[from, to], …]}, blank rows left out."""
+    days = {}
+    for day in WEEKDAYS:
+        pairs = zip_longest(form.getlist(f"schedule.{day}.from"),
+                            form.getlist(f"schedule.{day}.to"), fillvalue="")
+        days[day] = [[start.strip(), end.strip()] for start, end in pairs
+                     if start.strip() or end.strip()]
+    return days
+
+
+def schedule_document(form):
+    """The `schedule` of the API's client document: null for "always open", else the days
+    that have intervals (a day left out is closed). The schema judges the intervals."""
+    mode = form.get("schedule.mode")
+    if mode == "always":
+        return None
+    if mode != "weekly":
+        return mode  # not a mapping: the schema says so
+    return {day: intervals for day, intervals in schedule_days(form).items() if intervals}
+
+
 def client_document(schema, form=None) -> dict:
     """A client form post as the API's client document, with only what its mode uses."""
     form = request.form if form is None else form
     document = form_document(schema, form)
+    if "schedule.mode" in form:
+        document["schedule"] = schedule_document(form)
     sip_schema = PjsipInputSchema()
     sip = form_document(sip_schema, form, prefix="pjsip.")
     mode = sip.get("mode") or "static"
@@ -95,9 +127,20 @@ def client_document(schema, form=None) -> dict:
     return document
 
 
+def rule_values(client) -> dict:
+    """Seats, time zone, weekly hours and closures as the form shows them."""
+    schedule = client.schedule
+    return {"max_concurrency": client.max_concurrency, "timezone": client.timezone,
+            "closures": "\n".join(client.closures or []),
+            "schedule.mode": "always" if schedule is None else "weekly",
+            "schedule.days": {day: [list(interval) for interval in (schedule or {}).get(day, [])]
+                              for day in WEEKDAYS}}
+
+
 def client_values(client) -> dict:
     """A client document as the form's values (passwords never: only whether one is set)."""
     values = {name: getattr(client, name) for name in CLIENT_FIELDS}
+    values.update(rule_values(client))
     sip = client.pjsip
     if sip is None:
         return values
@@ -115,7 +158,7 @@ def client_values(client) -> dict:
     return values
 
 
-NEW_CLIENT_VALUES = {"status": "active", "pjsip.mode": "static",
+NEW_CLIENT_VALUES = {"status": "active", "schedule.mode": "always", "pjsip.mode": "static",
                      "pjsip.transport": DEFAULT_TRANSPORT,
                      "pjsip.codecs": ", ".join(DEFAULT_CODECS),
                      "pjsip.dtmf_mode": DEFAULT_DTMF_MODE, "pjsip.max_contacts": 1}
@@ -124,10 +167,9 @@ NEW_CLIENT_VALUES = {"status": "active", "pjsip.mode": "static",
 @bp.route("/clients/new", methods=["GET", "POST"])
 @staff_required
 def new_client():
-    state = FormState(values=dict(NEW_CLIENT_VALUES))
+    state = FormState(values={**NEW_CLIENT_VALUES, "timezone": viewer_timezone_name()})
     if request.method == "POST":
-        client = post_form(state, ClientCreateSchema(), client_service.create_client,
-                           build=client_document)
+        client = _post_client(state, ClientCreateSchema(), client_service.create_client)
         if client is not None:
             flash(f"Client {client.client_identifier} created with its SIP endpoint.", "success")
             return redirect(url_for(".client", client_id=client.id))
@@ -140,9 +182,8 @@ def client(client_id):
     current = client_service.get_client(client_id)
     state = FormState(values=client_values(current))
     if request.method == "POST":
-        saved = post_form(state, ClientUpdateSchema(),
-                          lambda data: client_service.update_client(client_id, data),
-                          build=client_document)
+        saved = _post_client(state, ClientUpdateSchema(),
+                             lambda data: client_service.update_client(client_id, data))
         if saved is not None:
             flash(f"Client {saved.client_identifier} saved.", "success")
             return redirect(url_for(".client", client_id=client_id))
@@ -150,9 +191,26 @@ def client(client_id):
     return _client_form(state, client=current)
 
 
+def _post_client(state: FormState, schema, action):
+    saved = post_form(state, schema, action, build=client_document)
+    if saved is None:  # show the posted intervals again, every row of every day
+        state.values["schedule.days"] = schedule_days(request.form)
+    return saved
+
+
+def _place_schedule_errors(state: FormState) -> None:
+    """The schema names the day in its message ("mon: …"): show it beside that day."""
+    for message in state.errors.pop("schedule", []):
+        day = message.split(":", 1)[0]
+        key = f"schedule.{day}" if day in WEEKDAYS else "schedule"
+        state.errors.setdefault(key, []).append(message)
+
+
 def _client_form(state: FormState, *, client):
-    return render_template("clients/form.html", form=state.place(CLIENT_FIELDS + SIP_FIELDS),
-                           client=client, statuses=ACTIVE_STATUSES, sip=sip_constraints()), \
+    state.place(CLIENT_FIELDS + RULE_FIELDS + SIP_FIELDS)
+    _place_schedule_errors(state)
+    return render_template("clients/form.html", form=state, client=client,
+                           statuses=ACTIVE_STATUSES, sip=sip_constraints(), days=DAY_NAMES), \
         422 if state.failed else 200
 
 

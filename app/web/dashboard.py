@@ -1,5 +1,6 @@
 """The live dashboard: a page, and the small JSON document its script polls."""
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, current_app, jsonify, render_template, request
@@ -29,13 +30,16 @@ def _timezone():
 
 
 def jsonable(value):
-    """Dates as ISO 8601 text, recursively (Flask's default would write HTTP dates)."""
+    """Dates as ISO 8601 text and amounts as numbers, recursively (Flask's default would write
+    HTTP dates, and amounts as text)."""
     if isinstance(value, dict):
         return {key: jsonable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [jsonable(item) for item in value]
     if isinstance(value, (datetime, date)):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
     return value
 
 

@@ -3,6 +3,8 @@
 Every service call passes `seller_id=current_user.id`: another seller's campaign or DID is
 absent (404), exactly as in the API.
 """
+from datetime import datetime
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -10,21 +12,33 @@ from app.api.schemas.campaign_schemas import (CampaignCreateSchema, CampaignQuer
                                               CampaignUpdateSchema)
 from app.api.schemas.did_schemas import (REGIONS, CampaignDidAttachSchema, DidCreateSchema,
                                          DidQuerySchema, DidUpdateSchema)
+from app.api.schemas.routing_rule_fields import CAMPAIGN_RULE_FIELDS, SETTING_RULE_FIELDS
 from app.api.schemas.routing_setting_schemas import (RoutingSettingCreateSchema,
                                                      RoutingSettingUpdateSchema)
-from app.database.models.campaign import DIAL_TIMEOUT_RANGE
+from app.api.schemas.simulation_schemas import SimulationRequestSchema
+from app.database.models.campaign import CAP_COUNTS, DIAL_TIMEOUT_RANGE, DUPLICATE_ACTIONS
 from app.database.models.client import ACTIVE_STATUSES
-from app.services import (campaign_did_service, campaign_service, dashboard_service,
-                          did_service, routing_setting_service)
+from app.services import (call_log_service, campaign_did_service, campaign_service,
+                          dashboard_service, did_service, routing_setting_service,
+                          simulation_service)
 from app.services.routing_setting_service import EDITABLE_FIELDS as SETTING_FIELDS
 from app.utils.decorators import seller_required
 from app.utils.exceptions import Conflict
 from app.web.forms import OMIT, FormState, form_document, post_form, read_query
+from app.web.site import viewer_timezone, viewer_timezone_name
 
 bp = Blueprint("web_seller", __name__)
 DID_FIELDS = ["number", "region", "description", "status"]
-CAMPAIGN_FIELDS = ["name", "description", "status", "dial_timeout"]
+CAMPAIGN_FIELDS = ["name", "description", "status", "dial_timeout", *CAMPAIGN_RULE_FIELDS]
 LINK_FIELDS = ["client_id", *SETTING_FIELDS]
+SIMULATION_FIELDS = ["caller_id", "at"]
+DUPLICATE_LABELS = {"allow": "routed as any caller (allow)", "reject": "rejected (reject)",
+                    "sticky": "sent back to the client that answered them (sticky)"}
+DUPLICATE_OPTIONS = [(action, DUPLICATE_LABELS.get(action, action))
+                     for action in DUPLICATE_ACTIONS]
+NEW_CAMPAIGN_VALUES = {"status": "active", "dial_timeout": 30, "duplicate_action": "allow"}
+NEW_LINK_VALUES = {"status": "active", "forwarding_priority": 1, "weight": 100,
+                   "max_concurrency": 1, "cap_counts": "answered"}
 MAX_LIST = 100  # the most a select offers (the API's largest page)
 
 
@@ -93,7 +107,7 @@ def delete_did(did_id):
 @seller_required
 def campaigns():
     args, filters = read_query(CampaignQuerySchema(), ["q", "status"])
-    state = FormState(values={"status": "active", "dial_timeout": 30})
+    state = FormState(values={**NEW_CAMPAIGN_VALUES, "timezone": viewer_timezone_name()})
     if request.method == "POST":
         campaign = post_form(state, CampaignCreateSchema(),
                              lambda data: campaign_service.create_campaign(data, seller_id=me()))
@@ -105,19 +119,21 @@ def campaigns():
     load = {c.id: c for c in dashboard_service.campaign_loads(me())}
     return render_template("seller/campaigns.html", page=page, form=state.place(CAMPAIGN_FIELDS),
                            filter_form=filters, load=load, statuses=ACTIVE_STATUSES,
-                           timeout_range=DIAL_TIMEOUT_RANGE,
+                           timeout_range=DIAL_TIMEOUT_RANGE, duplicate_actions=DUPLICATE_OPTIONS,
+                           rule_fields=CAMPAIGN_RULE_FIELDS,
                            filters={k: v for k, v in filters.values.items() if v}), _status(state)
 
 
 def _campaign_page(campaign_id: int, *, details: FormState | None = None,
                    attach: FormState | None = None, link: FormState | None = None,
-                   setting: tuple[int, FormState] | None = None):
+                   setting: tuple[int, FormState] | None = None,
+                   simulation: tuple[FormState, object] | None = None):
     campaign = campaign_service.get_campaign(campaign_id, seller_id=me())
     details = details or FormState(values={name: getattr(campaign, name)
                                            for name in CAMPAIGN_FIELDS})
     attach = attach or FormState()
-    link = link or FormState(values={"status": "active", "forwarding_priority": 1,
-                                     "weight": 100, "max_concurrency": 1})
+    link = link or FormState(values=dict(NEW_LINK_VALUES))
+    simulate_state, simulated = simulation or (FormState(), None)
     rows = dashboard_service.routing_rows(seller_id=me(), campaign_id=campaign.id)
     linked = {row.client_id for row in rows}
     linkable = [c for c in routing_setting_service.list_linkable_clients(per_page=MAX_LIST).items
@@ -125,9 +141,14 @@ def _campaign_page(campaign_id: int, *, details: FormState | None = None,
     attached = campaign_did_service.list_campaign_dids(campaign.id, seller_id=me(),
                                                        per_page=MAX_LIST).items
     free = did_service.list_dids(seller_id=me(), in_campaign=False, per_page=MAX_LIST).items
-    failed = any(s.failed for s in (details, attach, link)) or (setting and setting[1].failed)
+    failed = (any(s.failed for s in (details, attach, link, simulate_state))
+              or (setting and setting[1].failed))
     return render_template(
         "seller/campaign.html", campaign=campaign, rows=rows, attached=attached,
+        duplicate_actions=DUPLICATE_OPTIONS, cap_counts=CAP_COUNTS,
+        extra_fields=SETTING_RULE_FIELDS, simulate=simulate_state.place(SIMULATION_FIELDS),
+        simulated=simulated, simulated_at=_simulated_at_text(simulate_state),
+        client_names=call_log_service.filter_choices(me())["clients"],
         linkable_options=[(c.id, f"{c.name} ({c.client_identifier})") for c in linkable],
         free_did_options=[(d.id, f"{d.number} {d.description}".strip()) for d in free],
         statuses=ACTIVE_STATUSES,
@@ -223,3 +244,53 @@ def unlink_client(campaign_id, setting_id):
     else:
         flash("Client unlinked.", "success")
     return redirect(url_for(".campaign", campaign_id=campaign_id, _anchor="routing"))
+
+
+# --- the dry-run simulator ---------------------------------------------------------------
+
+def _local_instant(text: str) -> str:
+    """A datetime-local value (no offset) as the instant it names in the viewer's time zone;
+    anything else is left for the schema to judge."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=viewer_timezone())
+    return moment.isoformat()
+
+
+def _simulation_document(schema) -> dict:
+    document = form_document(schema)
+    if document.get("at"):
+        document["at"] = _local_instant(document["at"].strip())
+    return document
+
+
+def _simulated_at_text(state: FormState) -> str:
+    at = (state.values.get("at") or "").strip()
+    zone = viewer_timezone_name()
+    if not at:
+        return f"now ({zone})"
+    return f"at {at.replace('T', ' ')} ({zone})"
+
+
+@bp.post("/campaigns/<int:campaign_id>/simulate")
+@seller_required
+def simulate(campaign_id):
+    """Where would a call go? The API's simulator (the live routing rules, nothing reserved).
+    `?part=result` answers the result alone, for the page's script."""
+    campaign = campaign_service.get_campaign(campaign_id, seller_id=me())  # 404 first
+    state = FormState()
+    result = post_form(state, SimulationRequestSchema(),
+                       lambda data: simulation_service.simulate_campaign(
+                           campaign_id, seller_id=me(), **data),
+                       build=_simulation_document)
+    if request.args.get("part") == "result":
+        return render_template(
+            "seller/_simulation.html", campaign=campaign, simulate=state.place(SIMULATION_FIELDS),
+            simulated=result,
+            simulated_at=_simulated_at_text(state),
+            client_names=call_log_service.filter_choices(me())["clients"],
+        ), 422 if state.failed else 200
+    return _campaign_page(campaign_id, simulation=(state, result))

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import zoneinfo
 from datetime import datetime, timezone
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,7 +38,7 @@ NAVIGATION = (
 STATUS_LABELS = {
     "in_progress": "In progress", "answered": "Answered", "no_route": "No route",
     "all_capped": "All capped", "all_failed": "All failed", "abandoned": "Abandoned",
-    "error": "Error",
+    "error": "Error", "duplicate": "Duplicate", "closed": "Closed",
 }
 
 
@@ -65,9 +67,17 @@ def viewer_timezone():
         return timezone.utc
 
 
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    if value is None:
+def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """An instant in the viewer's time zone; ISO 8601 text (as stored in a decision) too."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(viewer_timezone()).strftime(fmt)
 
 
@@ -79,6 +89,25 @@ def seconds(value: int | float | None) -> str:
     hours, rest = divmod(value, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def money(value: Decimal | float | int | None, blank: str = "—") -> str:
+    """An amount as 1,234.50 (no currency: the platform keeps none)."""
+    if value is None:
+        return blank
+    return f"{Decimal(str(value)):,.2f}"
+
+
+@lru_cache(maxsize=1)
+def timezone_names() -> tuple[str, ...]:
+    """IANA names for the time zone fields' suggestions (the schemas validate the value)."""
+    names = zoneinfo.available_timezones()
+    return ("UTC", *sorted(n for n in names if n != "UTC"))
+
+
+def viewer_timezone_name() -> str:
+    """The viewer's IANA zone name (a default for new clients and campaigns), else UTC."""
+    return getattr(viewer_timezone(), "key", "UTC")
 
 
 def as_options(values) -> list[tuple[str, str]]:
@@ -96,9 +125,15 @@ def navigation() -> list[tuple[str, str, bool]]:
 
 
 def install(app: Flask) -> None:
+    from app.web import decisions
+
     app.jinja_env.globals.update(asset_url=asset_url, navigation=navigation,
-                                 status_label=status_label)
-    app.jinja_env.filters.update(local_time=local_time, seconds=seconds, as_options=as_options)
+                                 status_label=status_label, timezone_names=timezone_names,
+                                 verdict=decisions.verdict, reason_text=decisions.reason_text,
+                                 caps_summary=decisions.caps_summary,
+                                 viewer_timezone_name=viewer_timezone_name)
+    app.jinja_env.filters.update(local_time=local_time, seconds=seconds, as_options=as_options,
+                                 money=money)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -33,6 +33,27 @@ def test_an_admin_creates_a_client_with_sip_settings_and_the_ps_rows_exist(page,
     expect(field(form, "Codecs, most preferred first")).to_have_value("alaw, g722")
     field(form, "DTMF mode").select_option("info")
     field(form, "Addresses that identify their traffic").fill("198.51.100.77")
+
+    # Seats and hours: the weekly editor adds, copies and removes intervals in place.
+    field(form, "Seats").fill("12")
+    field(form, "Time zone").fill("America/Chicago")
+    expect(form.locator("#schedule-days")).to_be_hidden()  # always open until weekly is chosen
+    form.get_by_label("Weekly hours").check()
+    field(form, "Monday, hours 1, from").fill("09:00")
+    field(form, "Monday, hours 1, to").fill("12:00")
+    form.get_by_role("button", name="Add hours on Monday").click()
+    expect(field(form, "Monday, hours 2, from")).to_be_focused()
+    field(form, "Monday, hours 2, from").fill("13:00")
+    field(form, "Monday, hours 2, to").fill("18:00")
+    form.get_by_role("button", name="Copy Monday to Tuesday–Friday").click()
+    expect(field(form, "Friday, hours 2, to")).to_have_value("18:00")
+    form.get_by_role("button", name="Remove Wednesday hours 2").click()
+    expect(field(form, "Wednesday, hours 2, from")).to_have_count(0)
+    field(form, "Saturday, hours 1, from").fill("10:00")
+    field(form, "Saturday, hours 1, to").fill("14:00")
+    form.get_by_label("Date to add to the closed dates").fill("2026-12-25")
+    form.get_by_role("button", name="Add date").click()
+    expect(field(form, "Closed dates")).to_have_value("2026-12-25")
     screenshot(page, "client-form", full_page=True)
     page.get_by_role("button", name="Create client").click()
 
@@ -48,6 +69,12 @@ def test_an_admin_creates_a_client_with_sip_settings_and_the_ps_rows_exist(page,
     assert scalar(engine, "SELECT password FROM ps_auths WHERE id = 'delta-cc'") == SIP_PASSWORD
     assert scalar(engine, "SELECT match FROM ps_endpoint_id_ips WHERE endpoint = 'delta-cc'") == \
         "198.51.100.77"
+    rules = scalar(engine, "SELECT row_to_json(c) FROM (SELECT max_concurrency, timezone, schedule, "
+                           "closures FROM clients WHERE client_identifier = 'delta-cc') c")
+    week = [["09:00", "12:00"], ["13:00", "18:00"]]
+    assert rules == {"max_concurrency": 12, "timezone": "America/Chicago", "closures": ["2026-12-25"],
+                     "schedule": {"mon": week, "tue": week, "wed": week[:1], "thu": week, "fri": week,
+                                  "sat": [["10:00", "14:00"]]}}
 
 
 def test_a_seller_cannot_open_another_sellers_campaign(page):

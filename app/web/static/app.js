@@ -58,6 +58,12 @@
     return hours ? hours + ":" + mm + ":" + ss : mm + ":" + ss;
   }
 
+  /* An amount as 1,234.50 (the server's `money` filter writes the same). */
+  function formatMoney(value) {
+    if (value === null || value === undefined || value === "") return "—";
+    return Number(value).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  }
+
   /* Repeats `task` every `seconds` while the page is visible and `isOn()` says so. */
   function poll(task, seconds, isOn) {
     var timer = null;
@@ -74,7 +80,7 @@
     return { now: run };
   }
 
-  window.CapConduit = { h: h, fetchJSON: fetchJSON, csrfToken: csrfToken, formatSeconds: formatSeconds, poll: poll };
+  window.CapConduit = { h: h, fetchJSON: fetchJSON, csrfToken: csrfToken, formatSeconds: formatSeconds, formatMoney: formatMoney, poll: poll };
 
   document.addEventListener("DOMContentLoaded", function () {
     // The menu button on narrow screens.

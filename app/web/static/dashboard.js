@@ -5,7 +5,8 @@
   if (!root) return;
   var C = window.CapConduit, h = C.h;
   var OUTCOMES = [["answered", "Answered"], ["no_route", "No route"], ["all_capped", "All capped"],
-                  ["all_failed", "All failed"], ["abandoned", "Abandoned"]];
+                  ["all_failed", "All failed"], ["abandoned", "Abandoned"], ["closed", "Closed"],
+                  ["duplicate", "Duplicate"]];
   var zone = "";
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
   var live = document.getElementById("dash-live");
@@ -46,6 +47,7 @@
       answered: today.outcomes.answered,
       answer_rate: (today.answer_rate * 100).toFixed(today.answer_rate >= 0.995 || today.answer_rate === 0 ? 0 : 1) + "%",
       average_billsec: C.formatSeconds(today.average_billsec),
+      converted: today.converted, payout: C.formatMoney(today.payout), revenue: C.formatMoney(today.revenue),
       since: "since " + new Date(today.since).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit", hour12: false }) +
              (today.in_progress ? " · " + today.in_progress + " in progress" : "")
     };

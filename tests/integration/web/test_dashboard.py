@@ -36,7 +36,8 @@ def test_a_sellers_snapshot_holds_only_their_campaigns(snapshot):
                                                     "Summit Sales Floor"}
     assert all(c["seller"] is None for c in data["campaigns"])
     assert data["today"]["outcomes"] == {"answered": 3, "no_route": 0, "all_capped": 0,
-                                         "all_failed": 1, "abandoned": 0}
+                                         "all_failed": 1, "abandoned": 0, "closed": 0,
+                                         "duplicate": 0}
     assert data["today"]["answer_rate"] == 0.75
     assert data["today"]["average_billsec"] == round((186 + 105 + 35) / 3, 1)
 
