@@ -34,7 +34,7 @@ def new_user():
     return _user_form(state, user=None)
 
 
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>", methods=["GET", "POST"])
 @admin_required
 def edit_user(user_id):
     user = user_service.get_user(user_id)
@@ -50,7 +50,7 @@ def edit_user(user_id):
     return _user_form(state, user=user)
 
 
-@bp.post("/users/<int:user_id>/status")
+@bp.post("/users/<id:user_id>/status")
 @admin_required
 def set_status(user_id):
     status = request.form.get("status")

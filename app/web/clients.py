@@ -176,7 +176,7 @@ def new_client():
     return _client_form(state, client=None)
 
 
-@bp.route("/clients/<int:client_id>", methods=["GET", "POST"])
+@bp.route("/clients/<id:client_id>", methods=["GET", "POST"])
 @staff_required
 def client(client_id):
     current = client_service.get_client(client_id)
@@ -214,7 +214,7 @@ def _client_form(state: FormState, *, client):
         422 if state.failed else 200
 
 
-@bp.post("/clients/<int:client_id>/delete")
+@bp.post("/clients/<id:client_id>/delete")
 @staff_required
 def delete_client(client_id):
     try:
@@ -226,7 +226,7 @@ def delete_client(client_id):
     return redirect(url_for(".clients"))
 
 
-@bp.post("/clients/<int:client_id>/sip_password")
+@bp.post("/clients/<id:client_id>/sip_password")
 @staff_required
 def reset_sip_password(client_id):
     try:
@@ -268,7 +268,7 @@ def new_carrier():
     return _carrier_form(state, carrier=None)
 
 
-@bp.route("/carriers/<int:carrier_id>", methods=["GET", "POST"])
+@bp.route("/carriers/<id:carrier_id>", methods=["GET", "POST"])
 @staff_required
 def carrier(carrier_id):
     current = carrier_service.get_carrier(carrier_id)
@@ -284,7 +284,7 @@ def carrier(carrier_id):
     return _carrier_form(state, carrier=current)
 
 
-@bp.post("/carriers/<int:carrier_id>/delete")
+@bp.post("/carriers/<id:carrier_id>/delete")
 @admin_required
 def delete_carrier(carrier_id):
     carrier_service.delete_carrier(carrier_id)

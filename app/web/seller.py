@@ -77,7 +77,7 @@ def dids():
                            filters={k: v for k, v in filters.values.items() if v}), _status(state)
 
 
-@bp.route("/dids/<int:did_id>", methods=["GET", "POST"])
+@bp.route("/dids/<id:did_id>", methods=["GET", "POST"])
 @seller_required
 def did(did_id):
     current = did_service.get_did(did_id, seller_id=me())
@@ -93,7 +93,7 @@ def did(did_id):
                            regions=REGIONS, statuses=ACTIVE_STATUSES), _status(state)
 
 
-@bp.post("/dids/<int:did_id>/delete")
+@bp.post("/dids/<id:did_id>/delete")
 @seller_required
 def delete_did(did_id):
     did_service.delete_did(did_id, seller_id=me())
@@ -171,7 +171,7 @@ def _campaign_form(campaign_id: int, schema, action, failed_page, saved_message,
     return redirect(url_for(".campaign", campaign_id=campaign_id, _anchor=anchor))
 
 
-@bp.route("/campaigns/<int:campaign_id>", methods=["GET", "POST"])
+@bp.route("/campaigns/<id:campaign_id>", methods=["GET", "POST"])
 @seller_required
 def campaign(campaign_id):
     if request.method == "GET":
@@ -182,7 +182,7 @@ def campaign(campaign_id):
         lambda state: {"details": state}, lambda saved: "Campaign saved.")
 
 
-@bp.post("/campaigns/<int:campaign_id>/delete")
+@bp.post("/campaigns/<id:campaign_id>/delete")
 @seller_required
 def delete_campaign(campaign_id):
     try:
@@ -194,7 +194,7 @@ def delete_campaign(campaign_id):
     return redirect(url_for(".campaigns"))
 
 
-@bp.post("/campaigns/<int:campaign_id>/dids")
+@bp.post("/campaigns/<id:campaign_id>/dids")
 @seller_required
 def attach_did(campaign_id):
     return _campaign_form(
@@ -204,7 +204,7 @@ def attach_did(campaign_id):
         lambda did: f"DID {did.number} now routes to this campaign.", anchor="dids")
 
 
-@bp.post("/campaigns/<int:campaign_id>/dids/<int:did_id>/detach")
+@bp.post("/campaigns/<id:campaign_id>/dids/<id:did_id>/detach")
 @seller_required
 def detach_did(campaign_id, did_id):
     campaign_did_service.detach_did(campaign_id, did_id, seller_id=me())
@@ -212,7 +212,7 @@ def detach_did(campaign_id, did_id):
     return redirect(url_for(".campaign", campaign_id=campaign_id, _anchor="dids"))
 
 
-@bp.post("/campaigns/<int:campaign_id>/clients")
+@bp.post("/campaigns/<id:campaign_id>/clients")
 @seller_required
 def link_client(campaign_id):
     return _campaign_form(
@@ -221,7 +221,7 @@ def link_client(campaign_id):
         lambda state: {"link": state}, lambda setting: "Client linked.", anchor="routing")
 
 
-@bp.post("/campaigns/<int:campaign_id>/clients/<int:setting_id>")
+@bp.post("/campaigns/<id:campaign_id>/clients/<id:setting_id>")
 @seller_required
 def update_setting(campaign_id, setting_id):
     """The routing table's row form without JavaScript (with it, the page PATCHes the API)."""
@@ -234,7 +234,7 @@ def update_setting(campaign_id, setting_id):
         anchor="routing")
 
 
-@bp.post("/campaigns/<int:campaign_id>/clients/<int:setting_id>/delete")
+@bp.post("/campaigns/<id:campaign_id>/clients/<id:setting_id>/delete")
 @seller_required
 def unlink_client(campaign_id, setting_id):
     try:
@@ -275,7 +275,7 @@ def _simulated_at_text(state: FormState) -> str:
     return f"at {at.replace('T', ' ')} ({zone})"
 
 
-@bp.post("/campaigns/<int:campaign_id>/simulate")
+@bp.post("/campaigns/<id:campaign_id>/simulate")
 @seller_required
 def simulate(campaign_id):
     """Where would a call go? The API's simulator (the live routing rules, nothing reserved).

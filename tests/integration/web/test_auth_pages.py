@@ -1,4 +1,6 @@
 """Logging in and out through the pages, the front door, CSRF, and error pages."""
+import re
+
 import pytest
 
 from tests.integration.web.conftest import field_error
@@ -73,9 +75,7 @@ def test_every_page_form_post_needs_the_csrf_token(app, pages):
              if "POST" in rule.methods and not rule.rule.startswith("/api")]
     assert len(posts) >= 15
     for rule in posts:
-        url = rule.rule.replace("<int:", "<").replace("<", "").replace(">", "")
-        for name in rule.arguments:
-            url = url.replace(name, "1")
+        url = re.sub(r"<(?:[^:>]+:)?[^>]+>", "1", rule.rule)
         response = pages.post(url, {}, csrf=False)
         assert response.status_code == 400, rule.rule
         assert response.mimetype == "text/html", rule.rule
@@ -116,3 +116,12 @@ def test_staff_see_no_user_administration(pages):
     assert pages.get("/admin/users").status_code == 403
     assert pages.get("/admin/users/new").status_code == 403
     assert pages.get("/campaigns").status_code == 403  # seller pages are the sellers'
+
+
+@pytest.mark.parametrize("path", ["/dids/99999999999", "/campaigns/99999999999",
+                                  "/clients/99999999999", "/carriers/99999999999",
+                                  "/admin/users/99999999999"])
+def test_ids_past_postgresqls_integer_are_404_not_500(pages, path):
+    pages.login("admin" if path.startswith(("/clients", "/carriers", "/admin")) else "seller1")
+    response = pages.get(path)
+    assert response.status_code == 404
