@@ -1,7 +1,7 @@
 """Every API blueprint, registered explicitly (no registration by import side effect)."""
+from app.api.routes.admin_audit import blp as admin_audit_blp
 from app.api.routes.admin_carriers import blp as admin_carriers_blp
 from app.api.routes.admin_clients import blp as admin_clients_blp
-from app.api.routes.admin_audit import blp as admin_audit_blp
 from app.api.routes.admin_seller_resources import campaigns_blp as admin_campaigns_blp
 from app.api.routes.admin_seller_resources import dids_blp as admin_dids_blp
 from app.api.routes.admin_users import blp as admin_users_blp
@@ -17,15 +17,13 @@ from app.api.routes.seller_dids import blp as seller_dids_blp
 from app.api.routes.simulate import admin_blp as admin_simulate_blp
 from app.api.routes.simulate import seller_blp as seller_simulate_blp
 
-BLUEPRINTS = [auth_blp, admin_users_blp, internal_blp]
-BLUEPRINTS += [seller_dids_blp, seller_campaigns_blp, seller_campaign_dids_blp,
-               seller_campaign_clients_blp, seller_clients_blp, admin_dids_blp,
-               admin_campaigns_blp]
-
-BLUEPRINTS += [admin_call_logs_blp, seller_call_logs_blp, admin_audit_blp]
-
-BLUEPRINTS += [admin_clients_blp, admin_carriers_blp, seller_simulate_blp, admin_simulate_blp]
-
+BLUEPRINTS = [
+    auth_blp, internal_blp,
+    admin_users_blp, admin_clients_blp, admin_carriers_blp, admin_dids_blp, admin_campaigns_blp,
+    admin_simulate_blp, admin_call_logs_blp, admin_audit_blp,
+    seller_dids_blp, seller_campaigns_blp, seller_campaign_dids_blp, seller_campaign_clients_blp,
+    seller_simulate_blp, seller_clients_blp, seller_call_logs_blp,
+]
 
 def register_api_blueprints(api) -> None:
     for blueprint in BLUEPRINTS:
