@@ -1,38 +1,103 @@
-"""`flask agi serve`: the FastAGI server wired to the routing engine, plus periodic expiry."""
+"""`flask agi serve`: the FastAGI server wired to the routing engine, in one process or in
+several that share the port (SO_REUSEPORT), plus the periodic expiry of dialling slots."""
 import asyncio
 import logging
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Callable
 
 from app.agi.handlers import build_handlers
 from app.agi.server import AGIServer, serve
-from app.services.routing import RoutingService
+from app.services.routing import AsyncRoutingService
 
 log = logging.getLogger(__name__)
 
+RoutingFactory = Callable[[], AsyncRoutingService]
 
-async def expire_periodically(server: AGIServer, routing: RoutingService, every: float) -> None:
+
+async def expire_periodically(routing: AsyncRoutingService, every: float) -> None:
     """Free dialling slots whose attempt never reported back (lost attempt_result)."""
     while True:
         await asyncio.sleep(every)
         try:
-            await server.run_blocking(routing.expire)
+            await routing.expire()
         except Exception:  # the database may be down; the next round tries again
             log.exception("reservation expiry failed")
 
 
-def run(routing: RoutingService, *, bind: str, max_sessions: int, workers: int,
-        expiry_interval: float = 15.0, grace_seconds: float = 10.0) -> None:
-    background: list[asyncio.Task] = []
-
-    def started(server: AGIServer) -> None:
-        background.append(asyncio.get_running_loop().create_task(
-            expire_periodically(server, routing, expiry_interval)))
-
+def serve_one(make_routing: RoutingFactory, *, bind: str, max_sessions: int, reuse_port: bool,
+              sweeper: bool, expiry_interval: float = 15.0, grace_seconds: float = 10.0) -> None:
+    """One server process: its own event loop, its own connection pool."""
     async def main() -> None:
+        routing = make_routing()
+        await routing.open()
+        background: list[asyncio.Task] = []
+
+        def started(server: AGIServer) -> None:
+            if sweeper:
+                background.append(asyncio.get_running_loop().create_task(
+                    expire_periodically(routing, expiry_interval)))
         try:
             await serve(build_handlers(routing), bind=bind, grace_seconds=grace_seconds,
-                        ready=started, max_sessions=max_sessions, blocking_workers=workers)
+                        ready=started, max_sessions=max_sessions, reuse_port=reuse_port,
+                        on_stop=routing.close)
         finally:
             for task in background:
                 task.cancel()
 
     asyncio.run(main())
+
+
+def run(make_routing: RoutingFactory, *, bind: str, max_sessions: int, processes: int,
+        **options) -> None:
+    if processes == 1:
+        serve_one(make_routing, bind=bind, max_sessions=max_sessions, reuse_port=False,
+                  sweeper=True, **options)
+        return
+    Supervisor(make_routing, bind=bind, max_sessions=max_sessions, processes=processes,
+               **options).run()
+
+
+class Supervisor:
+    """Keeps `processes` servers running on one port until SIGTERM / SIGINT, restarting one
+    that dies; only the first runs the expiry sweep (it is idempotent, but one is enough)."""
+
+    def __init__(self, make_routing: RoutingFactory, *, processes: int, **options):
+        self.make_routing, self.processes, self.options = make_routing, processes, options
+        self.children: dict[int, multiprocessing.Process] = {}
+        self.stopping = False
+
+    def _start(self, index: int) -> None:
+        context = multiprocessing.get_context("fork")
+        child = context.Process(target=serve_one, name=f"agi-{index}", args=(self.make_routing,),
+                                kwargs={**self.options, "reuse_port": True, "sweeper": index == 0})
+        child.start()
+        self.children[index] = child
+
+    def _stop(self, signum, frame) -> None:
+        self.stopping = True
+
+    def run(self) -> None:
+        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            for index in range(self.processes):
+                self._start(index)
+            while not self.stopping:
+                time.sleep(0.2)
+                for index, child in list(self.children.items()):
+                    if not child.is_alive() and not self.stopping:
+                        log.error("agi process %s exited with %s; starting it again",
+                                  child.name, child.exitcode)
+                        self._start(index)
+        finally:
+            for child in self.children.values():
+                if child.is_alive():
+                    os.kill(child.pid, signal.SIGTERM)
+            for child in self.children.values():
+                child.join(timeout=self.options.get("grace_seconds", 10.0) + 5)
+                if child.is_alive():
+                    child.kill()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

@@ -45,7 +45,8 @@ DEFAULT_BIND = "127.0.0.1:4573"
 
 # What the dialplan gets when a handler fails: reject, reason "error", Q.850 41
 # (temporary failure). SET VARIABLE is allowed on dead channels too, so this always applies.
-ERROR_VARIABLES = (("CC_ACTION", "reject"), ("CC_REASON", "error"), ("CC_HANGUP_CAUSE", "41"))
+ERROR_VARIABLES = MappingProxyType({"CC_REASON": "error", "CC_HANGUP_CAUSE": "41",
+                                    "CC_ACTION": "reject"})
 
 _MAX_TRAILING_BYTES = 64 * 1024  # what we are willing to read after half-closing
 
@@ -108,6 +109,8 @@ class AGIServer:
         max_header_bytes: int = MAX_HEADER_BYTES,
         max_pending_headers: int = 256,
         on_session_end: Callable[[SessionRecord], None] | None = None,
+        on_stop: Callable[[], Awaitable[None]] | None = None,
+        reuse_port: bool = False,
         logger: logging.Logger | None = None,
     ) -> None:
         for name, handler in handlers.items():
@@ -128,6 +131,8 @@ class AGIServer:
         self.max_header_bytes = max_header_bytes
         self.max_pending_headers = max_pending_headers
         self.on_session_end = on_session_end
+        self.on_stop = on_stop  # e.g. close the handlers' database pool, once sessions ended
+        self.reuse_port = reuse_port  # several processes serve one port (SO_REUSEPORT)
         self.log = logger or logging.getLogger(__name__)
         self.outcomes: Counter[str] = Counter()
         # Blocking work (database calls) runs here, never on the event loop. Size it like
@@ -147,7 +152,8 @@ class AGIServer:
 
     async def start(self) -> None:
         self._listener = await asyncio.start_server(
-            self._on_connection, self.host, self.port, limit=self.max_line_bytes, reuse_address=True)
+            self._on_connection, self.host, self.port, limit=self.max_line_bytes, reuse_address=True,
+            reuse_port=self.reuse_port or None)
         self.port = self._listener.sockets[0].getsockname()[1]  # resolves port=0
         self.log.info("agi server listening on %s:%s (max_sessions=%s)", self.host, self.port, self.max_sessions)
 
@@ -189,6 +195,11 @@ class AGIServer:
                 self.log.warning("agi server: listener did not close within %s s", self.close_timeout)
         # A thread stuck in the database cannot be interrupted; do not hang the stop on it.
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if self.on_stop is not None:
+            try:
+                await self.on_stop()
+            except Exception:
+                self.log.exception("agi server: on_stop failed")
         self.log.info("agi server stopped (%s)", dict(self.outcomes))
         self._stopped.set()
 
@@ -326,8 +337,7 @@ class AGIServer:
         if not session.connection.usable:
             return False
         try:
-            for name, value in ERROR_VARIABLES:
-                await session.set_variable(name, value)
+            await session.set_variables(ERROR_VARIABLES)
         except AGIError as exc:
             self.log.warning("agi could not report error uniqueid=%s script=%s outcome=%s error=%s",
                              session.uniqueid, session.script, Outcome.ERROR, exc)

@@ -23,6 +23,7 @@ T = TypeVar("T")
 BlockingRunner = Callable[[Callable[[], Any]], Awaitable[Any]]  # runs a call off the event loop
 
 _UNSET_WORDS = ("unknown", "")  # Asterisk writes "unknown" for an unset caller id / dnid / rdnis
+_ARRAY_SYNTAX = (",", '"', "\\")  # what ARRAY() would read as syntax in a value
 
 
 def _known(value: str) -> str | None:
@@ -133,6 +134,19 @@ class AGISession:
     async def set_variable(self, name: str, value: str | int) -> None:
         # SET VARIABLE needs exactly two tokens, so the value is always quoted.
         await self._execute("SET VARIABLE", format_argument(name), quote_argument(str(value)))
+
+    async def set_variables(self, values: Mapping[str, str | int]) -> None:
+        """Set several variables in one command, in order: ``SET VARIABLE`` of Asterisk's
+        ``ARRAY(A,B,…)`` function with the comma-separated values. Asterisk splits the value
+        on commas and treats quotes and backslashes as syntax, so a value holding any of
+        those is set by a ``SET VARIABLE`` of its own."""
+        names = list(values)
+        texts = [str(values[name]) for name in names]
+        if len(names) > 1 and not any(ch in text for text in texts for ch in _ARRAY_SYNTAX):
+            await self.set_variable(f"ARRAY({','.join(names)})", ",".join(texts))
+            return
+        for name, text in zip(names, texts):
+            await self.set_variable(name, text)
 
     async def verbose(self, message: str, level: int = 1) -> None:
         await self._execute("VERBOSE", quote_argument(message), str(int(level)))

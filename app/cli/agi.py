@@ -1,22 +1,35 @@
+import os
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from app.agi import runner
 from app.extensions import db
-from app.services.routing import RoutingService
+from app.services.routing import AsyncRoutingService
 
 agi_cli = AppGroup("agi", help="The FastAGI server Asterisk asks where to send calls.")
+
+DEFAULT_PROCESSES = min(os.cpu_count() or 1, 2)
 
 
 @agi_cli.command("serve")
 @click.option("--bind", default=None, help="HOST:PORT (default: AGI_BIND, 127.0.0.1:4573).")
-@click.option("--max-sessions", default=512, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--workers", default=16, show_default=True, type=click.IntRange(1, 256),
-              help="Threads doing database work (keep <= the connection pool size).")
-def serve(bind, max_sessions, workers):
+@click.option("--max-sessions", default=512, show_default=True, type=click.IntRange(1, 100_000),
+              help="Sessions served at once, per process.")
+@click.option("--processes", default=DEFAULT_PROCESSES, show_default=True,
+              type=click.IntRange(1, 64), help="Server processes sharing the port (SO_REUSEPORT).")
+@click.option("--pool-size", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Database connections per process.")
+def serve(bind, max_sessions, processes, pool_size):
     """Run the FastAGI server in the foreground until SIGTERM / Ctrl-C."""
     bind = bind or current_app.config["AGI_BIND"]
-    routing = RoutingService(db.engine, default_region=current_app.config["DEFAULT_REGION"])
-    click.echo(f"FastAGI server on {bind}")
-    runner.run(routing, bind=bind, max_sessions=max_sessions, workers=workers)
+    url = db.engine.url
+    region = current_app.config["DEFAULT_REGION"]
+    db.engine.dispose()  # the server processes open their own connections
+
+    def make_routing() -> AsyncRoutingService:
+        return AsyncRoutingService.from_engine_url(url, default_region=region, pool_size=pool_size)
+
+    click.echo(f"FastAGI server on {bind} ({processes} process{'es' if processes > 1 else ''})")
+    runner.run(make_routing, bind=bind, max_sessions=max_sessions, processes=processes)

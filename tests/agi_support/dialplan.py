@@ -130,7 +130,9 @@ class Channel:
         self.outcomes = list(outcomes or [])
         self.record = CallRecord(uniqueid or f"pbx-t-{next(_uniqueids)}.1")
         self.variables: dict[str, str] = {}
-        self.functions: dict[str, str] = {"CHANNEL(linkedid)": self.record.uniqueid}
+        # CDR(billsec) reads 0 until a Dial is answered.
+        self.functions: dict[str, str] = {"CHANNEL(linkedid)": self.record.uniqueid,
+                                          "CDR(billsec)": "0"}
         self.hangup_cause = "0"
         self.max_steps = max_steps
 
@@ -251,6 +253,8 @@ class Channel:
                 return self.record.uniqueid
             if name == "EXTEN":
                 return self.exten
+            if name == "HANGUPCAUSE":
+                return self.hangup_cause
             if name.endswith(")"):
                 return self.functions.get(name, "")
             return self.variables.get(name, "")

@@ -647,6 +647,13 @@ class FakeAsterisk:
         return builtin if builtin is not None else self._variables.get(name)
 
     def _set_variable_value(self, name: bytes, value: bytes) -> None:
+        if name.startswith(b"ARRAY(") and name.endswith(b")"):
+            # func_strings.c: the names and the value split on commas; a name left without a
+            # value is set to the empty string. (Quotes and backslashes are syntax there too.)
+            values = value.split(b",")
+            for index, each in enumerate(name[6:-1].split(b",")):
+                self._set_variable_value(each.strip(), values[index] if index < len(values) else b"")
+            return
         if name.endswith(b")"):
             self._functions[name] = _text(value)
             return

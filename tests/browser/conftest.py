@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from app.agi.handlers import build_handlers
 from app.agi.server import AGIServer
 from app.services.routing import RoutingService
+from tests.support.routing import routing_agi_server
 from tests.agi_support.dialplan import Channel, load_dialplan
 from tests.conftest import SAMPLE_LOGINS, engine_of
 
@@ -118,7 +119,7 @@ class CallDriver:
     def start(self, **channel) -> "CallDriver":
         async def main():
             self._loop = asyncio.get_running_loop()
-            server = AGIServer(build_handlers(RoutingService(self.engine)), port=0)
+            server = routing_agi_server(self.engine, port=0)
             await server.start()
             self._ready.set()
             try:

@@ -56,3 +56,16 @@ def scalar(engine, statement: str, **params):
 def execute(engine, statement: str, **params) -> None:
     with engine.begin() as conn:
         conn.execute(text(statement), params)
+
+
+def routing_agi_server(engine_or_url, **server_options):
+    """A FastAGI server with the real handlers over the async routing engine on this database;
+    stopping the server closes the engine's pool."""
+    from app.agi.handlers import build_handlers
+    from app.agi.server import AGIServer
+    from app.services.routing import AsyncRoutingService
+
+    url = getattr(engine_or_url, "url", engine_or_url)
+    routing = AsyncRoutingService.from_engine_url(url, pool_size=4, min_pool_size=1,
+                                                  connection_wait=2.0)
+    return AGIServer(build_handlers(routing), on_stop=routing.close, **server_options)

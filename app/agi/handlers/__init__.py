@@ -6,10 +6,10 @@ from app.agi.handlers.answered import handle_answered
 from app.agi.handlers.attempt_result import handle_attempt_result
 from app.agi.handlers.hangup import handle_hangup
 from app.agi.handlers.route import handle_route
-from app.services.routing import RoutingService
+from app.services.routing import AsyncRoutingService
 
 
-def build_handlers(routing: RoutingService) -> dict:
+def build_handlers(routing: AsyncRoutingService) -> dict:
     return {
         "route": partial(handle_route, routing=routing),
         "attempt_result": partial(handle_attempt_result, routing=routing),

@@ -1,9 +1,9 @@
 from app.agi.handlers.channel import log, parse_int
 from app.agi.session import AGISession
-from app.services.routing import RoutingService
+from app.services.routing import AsyncRoutingService
 
 
-async def handle_answered(session: AGISession, *, routing: RoutingService) -> None:
+async def handle_answered(session: AGISession, *, routing: AsyncRoutingService) -> None:
     """Runs on the client's channel (Dial option U): arguments are the caller's uniqueid and
     the attempt. From now on the slot is held until hangup."""
     args = session.args
@@ -12,5 +12,5 @@ async def handle_answered(session: AGISession, *, routing: RoutingService) -> No
     if not uniqueid or attempt is None:
         log.warning("answered without caller uniqueid/attempt (args=%r)", args)
         return
-    await session.run_blocking(routing.answered, uniqueid, attempt)
+    await routing.answered(uniqueid, attempt)
     log.info("answered uniqueid=%s attempt=%s", uniqueid, attempt)

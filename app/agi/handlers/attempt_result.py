@@ -1,18 +1,20 @@
-from app.agi.handlers.channel import log, parse_int
+from app.agi.handlers.channel import argument, log, parse_int
 from app.agi.session import AGISession
-from app.services.routing import RoutingService
+from app.services.routing import AsyncRoutingService
 
 
-async def handle_attempt_result(session: AGISession, *, routing: RoutingService) -> None:
-    """Dial() returned (argument 1: DIALSTATUS): end the attempt; free its slot unless answered."""
-    args = session.args
-    dial_status = args[0] if args and args[0] else await session.get_variable("DIALSTATUS")
-    attempt = parse_int(await session.get_variable("CC_ATTEMPT"))
+async def handle_attempt_result(session: AGISession, *, routing: AsyncRoutingService) -> None:
+    """Dial() returned: end the attempt; free its slot unless answered.
+
+    The dialplan passes ${DIALSTATUS} and ${CC_ATTEMPT}; an older dialplan that does not is
+    asked for them.
+    """
+    dial_status = argument(session, 0) or await session.get_variable("DIALSTATUS")
+    attempt = parse_int(argument(session, 1) or await session.get_variable("CC_ATTEMPT"))
     if attempt is None:
         log.warning("attempt_result uniqueid=%s without CC_ATTEMPT; nothing to end",
                     session.uniqueid)
         return
-    await session.run_blocking(routing.attempt_result, session.uniqueid, attempt,
-                               dial_status or "UNKNOWN")
+    await routing.attempt_result(session.uniqueid, attempt, dial_status or "UNKNOWN")
     log.info("attempt_result uniqueid=%s attempt=%s status=%s", session.uniqueid, attempt,
              dial_status)

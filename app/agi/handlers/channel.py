@@ -1,6 +1,8 @@
 """Small readings of channel data shared by the handlers."""
 import logging
 
+from app.agi.session import AGISession
+
 log = logging.getLogger("app.agi.handlers")
 
 
@@ -9,6 +11,12 @@ def parse_int(value: str | None) -> int | None:
         return None
     value = value.strip()
     return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def argument(session: AGISession, index: int) -> str | None:
+    """The AGI() argument at `index` (0-based), or None when absent or empty."""
+    args = session.args
+    return args[index] or None if index < len(args) else None
 
 
 def dialled_number(extension: str | None, dnid: str | None) -> str | None:

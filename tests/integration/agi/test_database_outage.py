@@ -6,6 +6,7 @@ from sqlalchemy import create_engine
 from app.agi.handlers import build_handlers
 from app.agi.server import AGIServer
 from app.services.routing import RoutingService
+from tests.support.routing import routing_agi_server
 from tests.agi_support.dialplan import Channel, load_dialplan
 
 UNREACHABLE = "postgresql+psycopg://nobody@/nowhere?host=/nonexistent-socket-dir&connect_timeout=1"
@@ -16,7 +17,7 @@ def test_calls_are_rejected_with_reason_error_while_the_database_is_down():
     dialplan = load_dialplan()
 
     async def main():
-        server = AGIServer(build_handlers(RoutingService(engine)), port=0, blocking_workers=2)
+        server = routing_agi_server(engine, port=0)
         await server.start()
         try:
             channels = [Channel(dialplan, "127.0.0.1", server.port, exten="14155550100")

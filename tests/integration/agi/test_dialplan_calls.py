@@ -8,6 +8,7 @@ import pytest
 from app.agi.handlers import build_handlers
 from app.agi.server import AGIServer
 from app.services.routing import RoutingService
+from tests.support.routing import routing_agi_server
 from tests.agi_support.dialplan import (ANSWER, BUSY, CALLER_HANGS_UP_WHILE_RINGING, NOANSWER,
                                         Channel, load_dialplan)
 from tests.support.routing import assert_counters_match_a_recount, counters, scalar, set_setting
@@ -29,8 +30,7 @@ def place_calls(engine):
 
     def place(*calls):
         async def main():
-            server = AGIServer(build_handlers(RoutingService(engine)), port=0, max_sessions=256,
-                               blocking_workers=8)
+            server = routing_agi_server(engine, port=0, max_sessions=256)
             await server.start()
             try:
                 channels = [Channel(dialplan, "127.0.0.1", server.port, **kwargs) for kwargs in calls]
@@ -117,7 +117,7 @@ def test_concurrent_calls_through_the_dialplan_never_exceed_the_cap(engine):
     dialplan = load_dialplan()
 
     async def main():
-        server = AGIServer(build_handlers(RoutingService(engine)), port=0, blocking_workers=8)
+        server = routing_agi_server(engine, port=0)
         await server.start()
         try:
             channels = [Channel(dialplan, "127.0.0.1", server.port, **kw) for kw in calls]

@@ -149,17 +149,20 @@ def test_a_client_without_a_pjsip_endpoint_is_not_a_candidate(routing, engine):
     assert arrive(routing, "noep-1", did=MEDICARE_DID).reason == "no_route"
 
 
-def test_weights_share_traffic_inside_a_tier():
-    routing = RoutingService(engine=None, rng=random.Random(1))
-    from app.services.routing.candidates import failover_order
-    Row = collections.namedtuple("Row", "name forwarding_priority weight")
-    rows = [Row("a", 1, 70), Row("b", 1, 30), Row("c", 2, 100), Row("z", 1, 0)]
-    firsts = collections.Counter(failover_order(rows, routing.rng)[0].name for _ in range(20000))
-    assert firsts["z"] == 0 and firsts["c"] == 0
-    assert 0.67 < firsts["a"] / 20000 < 0.73
-    for _ in range(100):
-        order = [row.name for row in failover_order(rows, routing.rng)]
-        assert order[-1] == "c" and "z" not in order
+def test_weights_share_traffic_inside_a_tier(engine):
+    """The planner's order (cc_plan): tier by tier, and inside a tier each link comes first in
+    proportion to its weight."""
+    set_setting(engine, 1, weight=70)
+    set_setting(engine, 2, weight=30)
+    set_setting(engine, 3, weight=1000)  # tier 2: however heavy, after tier 1
+    orders = scalar(engine, """
+        SELECT array_agg(o.clients) FROM generate_series(1, 20000) g
+        CROSS JOIN LATERAL (SELECT array_agg(p.client) AS clients
+                            FROM cc_plan(1, NULL, now(), (g - g)::int) p) o""")
+    firsts = collections.Counter(order[0] for order in orders)
+    assert 0.67 < firsts["acme-cc"] / 20000 < 0.73
+    assert firsts["summit-cc"] == 0
+    assert all(order[-1] == "summit-cc" and len(order) == 3 for order in orders)
 
 
 def test_expiry_frees_a_dialling_slot_once(routing, engine):

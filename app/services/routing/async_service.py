@@ -1,0 +1,124 @@
+"""The routing engine for the FastAGI server: the same one-statement steps as RoutingService,
+sent from the server's event loop through psycopg's asynchronous connection pool (autocommit,
+prepared statements, no ORM and no thread hop on the call path).
+"""
+import asyncio
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+import psycopg
+from sqlalchemy.engine import make_url
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from app.services.routing.outcomes import CallArrival, CallEnd, RouteDecision
+from app.services.routing.steps import (RETRIES, RETRYABLE_SQLSTATES, RoutingSteps, Simulation,
+                                        Statement)
+
+log = logging.getLogger(__name__)
+
+# A step that cannot finish in this time fails (the call is rejected with reason "error")
+# instead of keeping its Asterisk channel waiting on a stuck database.
+STATEMENT_TIMEOUT_MS = 5000
+
+
+def libpq_conninfo(sqlalchemy_url) -> str:
+    """`postgresql+psycopg://…` (a SQLAlchemy URL or its string) as a libpq URI."""
+    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class AsyncRoutingService(RoutingSteps):
+    """Open it inside the event loop that uses it (`await open()`, or lazily on first use) and
+    `await close()` it when that loop stops."""
+
+    def __init__(self, conninfo: str, *, pool_size: int = 8, min_pool_size: int | None = None,
+                 connection_wait: float = 2.0, **options):
+        super().__init__(**options)
+        self.conninfo = conninfo
+        self.pool_size = pool_size
+        self.min_pool_size = pool_size if min_pool_size is None else min_pool_size
+        self.connection_wait = connection_wait  # longest wait for a free connection
+        self._pool: AsyncConnectionPool | None = None
+
+    @classmethod
+    def from_engine_url(cls, url, **options) -> "AsyncRoutingService":
+        """From a SQLAlchemy URL (`engine.url`, or DATABASE_URI)."""
+        return cls(libpq_conninfo(url), **options)
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        self._pool = AsyncConnectionPool(
+            self.conninfo, min_size=self.min_pool_size, max_size=self.pool_size, open=False,
+            timeout=self.connection_wait, name="routing",
+            kwargs={"autocommit": True, "prepare_threshold": 0,
+                    "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
+        await self._pool.open(wait=False)
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    # -- the steps -----------------------------------------------------------------------
+    async def route(self, arrival: CallArrival) -> RouteDecision:
+        step = super().route(arrival)
+        return step if isinstance(step, RouteDecision) else await self._run(step)
+
+    async def simulate(self, campaign_id: int, *, caller_id: str | None = None,
+                       at: datetime | None = None) -> Simulation:
+        return await self._run(super().simulate(campaign_id, caller_id, at))
+
+    async def attempt_result(self, uniqueid: str, attempt: int, dial_status: str) -> None:
+        await self._run(super().attempt_result(uniqueid, attempt, dial_status))
+
+    async def answered(self, uniqueid: str, attempt: int) -> None:
+        await self._run(super().answered(uniqueid, attempt))
+
+    async def hangup(self, end: CallEnd, *, unanswered_status: str = "abandoned") -> str | None:
+        step = super().hangup(end, unanswered_status)
+        return await self._run(step) if step is not None else None
+
+    async def expire(self) -> int:
+        freed = await self._run(super().expire())
+        if freed:
+            log.warning("expired %d dialling reservation(s)", freed)
+        return freed
+
+    async def reconcile(self, live_uniqueids: Iterable[str], grace_seconds: int = 60) -> list[str]:
+        vanished = await self._run(self.vanished_calls(live_uniqueids, grace_seconds))
+        for uniqueid in vanished:
+            await self.hangup(CallEnd(uniqueid=uniqueid), unanswered_status="abandoned")
+        return vanished
+
+    # -- plumbing ------------------------------------------------------------------------
+    async def _run(self, statement: Statement):
+        if self._pool is None:
+            await self.open()
+        pool = self._pool
+        for attempt in range(1, RETRIES + 1):
+            try:
+                async with pool.connection() as conn:
+                    cursor = await conn.execute(statement.sql, statement.params)
+                    row = await cursor.fetchone()
+                return statement.decode(row)
+            except psycopg.DatabaseError as error:
+                if attempt == RETRIES:
+                    raise
+                if error.sqlstate in RETRYABLE_SQLSTATES:
+                    await asyncio.sleep(0.005 * attempt)
+                elif _connection_broke(error):
+                    # It died with the server (a restart): the pool drops it; have the pool
+                    # find the other dead ones before the next calls do.
+                    asyncio.get_running_loop().create_task(pool.check())
+                else:
+                    raise
+
+
+def _connection_broke(error: psycopg.DatabaseError) -> bool:
+    """The connection broke under the step (server restarted, socket reset): it never ran, or
+    ran and rolled back, so another connection may run it. Not a pool timeout (the database
+    is overloaded or down: retrying only queues longer) nor any SQL error."""
+    if isinstance(error, PoolTimeout) or not isinstance(error, psycopg.OperationalError):
+        return False
+    return error.sqlstate is None or error.sqlstate.startswith(("08", "57P"))

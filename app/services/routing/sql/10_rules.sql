@@ -1,0 +1,119 @@
+-- The routing rules every step shares: calendar periods, the caps, hours of operation, and
+-- the lock order that keeps concurrent steps deadlock-free.
+--
+-- Lock order (every function here follows it): the call's own call_logs row first, then
+-- clients, then campaigns, then campaign_client_settings ("links"), each class by id. A route
+-- holds the counters of at most one candidate at a time: a candidate that fails its caps is
+-- tried inside a subtransaction that is rolled back, which gives its row locks back.
+
+CREATE OR REPLACE FUNCTION cc_period_start(p_period text, p_zone text, p_now timestamptz)
+RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    -- The real instant the current local hour / day / month began in p_zone. For the hour,
+    -- subtracting the local minutes keeps the two repeated hours of a fall-back night apart.
+    SELECT CASE p_period
+        WHEN 'hour' THEN p_now - ((p_now AT TIME ZONE p_zone)
+                                  - date_trunc('hour', p_now AT TIME ZONE p_zone))
+        WHEN 'day' THEN date_trunc('day', p_now AT TIME ZONE p_zone) AT TIME ZONE p_zone
+        WHEN 'month' THEN date_trunc('month', p_now AT TIME ZONE p_zone) AT TIME ZONE p_zone
+    END
+$$;
+
+-- How many calls the current period has counted (a stored count of an older period is 0).
+CREATE OR REPLACE FUNCTION cc_period_count(p_stored_start timestamptz, p_stored_count int,
+                                           p_current_start timestamptz)
+RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_stored_start = p_current_start THEN p_stored_count ELSE 0 END
+$$;
+
+-- The first cap a new call would break on this link, its client and its campaign, or NULL
+-- when every cap holds. Calls in flight count against every cap: each may still be answered.
+-- The planner reports it, and the reservation enforces it on locked rows: one definition.
+CREATE OR REPLACE FUNCTION cc_cap_hit(s campaign_client_settings, c clients, cp campaigns,
+                                      p_now timestamptz)
+RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN s.in_flight >= s.max_concurrency THEN 'concurrency'
+        WHEN c.max_concurrency IS NOT NULL AND c.in_flight >= c.max_concurrency
+            THEN 'client_concurrency'
+        WHEN cp.max_concurrency IS NOT NULL AND cp.in_flight >= cp.max_concurrency
+            THEN 'campaign_concurrency'
+        WHEN s.total_calls_allowed IS NOT NULL
+             AND s.current_total_calls + s.in_flight >= s.total_calls_allowed THEN 'total'
+        WHEN s.hourly_cap IS NOT NULL
+             AND cc_period_count(s.hour_start, s.hour_count, cc_period_start('hour', c.timezone, p_now))
+                 + s.in_flight >= s.hourly_cap THEN 'hourly'
+        WHEN s.daily_cap IS NOT NULL
+             AND cc_period_count(s.day_start, s.day_count, cc_period_start('day', c.timezone, p_now))
+                 + s.in_flight >= s.daily_cap THEN 'daily'
+        WHEN s.monthly_cap IS NOT NULL
+             AND cc_period_count(s.month_start, s.month_count, cc_period_start('month', c.timezone, p_now))
+                 + s.in_flight >= s.monthly_cap THEN 'monthly'
+        WHEN cp.daily_cap IS NOT NULL
+             AND cc_period_count(cp.day_start, cp.day_count, cc_period_start('day', cp.timezone, p_now))
+                 + cp.in_flight >= cp.daily_cap THEN 'campaign_daily'
+    END
+$$;
+
+-- Hours of operation: open when today (in p_zone) is not a closed date and p_now falls in one
+-- of today's ["HH:MM", "HH:MM"] intervals (end exclusive, "24:00" allowed). No schedule: always
+-- open; a weekday missing from the schedule: closed.
+CREATE OR REPLACE FUNCTION cc_is_open(p_schedule jsonb, p_closures jsonb, p_zone text,
+                                      p_now timestamptz)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN coalesce(p_closures, '[]'::jsonb) ? to_char(p_now AT TIME ZONE p_zone, 'YYYY-MM-DD')
+            THEN false
+        WHEN p_schedule IS NULL OR jsonb_typeof(p_schedule) = 'null' THEN true
+        ELSE EXISTS (
+            SELECT 1
+            FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_schedule -> today) = 'array'
+                                           THEN p_schedule -> today ELSE '[]'::jsonb END) span
+            WHERE (p_now AT TIME ZONE p_zone)::time >= (span ->> 0)::time
+              AND (p_now AT TIME ZONE p_zone)::time < (span ->> 1)::time)
+    END
+    FROM (SELECT (ARRAY['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])
+                 [extract(isodow FROM p_now AT TIME ZONE p_zone)::int] AS today) d
+$$;
+
+-- Take the counters' row locks in the global order (clients, campaigns, links; each by id).
+CREATE OR REPLACE FUNCTION cc_lock_counters(p_clients int[], p_campaigns int[], p_settings int[])
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM clients WHERE id = ANY(p_clients) ORDER BY id FOR NO KEY UPDATE;
+    PERFORM 1 FROM campaigns WHERE id = ANY(p_campaigns) ORDER BY id FOR NO KEY UPDATE;
+    PERFORM 1 FROM campaign_client_settings WHERE id = ANY(p_settings) ORDER BY id FOR NO KEY UPDATE;
+END
+$$;
+
+-- Delete reservations (one attempt's of a call, all of a call's, or every dialling slot past
+-- its expiry) and lower the three in-flight counters by what the DELETE returned: a second
+-- release of the same slot deletes nothing and subtracts nothing. Returns how many it freed.
+CREATE OR REPLACE FUNCTION cc_release(p_uniqueid text, p_attempt int DEFAULT NULL,
+                                      p_expired_only boolean DEFAULT false)
+RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    v_settings int[];
+    v_clients int[];
+    v_campaigns int[];
+BEGIN
+    WITH released AS (
+        DELETE FROM reservations r
+        WHERE CASE WHEN p_expired_only THEN r.state = 'dialing' AND r.expires_at < now()
+                   ELSE r.uniqueid = p_uniqueid AND (p_attempt IS NULL OR r.attempt = p_attempt) END
+        RETURNING r.setting_id, r.client_id, r.campaign_id
+    )
+    SELECT array_agg(setting_id), array_agg(client_id), array_agg(campaign_id)
+    INTO v_settings, v_clients, v_campaigns FROM released;
+    IF v_settings IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM cc_lock_counters(v_clients, v_campaigns, v_settings);
+    UPDATE clients c SET in_flight = c.in_flight - r.n
+    FROM (SELECT id, count(*) AS n FROM unnest(v_clients) id GROUP BY id) r WHERE c.id = r.id;
+    UPDATE campaigns cp SET in_flight = cp.in_flight - r.n
+    FROM (SELECT id, count(*) AS n FROM unnest(v_campaigns) id GROUP BY id) r WHERE cp.id = r.id;
+    UPDATE campaign_client_settings s SET in_flight = s.in_flight - r.n
+    FROM (SELECT id, count(*) AS n FROM unnest(v_settings) id GROUP BY id) r WHERE s.id = r.id;
+    RETURN array_length(v_settings, 1);
+END
+$$;

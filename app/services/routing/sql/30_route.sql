@@ -1,0 +1,156 @@
+-- `route`: the whole routing step in one call. On first sight it opens the call, finds the
+-- DID's campaign and applies the repeat-caller rules; then it plans the round and reserves the
+-- first admissible candidate with every cap checked on locked rows; it appends the round to
+-- the call's decision and answers what the dialplan needs.
+
+-- Reserve one candidate: lock its client, campaign and link (the global order), check that
+-- all three are active and every cap holds on the locked rows, then raise the three in-flight
+-- counters and write the reservation and the attempt. Returns 'dialled', or the verdict that
+-- refused it ('inactive', 'capped:<cap>'), in which case it changed nothing.
+CREATE OR REPLACE FUNCTION cc_reserve(p_setting_id int, p_client_id int, p_campaign_id int,
+                                      p_uniqueid text, p_attempt int, p_call_id bigint,
+                                      p_now timestamptz, p_hold_seconds int)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    c clients;
+    cp campaigns;
+    s campaign_client_settings;
+    v_cap text;
+BEGIN
+    SELECT * INTO c FROM clients WHERE id = p_client_id FOR NO KEY UPDATE;
+    SELECT * INTO cp FROM campaigns WHERE id = p_campaign_id FOR NO KEY UPDATE;
+    SELECT * INTO s FROM campaign_client_settings WHERE id = p_setting_id FOR NO KEY UPDATE;
+    IF s.id IS NULL OR s.status <> 'active' OR c.status <> 'active' OR cp.status <> 'active' THEN
+        RETURN 'inactive';
+    END IF;
+    v_cap := cc_cap_hit(s, c, cp, p_now);
+    IF v_cap IS NOT NULL THEN
+        RETURN 'capped:' || v_cap;
+    END IF;
+    UPDATE clients SET in_flight = in_flight + 1 WHERE id = p_client_id;
+    UPDATE campaigns SET in_flight = in_flight + 1 WHERE id = p_campaign_id;
+    UPDATE campaign_client_settings SET in_flight = in_flight + 1 WHERE id = p_setting_id;
+    INSERT INTO reservations (uniqueid, attempt, setting_id, client_id, campaign_id, state,
+                              created_at, expires_at)
+    VALUES (p_uniqueid, p_attempt, p_setting_id, p_client_id, p_campaign_id, 'dialing', now(),
+            now() + make_interval(secs => p_hold_seconds));
+    INSERT INTO call_attempts (call_log_id, attempt_no, client_id, setting_id, started_at)
+    VALUES (p_call_id, p_attempt, p_client_id, p_setting_id, now());
+    RETURN 'dialled';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION cc_route(p_uniqueid text, p_linkedid text, p_did text, p_number text,
+                                    p_caller_id text, p_now timestamptz DEFAULT NULL,
+                                    p_hold_margin int DEFAULT 30, p_seed float8 DEFAULT NULL,
+                                    OUT action text, OUT dial text, OUT dial_timeout int,
+                                    OUT attempt int, OUT reason text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_now timestamptz := coalesce(p_now, now());
+    v_call record;
+    v_first_sight boolean;
+    v_campaign record;
+    v_check record;
+    v_sticky int;
+    v_plan cc_candidate[];
+    v_attempts int := 0;
+    v_verdict text;
+    v_i int;
+BEGIN
+    IF p_seed IS NOT NULL THEN
+        PERFORM setseed(p_seed);
+    END IF;
+    action := 'reject';
+    -- The call's row first: it is locked for the rest of the step (the global lock order).
+    INSERT INTO call_logs (uniqueid, linkedid, did, caller_id, status, started_at)
+    VALUES (p_uniqueid, p_linkedid, coalesce(p_number, p_did), p_caller_id, 'in_progress', now())
+    ON CONFLICT (uniqueid) DO NOTHING
+    RETURNING id, status, campaign_id, seller_id, ended_at INTO v_call;
+    v_first_sight := FOUND;
+    IF NOT v_first_sight THEN
+        SELECT id, status, campaign_id, seller_id, ended_at INTO v_call
+        FROM call_logs WHERE uniqueid = p_uniqueid FOR NO KEY UPDATE;
+        IF v_call.ended_at IS NOT NULL THEN
+            reason := CASE WHEN v_call.status IN ('no_route', 'all_capped', 'all_failed', 'error',
+                                                  'duplicate', 'closed')
+                           THEN v_call.status ELSE 'error' END;
+            RETURN;
+        END IF;
+        IF v_call.status <> 'in_progress' THEN
+            reason := v_call.status;  -- refused earlier: the dialplan asked again
+            RETURN;
+        END IF;
+        SELECT count(*) INTO v_attempts FROM call_attempts WHERE call_log_id = v_call.id;
+    END IF;
+
+    IF v_call.campaign_id IS NULL THEN
+        SELECT cp.id, cp.seller_id INTO v_campaign
+        FROM dids d
+        JOIN campaign_dids cd ON cd.did_id = d.id
+        JOIN campaigns cp ON cp.id = cd.campaign_id
+        JOIN users u ON u.id = cp.seller_id
+        WHERE d.number = p_number AND d.status = 'active' AND cp.status = 'active'
+          AND u.status = 'active';
+        IF NOT FOUND THEN
+            UPDATE call_logs SET status = 'no_route' WHERE id = v_call.id;
+            reason := 'no_route';
+            RETURN;
+        END IF;
+        v_call.campaign_id := v_campaign.id;
+        v_call.seller_id := v_campaign.seller_id;
+        SELECT * INTO v_check
+        FROM cc_duplicate_check(v_call.campaign_id, p_uniqueid, p_caller_id, v_now);
+        IF v_check.rejection IS NOT NULL THEN
+            UPDATE call_logs
+            SET campaign_id = v_call.campaign_id, seller_id = v_call.seller_id,
+                status = v_check.rejection,
+                decision = decision || jsonb_build_array(
+                    cc_round(1, v_now, v_check.rejection, '{}'::cc_candidate[], NULL))
+            WHERE id = v_call.id;
+            reason := v_check.rejection;
+            RETURN;
+        END IF;
+        v_sticky := v_check.sticky_client_id;
+    END IF;
+
+    v_plan := ARRAY(SELECT p FROM cc_plan(v_call.campaign_id, v_call.id, v_now,
+                                          v_sticky) p);
+    attempt := v_attempts + 1;
+    FOR v_i IN 1 .. coalesce(array_length(v_plan, 1), 0) LOOP
+        CONTINUE WHEN v_plan[v_i].verdict IS NOT NULL;
+        BEGIN
+            v_verdict := cc_reserve(v_plan[v_i].setting_id, v_plan[v_i].client_id,
+                                    v_call.campaign_id, p_uniqueid, attempt, v_call.id, v_now,
+                                    v_plan[v_i].dial_timeout + p_hold_margin);
+            IF v_verdict <> 'dialled' THEN
+                -- Full a moment after planning (another call took the last slot): roll the
+                -- subtransaction back so this candidate's row locks are given back at once.
+                RAISE EXCEPTION USING ERRCODE = 'CC001', MESSAGE = v_verdict;
+            END IF;
+        EXCEPTION WHEN SQLSTATE 'CC001' THEN
+            v_verdict := SQLERRM;
+        END;
+        v_plan[v_i].verdict := v_verdict;
+        IF v_verdict = 'dialled' THEN
+            UPDATE call_logs
+            SET campaign_id = v_call.campaign_id, seller_id = v_call.seller_id,
+                decision = decision || jsonb_build_array(
+                    cc_round(attempt, v_now, 'dial', v_plan, v_sticky))
+            WHERE id = v_call.id;
+            action := 'dial';
+            dial := 'PJSIP/' || v_plan[v_i].client;
+            dial_timeout := v_plan[v_i].dial_timeout;
+            RETURN;
+        END IF;
+    END LOOP;
+
+    reason := cc_reason_when_nothing_admitted(v_plan, v_attempts);
+    UPDATE call_logs
+    SET campaign_id = v_call.campaign_id, seller_id = v_call.seller_id, status = reason,
+        decision = decision || jsonb_build_array(
+            cc_round(attempt, v_now, reason, v_plan, v_sticky))
+    WHERE id = v_call.id;
+    attempt := NULL;
+END
+$$;

@@ -1,0 +1,212 @@
+-- The steps after `route`: a Dial's result, the callee's answer, the call's end, and the
+-- housekeeping that frees slots whose calls stopped reporting.
+
+-- `answered` (Dial option U, on the callee's channel): from now on the slot is held until
+-- hangup instead of expiring.
+CREATE OR REPLACE FUNCTION cc_answered(p_uniqueid text, p_attempt int)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE call_logs
+    SET answered_at = coalesce(answered_at, now()),
+        client_id = coalesce((SELECT client_id FROM reservations
+                              WHERE uniqueid = p_uniqueid AND attempt = p_attempt), client_id)
+    WHERE uniqueid = p_uniqueid AND ended_at IS NULL;
+    UPDATE reservations SET state = 'answered', expires_at = NULL
+    WHERE uniqueid = p_uniqueid AND attempt = p_attempt;
+END
+$$;
+
+-- `attempt_result`: a Dial() returned. Anything but ANSWER frees the attempt's slot for the
+-- next candidate and marks the candidate failed in the decision trace.
+CREATE OR REPLACE FUNCTION cc_attempt_result(p_uniqueid text, p_attempt int, p_dial_status text)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_call_id bigint;
+BEGIN
+    SELECT id INTO v_call_id FROM call_logs WHERE uniqueid = p_uniqueid FOR NO KEY UPDATE;
+    UPDATE call_attempts a
+    SET ended_at = now(), dial_status = p_dial_status,
+        duration = GREATEST(0, floor(extract(epoch FROM now() - a.started_at)))::int
+    WHERE a.call_log_id = v_call_id AND a.attempt_no = p_attempt AND a.ended_at IS NULL;
+    IF p_dial_status = 'ANSWER' THEN
+        PERFORM cc_answered(p_uniqueid, p_attempt);
+        RETURN;
+    END IF;
+    PERFORM cc_release(p_uniqueid, p_attempt);
+    UPDATE call_logs c
+    SET decision = (
+        SELECT jsonb_agg(
+                   CASE WHEN round_ ->> 'attempt' = p_attempt::text THEN jsonb_set(round_, '{candidates}', (
+                       SELECT coalesce(jsonb_agg(
+                                  CASE WHEN candidate ->> 'verdict' = 'dialled'
+                                       THEN jsonb_set(candidate, '{verdict}',
+                                                      to_jsonb('failed:' || p_dial_status))
+                                       ELSE candidate END ORDER BY n), '[]'::jsonb)
+                       FROM jsonb_array_elements(round_ -> 'candidates') WITH ORDINALITY x(candidate, n)))
+                   ELSE round_ END ORDER BY r)
+        FROM jsonb_array_elements(c.decision) WITH ORDINALITY y(round_, r))
+    WHERE c.id = v_call_id
+      AND c.decision @> jsonb_build_array(jsonb_build_object('attempt', p_attempt));
+END
+$$;
+
+-- `hangup`: the call ended. Logs it once (the first end finds ended_at still NULL), counts an
+-- answered call on its link (total and period counts) and its campaign's day, and releases
+-- every slot the call still holds. Returns the final status, or NULL when the call had
+-- already ended (a duplicate).
+CREATE OR REPLACE FUNCTION cc_hangup(p_uniqueid text, p_linkedid text, p_did text, p_number text,
+                                     p_caller_id text, p_dial_status text, p_attempt int,
+                                     p_hangup_cause int, p_billsec int,
+                                     p_unanswered_status text DEFAULT 'abandoned',
+                                     p_now timestamptz DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    v_now timestamptz := coalesce(p_now, now());
+    v_call record;
+    v_answered_attempt int;
+    v_answered record;
+    v_is_answered boolean := false;
+    v_delivered_setting int;     -- the link that answered, counted below
+    v_delivered_campaign int;
+    v_converted boolean := false;
+    v_status text;
+    v_settings int[];
+    v_clients int[];
+    v_campaigns int[];
+BEGIN
+    -- A call that ends without ever reaching `route` (caller gone at once) still gets its log.
+    INSERT INTO call_logs (uniqueid, linkedid, did, caller_id, status, started_at)
+    VALUES (p_uniqueid, p_linkedid, coalesce(p_number, p_did), p_caller_id, 'in_progress', now())
+    ON CONFLICT (uniqueid) DO NOTHING;
+    SELECT id, campaign_id, ended_at INTO v_call
+    FROM call_logs WHERE uniqueid = p_uniqueid FOR NO KEY UPDATE;
+
+    v_answered_attempt := CASE WHEN p_dial_status = 'ANSWER' THEN p_attempt END;
+    IF v_answered_attempt IS NULL THEN
+        SELECT attempt INTO v_answered_attempt FROM reservations
+        WHERE uniqueid = p_uniqueid AND state = 'answered' ORDER BY attempt DESC LIMIT 1;
+    END IF;
+
+    -- The call's last DIALSTATUS belongs to its latest attempt only. An earlier attempt still
+    -- open lost its attempt_result: what its Dial ended with is unknown, and it was not answered.
+    UPDATE call_attempts a
+    SET ended_at = now(),
+        dial_status = CASE
+            WHEN a.attempt_no = v_answered_attempt THEN 'ANSWER'
+            WHEN a.attempt_no < (SELECT max(b.attempt_no) FROM call_attempts b
+                                 WHERE b.call_log_id = a.call_log_id) THEN 'UNKNOWN'
+            WHEN p_dial_status = 'ANSWER' THEN 'UNKNOWN'
+            ELSE coalesce(p_dial_status, 'CANCEL') END,
+        duration = GREATEST(0, floor(extract(epoch FROM now() - a.started_at)))::int
+    WHERE a.call_log_id = v_call.id AND a.ended_at IS NULL;
+
+    WITH released AS (
+        DELETE FROM reservations WHERE uniqueid = p_uniqueid
+        RETURNING setting_id, client_id, campaign_id
+    )
+    SELECT coalesce(array_agg(setting_id), '{}'), coalesce(array_agg(client_id), '{}'),
+           coalesce(array_agg(campaign_id), '{}')
+    INTO v_settings, v_clients, v_campaigns FROM released;
+
+    IF v_call.ended_at IS NULL THEN
+        -- An answered call is converted when it talked at least the campaign's billable_after.
+        SELECT a.client_id, a.setting_id, s.campaign_id AS link_campaign_id, s.buyer_price,
+               cp.payout, coalesce(p_billsec, 0) >= coalesce(cp.billable_after, 0) AS converted
+        INTO v_answered
+        FROM call_attempts a
+        LEFT JOIN campaign_client_settings s ON s.id = a.setting_id
+        LEFT JOIN campaigns cp ON cp.id = v_call.campaign_id
+        WHERE a.call_log_id = v_call.id AND a.attempt_no = v_answered_attempt
+          AND a.dial_status = 'ANSWER';
+        v_is_answered := FOUND;
+        IF v_is_answered THEN
+            v_delivered_setting := v_answered.setting_id;
+            v_delivered_campaign := v_answered.link_campaign_id;
+            v_converted := v_answered.converted;
+        END IF;
+        UPDATE call_logs c
+        SET ended_at = now(),
+            duration = GREATEST(0, floor(extract(epoch FROM now() - c.started_at)))::int,
+            billsec = CASE WHEN v_is_answered THEN coalesce(p_billsec, 0) ELSE 0 END,
+            hangup_cause = p_hangup_cause,
+            status = CASE WHEN v_is_answered THEN 'answered'
+                          WHEN c.status = 'in_progress' THEN p_unanswered_status
+                          ELSE c.status END,
+            answered_at = CASE WHEN v_is_answered THEN coalesce(c.answered_at, now()) END,
+            client_id = CASE WHEN v_is_answered THEN coalesce(v_answered.client_id, c.client_id)
+                             ELSE c.client_id END,
+            converted = v_converted,
+            payout = CASE WHEN v_converted THEN v_answered.payout END,
+            revenue = CASE WHEN v_converted THEN v_answered.buyer_price END
+        WHERE c.id = v_call.id
+        RETURNING c.status INTO v_status;
+    END IF;
+
+    IF v_delivered_setting IS NOT NULL THEN
+        v_campaigns := v_campaigns || v_delivered_campaign;
+        v_settings := v_settings || v_delivered_setting;
+    END IF;
+    IF cardinality(v_settings) = 0 THEN
+        RETURN v_status;
+    END IF;
+    PERFORM cc_lock_counters(v_clients, v_campaigns, v_settings);
+
+    IF v_delivered_setting IS NOT NULL THEN
+        -- The delivery joins the link's total and, where the link counts it (every answered
+        -- call, or converted ones only), the hour, day and month of the client's calendar.
+        UPDATE campaign_client_settings s
+        SET current_total_calls = s.current_total_calls + 1,
+            hour_count = CASE WHEN NOT k.counts THEN s.hour_count
+                              ELSE cc_period_count(s.hour_start, s.hour_count, k.hour) + 1 END,
+            hour_start = CASE WHEN NOT k.counts THEN s.hour_start ELSE k.hour END,
+            day_count = CASE WHEN NOT k.counts THEN s.day_count
+                             ELSE cc_period_count(s.day_start, s.day_count, k.day) + 1 END,
+            day_start = CASE WHEN NOT k.counts THEN s.day_start ELSE k.day END,
+            month_count = CASE WHEN NOT k.counts THEN s.month_count
+                               ELSE cc_period_count(s.month_start, s.month_count, k.month) + 1 END,
+            month_start = CASE WHEN NOT k.counts THEN s.month_start ELSE k.month END
+        FROM (SELECT s2.id, v_converted OR s2.cap_counts = 'answered' AS counts,
+                     cc_period_start('hour', c.timezone, v_now) AS hour,
+                     cc_period_start('day', c.timezone, v_now) AS day,
+                     cc_period_start('month', c.timezone, v_now) AS month
+              FROM campaign_client_settings s2 JOIN clients c ON c.id = s2.client_id
+              WHERE s2.id = v_delivered_setting) k
+        WHERE s.id = k.id;
+        UPDATE campaigns cp
+        SET day_count = cc_period_count(cp.day_start, cp.day_count,
+                                        cc_period_start('day', cp.timezone, v_now)) + 1,
+            day_start = cc_period_start('day', cp.timezone, v_now)
+        WHERE cp.id = v_delivered_campaign;
+    END IF;
+
+    IF cardinality(v_clients) > 0 THEN
+        UPDATE clients c SET in_flight = c.in_flight - r.n
+        FROM (SELECT id, count(*) AS n FROM unnest(v_clients) id GROUP BY id) r WHERE c.id = r.id;
+        UPDATE campaigns cp SET in_flight = cp.in_flight - r.n
+        FROM (SELECT id, count(*) AS n FROM unnest(v_campaigns[1:cardinality(v_clients)]) id
+              GROUP BY id) r WHERE cp.id = r.id;
+        UPDATE campaign_client_settings s SET in_flight = s.in_flight - r.n
+        FROM (SELECT id, count(*) AS n FROM unnest(v_settings[1:cardinality(v_clients)]) id
+              GROUP BY id) r WHERE s.id = r.id;
+    END IF;
+    RETURN v_status;
+END
+$$;
+
+-- Dialling slots whose attempt never reported back: free them once their hold ran out.
+CREATE OR REPLACE FUNCTION cc_expire()
+RETURNS int LANGUAGE sql AS $$
+    SELECT cc_release(NULL, NULL, true)
+$$;
+
+-- Calls older than the grace period that Asterisk no longer has (given the live channel ids).
+CREATE OR REPLACE FUNCTION cc_vanished_calls(p_live text[], p_grace_seconds int)
+RETURNS SETOF text LANGUAGE sql STABLE AS $$
+    SELECT uniqueid FROM reservations
+    WHERE created_at < now() - make_interval(secs => p_grace_seconds)
+      AND NOT (uniqueid = ANY(p_live))
+    UNION
+    SELECT uniqueid FROM call_logs
+    WHERE ended_at IS NULL AND started_at < now() - make_interval(secs => p_grace_seconds)
+      AND NOT (uniqueid = ANY(p_live))
+$$;

@@ -1,0 +1,54 @@
+"""The routing engine's SQL: one server-side function per FastAGI step, in the .sql files
+beside this module (read them as code: the rules live there).
+
+A migration installs them with :func:`install`; any change to a file needs a new migration
+that calls it again (a test compares the files with what the newest such migration recorded).
+"""
+import hashlib
+from pathlib import Path
+
+SQL_DIR = Path(__file__).resolve().parent
+FILES = sorted(SQL_DIR.glob("*.sql"))
+
+FUNCTIONS = (
+    "cc_period_start(text, text, timestamptz)", "cc_period_count(timestamptz, int, timestamptz)",
+    "cc_cap_hit(campaign_client_settings, clients, campaigns, timestamptz)",
+    "cc_is_open(jsonb, jsonb, text, timestamptz)", "cc_lock_counters(int[], int[], int[])",
+    "cc_release(text, int, boolean)", "cc_duplicate_check(int, text, text, timestamptz)",
+    "cc_plan(int, bigint, timestamptz, int)", "cc_candidates_json(cc_candidate[])",
+    "cc_round(int, timestamptz, text, cc_candidate[], int)",
+    "cc_reason_when_nothing_admitted(cc_candidate[], int)",
+    "cc_simulate(int, text, timestamptz, float8)",
+    "cc_reserve(int, int, int, text, int, bigint, timestamptz, int)",
+    "cc_route(text, text, text, text, text, timestamptz, int, float8)",
+    "cc_answered(text, int)", "cc_attempt_result(text, int, text)",
+    "cc_hangup(text, text, text, text, text, text, int, int, int, text, timestamptz)",
+    "cc_expire()", "cc_vanished_calls(text[], int)",
+)
+
+
+def source() -> str:
+    return "\n".join(path.read_text() for path in FILES)
+
+
+def fingerprint() -> str:
+    """What a migration records of the files it installed."""
+    return hashlib.sha256(source().encode()).hexdigest()[:16]
+
+
+def install(execute) -> None:
+    """Create or replace every function; `execute` runs one SQL script (e.g. `op.execute`).
+
+    The files are always the newest version, which may name columns that a later migration
+    adds; an older migration replaying them on a fresh database must not trip on that, so
+    bodies are not checked at creation (the tests run every function).
+    """
+    execute("SET LOCAL check_function_bodies = off")
+    for path in FILES:
+        execute(path.read_text())
+
+
+def uninstall(execute) -> None:
+    for signature in reversed(FUNCTIONS):
+        execute(f"DROP FUNCTION IF EXISTS {signature}")
+    execute("DROP TYPE IF EXISTS cc_candidate")
