@@ -27,8 +27,18 @@ async def expire_periodically(routing: AsyncRoutingService, every: float) -> Non
             log.exception("reservation expiry failed")
 
 
+async def stop_when_orphaned(parent_pid: int) -> None:
+    """A server forked by the supervisor stops when the supervisor is gone (even SIGKILLed):
+    nothing would restart or stop it any more."""
+    while os.getppid() == parent_pid:
+        await asyncio.sleep(1.0)
+    log.error("agi supervisor %s is gone; stopping", parent_pid)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def serve_one(make_routing: RoutingFactory, *, bind: str, max_sessions: int, reuse_port: bool,
-              sweeper: bool, expiry_interval: float = 15.0, grace_seconds: float = 10.0) -> None:
+              sweeper: bool, parent_pid: int | None = None, expiry_interval: float = 15.0,
+              grace_seconds: float = 10.0) -> None:
     """One server process: its own event loop, its own connection pool."""
     async def main() -> None:
         routing = make_routing()
@@ -36,9 +46,11 @@ def serve_one(make_routing: RoutingFactory, *, bind: str, max_sessions: int, reu
         background: list[asyncio.Task] = []
 
         def started(server: AGIServer) -> None:
+            loop = asyncio.get_running_loop()
             if sweeper:
-                background.append(asyncio.get_running_loop().create_task(
-                    expire_periodically(routing, expiry_interval)))
+                background.append(loop.create_task(expire_periodically(routing, expiry_interval)))
+            if parent_pid is not None:
+                background.append(loop.create_task(stop_when_orphaned(parent_pid)))
         try:
             await serve(build_handlers(routing), bind=bind, grace_seconds=grace_seconds,
                         ready=started, max_sessions=max_sessions, reuse_port=reuse_port,
@@ -72,7 +84,8 @@ class Supervisor:
     def _start(self, index: int) -> None:
         context = multiprocessing.get_context("fork")
         child = context.Process(target=serve_one, name=f"agi-{index}", args=(self.make_routing,),
-                                kwargs={**self.options, "reuse_port": True, "sweeper": index == 0})
+                                kwargs={**self.options, "reuse_port": True, "sweeper": index == 0,
+                                        "parent_pid": os.getpid()})
         child.start()
         self.children[index] = child
 

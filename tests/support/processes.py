@@ -32,8 +32,9 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -
 
 
 @contextmanager
-def agi_server_processes(database_uri: str, count: int = 2, extra_args: tuple = ()):
-    """Start `count` FastAGI processes; yields their ports; stops them with SIGTERM."""
+def agi_server_processes(database_uri: str, count: int = 2, extra_args: tuple = ("--processes", "1")):
+    """Start `count` FastAGI servers (one process each unless `extra_args` say otherwise);
+    yields their ports; stops them with SIGTERM."""
     env = dict(os.environ, FLASK_APP="app:create_app", FLASK_ENV="testing",
                TEST_DATABASE_URI=database_uri)
     processes, ports = [], []

@@ -65,7 +65,14 @@ def routing_agi_server(engine_or_url, **server_options):
     from app.agi.server import AGIServer
     from app.services.routing import AsyncRoutingService
 
-    url = getattr(engine_or_url, "url", engine_or_url)
-    routing = AsyncRoutingService.from_engine_url(url, pool_size=4, min_pool_size=1,
-                                                  connection_wait=2.0)
+    routing = async_routing(engine_or_url)
     return AGIServer(build_handlers(routing), on_stop=routing.close, **server_options)
+
+
+def async_routing(engine_or_url, cls=None, **options):
+    """The FastAGI server's routing engine on this database (small pool, for tests)."""
+    from app.services.routing import AsyncRoutingService
+
+    url = getattr(engine_or_url, "url", engine_or_url)
+    options = {"pool_size": 4, "min_pool_size": 1, "connection_wait": 2.0, **options}
+    return (cls or AsyncRoutingService).from_engine_url(url, **options)

@@ -9,8 +9,8 @@ from datetime import datetime
 
 import psycopg
 from sqlalchemy.engine import make_url
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from app.services.routing.connections import ConnectionPool, PoolOverloaded
 from app.services.routing.outcomes import CallArrival, CallEnd, RouteDecision
 from app.services.routing.steps import (RETRIES, RETRYABLE_SQLSTATES, RoutingSteps, Simulation,
                                         Statement)
@@ -38,7 +38,7 @@ class AsyncRoutingService(RoutingSteps):
         self.pool_size = pool_size
         self.min_pool_size = pool_size if min_pool_size is None else min_pool_size
         self.connection_wait = connection_wait  # longest wait for a free connection
-        self._pool: AsyncConnectionPool | None = None
+        self._pool: ConnectionPool | None = None
 
     @classmethod
     def from_engine_url(cls, url, **options) -> "AsyncRoutingService":
@@ -48,12 +48,10 @@ class AsyncRoutingService(RoutingSteps):
     async def open(self) -> None:
         if self._pool is not None:
             return
-        self._pool = AsyncConnectionPool(
-            self.conninfo, min_size=self.min_pool_size, max_size=self.pool_size, open=False,
-            timeout=self.connection_wait, name="routing",
-            kwargs={"autocommit": True, "prepare_threshold": 0,
-                    "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
-        await self._pool.open(wait=False)
+        self._pool = ConnectionPool(
+            self.conninfo, size=self.pool_size, wait=self.connection_wait, autocommit=True,
+            prepare_threshold=0, options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}")
+        await self._pool.open(prewarm=self.min_pool_size)
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
@@ -108,9 +106,8 @@ class AsyncRoutingService(RoutingSteps):
                 if error.sqlstate in RETRYABLE_SQLSTATES:
                     await asyncio.sleep(0.005 * attempt)
                 elif _connection_broke(error):
-                    # It died with the server (a restart): the pool drops it; have the pool
-                    # find the other dead ones before the next calls do.
-                    asyncio.get_running_loop().create_task(pool.check())
+                    # It died with the server (a restart), and so did its idle siblings.
+                    pool.discard_idle()
                 else:
                     raise
 
@@ -119,6 +116,6 @@ def _connection_broke(error: psycopg.DatabaseError) -> bool:
     """The connection broke under the step (server restarted, socket reset): it never ran, or
     ran and rolled back, so another connection may run it. Not a pool timeout (the database
     is overloaded or down: retrying only queues longer) nor any SQL error."""
-    if isinstance(error, PoolTimeout) or not isinstance(error, psycopg.OperationalError):
+    if isinstance(error, PoolOverloaded) or not isinstance(error, psycopg.OperationalError):
         return False
     return error.sqlstate is None or error.sqlstate.startswith(("08", "57P"))

@@ -249,8 +249,8 @@ def test_handler_error_rejects_the_call(step):
 
     fake, record = asyncio.run(scenario())
     assert fake.variables == REJECT_ERROR
-    assert fake.commands[-3:] == [b'SET VARIABLE CC_ACTION "reject"', b'SET VARIABLE CC_REASON "error"',
-                                  b'SET VARIABLE CC_HANGUP_CAUSE "41"']
+    # One command sets all three, CC_ACTION last (Asterisk's ARRAY function).
+    assert fake.commands[-1] == b'SET VARIABLE ARRAY(CC_REASON,CC_HANGUP_CAUSE,CC_ACTION) "error,41,reject"'
     assert record.outcome == Outcome.ERROR and record.error_reported and record.trailing_hangup
     assert fake.trailing_hangup_sent
 
