@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 from app.agi import runner
 from app.extensions import db
 from app.services.routing import AsyncRoutingService
+from app.services.routing.async_service import DEFAULT_ROUTE_BUDGET
 
 agi_cli = AppGroup("agi", help="The FastAGI server Asterisk asks where to send calls.")
 
@@ -21,7 +22,10 @@ DEFAULT_PROCESSES = min(os.cpu_count() or 1, 2)
               type=click.IntRange(1, 64), help="Server processes sharing the port (SO_REUSEPORT).")
 @click.option("--pool-size", default=8, show_default=True, type=click.IntRange(1, 256),
               help="Database connections per process.")
-def serve(bind, max_sessions, processes, pool_size):
+@click.option("--route-budget-ms", default=int(DEFAULT_ROUTE_BUDGET * 1000), show_default=True,
+              type=click.IntRange(10, 10_000),
+              help="A route that cannot start its database work this soon is refused (overload).")
+def serve(bind, max_sessions, processes, pool_size, route_budget_ms):
     """Run the FastAGI server in the foreground until SIGTERM / Ctrl-C."""
     bind = bind or current_app.config["AGI_BIND"]
     url = db.engine.url
@@ -29,7 +33,8 @@ def serve(bind, max_sessions, processes, pool_size):
     db.engine.dispose()  # the server processes open their own connections
 
     def make_routing() -> AsyncRoutingService:
-        return AsyncRoutingService.from_engine_url(url, default_region=region, pool_size=pool_size)
+        return AsyncRoutingService.from_engine_url(url, default_region=region, pool_size=pool_size,
+                                                   route_budget=route_budget_ms / 1000)
 
     click.echo(f"FastAGI server on {bind} ({processes} process{'es' if processes > 1 else ''})")
     runner.run(make_routing, bind=bind, max_sessions=max_sessions, processes=processes)

@@ -14,7 +14,7 @@ from app.services.phone_numbers import to_e164
 from app.utils.exceptions import NotFound, ValidationFailed
 
 FINAL_STATUSES = ("answered", "no_route", "all_capped", "all_failed", "abandoned", "error",
-                  "duplicate", "closed")
+                  "duplicate", "closed", "overload")
 NEWEST_FIRST = (CallLog.started_at.desc(), CallLog.id.desc())
 EXPORT_BATCH_SIZE = 500
 

@@ -21,7 +21,7 @@ from app.services import call_log_service
 
 HOURS = 24
 DASHBOARD_OUTCOMES = ("answered", "no_route", "all_capped", "all_failed", "abandoned", "closed",
-                      "duplicate")
+                      "duplicate", "overload")
 
 
 @dataclass

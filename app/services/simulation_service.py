@@ -7,8 +7,7 @@ from sqlalchemy import select
 from app.database.models import CampaignDid
 from app.extensions import db
 from app.services import campaign_service, did_service
-from app.services.routing import RoutingService
-from app.services.routing.service import Simulation
+from app.services.routing import RoutingService, Simulation
 
 
 def _engine() -> RoutingService:

@@ -1,6 +1,6 @@
 """How the pages word a routing decision: each candidate's verdict and a round's outcome.
 
-The verdicts themselves come from the routing engine (app.services.routing.planning), stored
+The verdicts themselves come from the routing engine (app/services/routing/sql/), stored
 on the call log or answered by the dry-run simulator; this only says them in words.
 """
 from __future__ import annotations
@@ -36,6 +36,8 @@ REASONS = {
     "closed": "closed: no client was open",
     "duplicate": "refused as a repeat caller (the campaign's duplicate rule)",
     "error": "an error in routing",
+    "overload": "refused at once: the router could not start routing it within its time budget",
+    "over_cap": "answered after its slot had been freed: the slot was taken back, past the caps",
 }
 
 

@@ -38,7 +38,7 @@ NAVIGATION = (
 STATUS_LABELS = {
     "in_progress": "In progress", "answered": "Answered", "no_route": "No route",
     "all_capped": "All capped", "all_failed": "All failed", "abandoned": "Abandoned",
-    "error": "Error", "duplicate": "Duplicate", "closed": "Closed",
+    "error": "Error", "duplicate": "Duplicate", "closed": "Closed", "overload": "Overload",
 }
 
 

@@ -16,12 +16,22 @@ depends_on = None
 
 # routing_sql.fingerprint() of the files this revision was written for (see the test that
 # compares it): a change to the files needs a new migration that installs them again.
-INSTALLS_ROUTING_SQL = "pending"
+INSTALLS_ROUTING_SQL = "6f6fec97fc72ed68"
+
+
+STATUSES = ("'in_progress', 'answered', 'no_route', 'all_capped', 'all_failed', 'abandoned', "
+            "'error', 'duplicate', 'closed'")
 
 
 def upgrade():
     routing_sql.install(op.execute)
+    # A route refused by admission control ends "overload" (cause 41).
+    op.drop_constraint(op.f("ck_call_logs_status"), "call_logs", type_="check")
+    op.create_check_constraint("status", "call_logs", f"status IN ({STATUSES}, 'overload')")
 
 
 def downgrade():
+    op.drop_constraint(op.f("ck_call_logs_status"), "call_logs", type_="check")
+    op.execute("UPDATE call_logs SET status = 'error' WHERE status = 'overload'")
+    op.create_check_constraint("status", "call_logs", f"status IN ({STATUSES})")
     routing_sql.uninstall(op.execute)

@@ -3,7 +3,10 @@ from app.agi.session import AGISession
 from app.services.routing import AsyncRoutingService, CallEnd
 
 # What the h extension passes as AGI() arguments, in this order (asterisk/extensions.conf).
-CALL_END_ARGUMENTS = ("DIALSTATUS", "CC_ATTEMPT", "HANGUPCAUSE", "CDR(billsec)", "CHANNEL(linkedid)")
+CALL_END_ARGUMENTS = ("DIALSTATUS", "CC_ATTEMPT", "HANGUPCAUSE", "CDR(billsec)", "CHANNEL(linkedid)",
+                      "CC_REASON")
+# A call the router refused before it could open it is logged with that reason.
+REFUSED_BEFORE_ROUTING = ("overload",)
 # For an older dialplan that passes nothing: one round trip reads them all ('|' is in none).
 CALL_END_EXPRESSION = "|".join(f"${{{name}}}" for name in CALL_END_ARGUMENTS)
 
@@ -14,11 +17,12 @@ async def handle_hangup(session: AGISession, *, routing: AsyncRoutingService) ->
     if not values:
         values = (await session.get_full_variable(CALL_END_EXPRESSION) or "").split("|")
     values += [""] * (len(CALL_END_ARGUMENTS) - len(values))
-    dial_status, attempt, cause, billsec, linkedid = values[:len(CALL_END_ARGUMENTS)]
+    dial_status, attempt, cause, billsec, linkedid, reason = values[:len(CALL_END_ARGUMENTS)]
     end = CallEnd(uniqueid=session.uniqueid, dial_status=dial_status or None,
                   attempt=parse_int(attempt), hangup_cause=parse_int(cause),
                   billsec=parse_int(billsec), did=session.dnid, caller_id=session.callerid,
                   linkedid=linkedid or None)
-    status = await routing.hangup(end)
+    unanswered = reason if reason in REFUSED_BEFORE_ROUTING else "abandoned"
+    status = await routing.hangup(end, unanswered_status=unanswered)
     log.info("hangup uniqueid=%s dialstatus=%s cause=%s -> %s", session.uniqueid, dial_status,
              cause, status or "already ended")

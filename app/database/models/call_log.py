@@ -10,7 +10,7 @@ from app.extensions import db
 
 # `in_progress` while the call is up; the others are final outcomes.
 CALL_STATUSES = ("in_progress", "answered", "no_route", "all_capped", "all_failed", "abandoned",
-                 "error", "duplicate", "closed")
+                 "error", "duplicate", "closed", "overload")
 
 
 class CallLog(db.Model):

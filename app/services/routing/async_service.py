@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 # A step that cannot finish in this time fails (the call is rejected with reason "error")
 # instead of keeping its Asterisk channel waiting on a stuck database.
 STATEMENT_TIMEOUT_MS = 5000
+# A route waits at most this long for a database connection (see README, Performance).
+DEFAULT_ROUTE_BUDGET = 0.3
 
 
 def libpq_conninfo(sqlalchemy_url) -> str:
@@ -32,12 +34,17 @@ class AsyncRoutingService(RoutingSteps):
     `await close()` it when that loop stops."""
 
     def __init__(self, conninfo: str, *, pool_size: int = 8, min_pool_size: int | None = None,
-                 connection_wait: float = 2.0, **options):
+                 connection_wait: float = 2.0, route_budget: float = DEFAULT_ROUTE_BUDGET,
+                 **options):
         super().__init__(**options)
         self.conninfo = conninfo
         self.pool_size = pool_size
         self.min_pool_size = pool_size if min_pool_size is None else min_pool_size
         self.connection_wait = connection_wait  # longest wait for a free connection
+        # Admission control: a route that cannot start its database work this soon is refused
+        # at once (reason "overload", cause 41), so the carrier can try elsewhere instead of
+        # the caller hearing silence while calls pile up.
+        self.route_budget = route_budget
         self._pool: ConnectionPool | None = None
 
     @classmethod
@@ -61,7 +68,14 @@ class AsyncRoutingService(RoutingSteps):
     # -- the steps -----------------------------------------------------------------------
     async def route(self, arrival: CallArrival) -> RouteDecision:
         step = super().route(arrival)
-        return step if isinstance(step, RouteDecision) else await self._run(step)
+        if isinstance(step, RouteDecision):
+            return step
+        try:
+            return await self._run(step, wait=self.route_budget)
+        except PoolOverloaded:
+            log.warning("route uniqueid=%s refused: no database connection within %.0f ms",
+                        arrival.uniqueid, self.route_budget * 1000)
+            return RouteDecision.reject("overload")
 
     async def simulate(self, campaign_id: int, *, caller_id: str | None = None,
                        at: datetime | None = None) -> Simulation:
@@ -90,13 +104,13 @@ class AsyncRoutingService(RoutingSteps):
         return vanished
 
     # -- plumbing ------------------------------------------------------------------------
-    async def _run(self, statement: Statement):
+    async def _run(self, statement: Statement, wait: float | None = None):
         if self._pool is None:
             await self.open()
         pool = self._pool
         for attempt in range(1, RETRIES + 1):
             try:
-                async with pool.connection() as conn:
+                async with pool.connection(wait) as conn:
                     cursor = await conn.execute(statement.sql, statement.params)
                     row = await cursor.fetchone()
                 return statement.decode(row)

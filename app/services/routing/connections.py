@@ -47,12 +47,14 @@ class ConnectionPool:
             conn.pgconn.finish()  # no round trip: the server is probably gone
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+    async def connection(self, wait: float | None = None) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A connection within `wait` seconds (the pool's default wait if None)."""
+        wait = self.wait if wait is None else wait
         try:
-            async with asyncio.timeout(self.wait):
+            async with asyncio.timeout(wait):
                 await self._slots.acquire()
         except TimeoutError:
-            raise PoolOverloaded(f"no database connection free within {self.wait} s") from None
+            raise PoolOverloaded(f"no database connection free within {wait} s") from None
         conn = None
         try:
             conn = self._idle.pop() if self._idle else await self._connect()

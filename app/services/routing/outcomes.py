@@ -29,6 +29,7 @@ HANGUP_CAUSES = {
     "error": 41,        # temporary failure
     "duplicate": 21,    # call rejected
     "closed": 34,
+    "overload": 41,     # temporary failure: the router could not keep up, try elsewhere
 }
 
 

@@ -6,7 +6,7 @@
   var C = window.CapConduit, h = C.h;
   var OUTCOMES = [["answered", "Answered"], ["no_route", "No route"], ["all_capped", "All capped"],
                   ["all_failed", "All failed"], ["abandoned", "Abandoned"], ["closed", "Closed"],
-                  ["duplicate", "Duplicate"]];
+                  ["duplicate", "Duplicate"], ["overload", "Overload"]];
   var zone = "";
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
   var live = document.getElementById("dash-live");

@@ -2,16 +2,18 @@
 FastAGI server and routing engine on PostgreSQL."""
 import asyncio
 import dataclasses
+import socket
 
 import pytest
 
+from app.services.routing import RoutingService
 from app.agi.handlers import build_handlers
 from app.agi.server import AGIServer
-from app.services.routing import RoutingService
-from tests.support.routing import routing_agi_server
+from tests.support.routing import async_routing, routing_agi_server
 from tests.agi_support.dialplan import (ANSWER, BUSY, CALLER_HANGS_UP_WHILE_RINGING, NOANSWER,
                                         Channel, load_dialplan)
-from tests.support.routing import assert_counters_match_a_recount, counters, scalar, set_setting
+from tests.support.routing import (assert_counters_match_a_recount, counters, execute, scalar,
+                                   set_setting)
 from tests.conftest import engine_of
 
 SOLAR = "14155550100"
@@ -133,4 +135,80 @@ def test_concurrent_calls_through_the_dialplan_never_exceed_the_cap(engine):
     assert len(dialled) == 3
     assert {r.variables.get("CC_REASON") for r in records if not r.dials} == {"all_capped"}
     assert counters(engine)[4][0] == 0
+    assert_counters_match_a_recount(engine)
+
+
+def test_a_dial_held_past_the_expiry_is_answered_with_its_slot_taken_back(engine):
+    """The dialplan harness holds the Dial longer than the dialling slot lives; the expiry
+    sweep frees the slot meanwhile; the answer takes it back and hangup releases it."""
+    set_setting(engine, 4, max_concurrency=1, total_calls_allowed=None)
+    release = asyncio.Event()
+    dialplan = load_dialplan()
+
+    async def main():
+        server = routing_agi_server(engine, port=0)
+        await server.start()
+        try:
+            channel = Channel(dialplan, "127.0.0.1", server.port, exten=MEDICARE,
+                              outcomes=[dataclasses.replace(ANSWER, hold=release)])
+            call = asyncio.create_task(channel.run())
+            while not scalar(engine, "SELECT count(*) FROM reservations"):
+                await asyncio.sleep(0.02)
+            execute(engine, "UPDATE reservations SET expires_at = now() - interval '1 second'")
+            assert RoutingService(engine).expire() == 1
+            assert counters(engine)[4][0] == 0
+            release.set()
+            record = await call
+            return record
+        finally:
+            await server.stop(grace_seconds=5)
+
+    record = asyncio.run(main())
+    assert record.agi_scripts == ["route", "answered", "hangup"]
+    row = call_log(engine, record.uniqueid)
+    assert row["status"] == "answered"
+    assert [r["outcome"] for r in row["decision"]] == ["dial", "over_cap"]
+    assert counters(engine)[4] == (0, 1)
+    assert_counters_match_a_recount(engine)
+
+
+def test_with_the_router_unreachable_the_call_is_refused_as_a_temporary_failure():
+    """AGI() cannot connect (AGISTATUS=FAILURE): no decision, so cause 41, never the 603 of an
+    empty Hangup() or the cause of an earlier Dial."""
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    record = asyncio.run(Channel(load_dialplan(), "127.0.0.1", port, exten=MEDICARE).run())
+    assert record.dials == [] and record.agi_scripts == []
+    assert record.hangup_cause == "41"
+
+
+def test_a_route_that_cannot_start_within_its_budget_is_refused_as_overload(engine):
+    """Admission control: the database is slow (its only connection busy), so the route is
+    refused at once with reason overload and cause 41, and the call is logged as such."""
+    routing = async_routing(engine, pool_size=1, route_budget=0.2, connection_wait=5.0)
+    dialplan = load_dialplan()
+
+    async def main():
+        server = AGIServer(build_handlers(routing), port=0, on_stop=routing.close)
+        await server.start()
+        try:
+            async def slow_query():
+                async with routing._pool.connection() as conn:  # noqa: SLF001 - the slow database
+                    await conn.execute("SELECT pg_sleep(1.0)")
+            await routing.open()
+            busy = asyncio.create_task(slow_query())
+            await asyncio.sleep(0.1)
+            started = asyncio.get_running_loop().time()
+            record = await Channel(dialplan, "127.0.0.1", server.port, exten=MEDICARE).run()
+            await busy
+            return record, started
+        finally:
+            await server.stop(grace_seconds=5)
+
+    record, _ = asyncio.run(main())
+    assert record.dials == []
+    assert record.variables["CC_REASON"] == "overload"
+    assert record.hangup_cause == "41"
+    assert call_log(engine, record.uniqueid)["status"] == "overload"
     assert_counters_match_a_recount(engine)

@@ -175,6 +175,40 @@ def test_expiry_frees_a_dialling_slot_once(routing, engine):
     assert_counters_match_a_recount(engine)
 
 
+def test_a_call_answered_after_its_slot_expired_takes_the_slot_back_past_the_cap(routing, engine):
+    """Asterisk fell behind: the Dial started after the dialling slot had expired and another
+    call took it. The answer is real, so the slot comes back even past the cap, and the
+    decision says so."""
+    set_setting(engine, 4, max_concurrency=1, total_calls_allowed=None)
+    late = arrive(routing, "late-1", did=MEDICARE_DID)
+    execute(engine, "UPDATE reservations SET expires_at = now() - interval '1 second'")
+    assert routing.expire() == 1
+    assert arrive(routing, "next-1", did=MEDICARE_DID).action == "dial"  # the freed slot
+    routing.answered("late-1", late.attempt)
+    assert counters(engine)[4][0] == 2  # over the cap of 1: both calls are up
+    assert scalar(engine, "SELECT in_flight FROM clients WHERE id = 3") == 2
+    assert scalar(engine, "SELECT in_flight FROM campaigns WHERE id = 2") == 2
+    rounds = call_row(engine, "late-1")["decision"]
+    assert rounds[-1]["outcome"] == "over_cap" and rounds[-1]["setting_id"] == 4
+    assert arrive(routing, "third-1", did=MEDICARE_DID).reason == "all_capped"
+    routing.answered("late-1", late.attempt)  # a duplicate answer takes nothing more
+    assert counters(engine)[4][0] == 2
+    routing.hangup(CallEnd(uniqueid="late-1", dial_status="ANSWER", attempt=late.attempt, billsec=5))
+    routing.hangup(CallEnd(uniqueid="next-1", dial_status="NOANSWER", attempt=1))
+    routing.hangup(CallEnd(uniqueid="third-1"))
+    assert counters(engine)[4][0] == 0
+    assert call_row(engine, "late-1")["status"] == "answered"
+    assert_counters_match_a_recount(engine)
+
+
+def test_an_answer_after_the_call_ended_takes_nothing(routing, engine):
+    decision = arrive(routing, "gone-1", did=MEDICARE_DID)
+    routing.hangup(CallEnd(uniqueid="gone-1", dial_status="CANCEL", attempt=1))
+    routing.answered("gone-1", decision.attempt)
+    assert counters(engine)[4][0] == 0
+    assert_counters_match_a_recount(engine)
+
+
 def test_an_answered_call_is_not_expired_but_reconcile_frees_it_when_asterisk_lost_it(routing, engine):
     decision = arrive(routing, "rec-1")
     routing.answered("rec-1", decision.attempt)

@@ -2,17 +2,51 @@
 -- housekeeping that frees slots whose calls stopped reporting.
 
 -- `answered` (Dial option U, on the callee's channel): from now on the slot is held until
--- hangup instead of expiring.
+-- hangup instead of expiring. If the slot is gone (expired while Asterisk, far behind, had not
+-- even started the Dial), the call is real all the same: take the slot back, raising every
+-- counter even past its cap, and say so in the decision (outcome "over_cap").
 CREATE OR REPLACE FUNCTION cc_answered(p_uniqueid text, p_attempt int)
 RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_call_id bigint;
+    v_lost record;
 BEGIN
     UPDATE call_logs
     SET answered_at = coalesce(answered_at, now()),
         client_id = coalesce((SELECT client_id FROM reservations
                               WHERE uniqueid = p_uniqueid AND attempt = p_attempt), client_id)
-    WHERE uniqueid = p_uniqueid AND ended_at IS NULL;
+    WHERE uniqueid = p_uniqueid AND ended_at IS NULL
+    RETURNING id INTO v_call_id;
+    IF v_call_id IS NULL THEN
+        RETURN;  -- unknown, or already ended: nothing can be held for it any more
+    END IF;
     UPDATE reservations SET state = 'answered', expires_at = NULL
     WHERE uniqueid = p_uniqueid AND attempt = p_attempt;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    SELECT a.setting_id, s.client_id, s.campaign_id INTO v_lost
+    FROM call_attempts a JOIN campaign_client_settings s ON s.id = a.setting_id
+    WHERE a.call_log_id = v_call_id AND a.attempt_no = p_attempt
+      AND (a.ended_at IS NULL OR a.dial_status = 'ANSWER');
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    PERFORM cc_lock_counters(ARRAY[v_lost.client_id], ARRAY[v_lost.campaign_id],
+                             ARRAY[v_lost.setting_id]);
+    UPDATE clients SET in_flight = in_flight + 1 WHERE id = v_lost.client_id;
+    UPDATE campaigns SET in_flight = in_flight + 1 WHERE id = v_lost.campaign_id;
+    UPDATE campaign_client_settings SET in_flight = in_flight + 1 WHERE id = v_lost.setting_id;
+    INSERT INTO reservations (uniqueid, attempt, setting_id, client_id, campaign_id, state,
+                              created_at, expires_at)
+    VALUES (p_uniqueid, p_attempt, v_lost.setting_id, v_lost.client_id, v_lost.campaign_id,
+            'answered', now(), NULL);
+    UPDATE call_logs
+    SET client_id = v_lost.client_id,
+        decision = decision || jsonb_build_array(jsonb_build_object(
+            'attempt', p_attempt, 'at', now(), 'outcome', 'over_cap',
+            'candidates', '[]'::jsonb, 'setting_id', v_lost.setting_id))
+    WHERE id = v_call_id;
 END
 $$;
 
