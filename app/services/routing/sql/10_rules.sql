@@ -85,6 +85,20 @@ BEGIN
 END
 $$;
 
+-- The same, only when a class has several rows: an UPDATE of one row per class, issued in the
+-- class order, already locks in the global order.
+CREATE OR REPLACE FUNCTION cc_lock_counters_if_several(p_clients int[], p_campaigns int[],
+                                                       p_settings int[])
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT count(DISTINCT id) FROM unnest(p_clients) id) > 1
+       OR (SELECT count(DISTINCT id) FROM unnest(p_campaigns) id) > 1
+       OR (SELECT count(DISTINCT id) FROM unnest(p_settings) id) > 1 THEN
+        PERFORM cc_lock_counters(p_clients, p_campaigns, p_settings);
+    END IF;
+END
+$$;
+
 -- Delete reservations (one attempt's of a call, all of a call's, or every dialling slot past
 -- its expiry) and lower the three in-flight counters by what the DELETE returned: a second
 -- release of the same slot deletes nothing and subtracts nothing. Returns how many it freed.
@@ -107,7 +121,7 @@ BEGIN
     IF v_settings IS NULL THEN
         RETURN 0;
     END IF;
-    PERFORM cc_lock_counters(v_clients, v_campaigns, v_settings);
+    PERFORM cc_lock_counters_if_several(v_clients, v_campaigns, v_settings);
     UPDATE clients c SET in_flight = c.in_flight - r.n
     FROM (SELECT id, count(*) AS n FROM unnest(v_clients) id GROUP BY id) r WHERE c.id = r.id;
     UPDATE campaigns cp SET in_flight = cp.in_flight - r.n

@@ -49,9 +49,11 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_now timestamptz := coalesce(p_now, now());
     v_call record;
-    v_first_sight boolean;
-    v_campaign record;
+    v_call_id bigint;
+    v_campaign_id int;
+    v_seller_id int;
     v_check record;
+    v_status text := 'in_progress';
     v_sticky int;
     v_plan cc_candidate[];
     v_attempts int := 0;
@@ -62,66 +64,82 @@ BEGIN
         PERFORM setseed(p_seed);
     END IF;
     action := 'reject';
-    -- The call's row first: it is locked for the rest of the step (the global lock order).
-    INSERT INTO call_logs (uniqueid, linkedid, did, caller_id, status, started_at)
-    VALUES (p_uniqueid, p_linkedid, coalesce(p_number, p_did), p_caller_id, 'in_progress', now())
-    ON CONFLICT (uniqueid) DO NOTHING
-    RETURNING id, status, campaign_id, seller_id, ended_at INTO v_call;
-    v_first_sight := FOUND;
-    IF NOT v_first_sight THEN
-        SELECT id, status, campaign_id, seller_id, ended_at INTO v_call
-        FROM call_logs WHERE uniqueid = p_uniqueid FOR NO KEY UPDATE;
+    -- The call's row first: it stays locked for the rest of the step (the global lock order).
+    SELECT id, status, campaign_id, seller_id, ended_at INTO v_call
+    FROM call_logs WHERE uniqueid = p_uniqueid FOR NO KEY UPDATE;
+    IF FOUND THEN  -- a later round (the last Dial failed), or the dialplan asking again
         IF v_call.ended_at IS NOT NULL THEN
             reason := CASE WHEN v_call.status IN ('no_route', 'all_capped', 'all_failed', 'error',
-                                                  'duplicate', 'closed')
+                                                  'duplicate', 'closed', 'overload')
                            THEN v_call.status ELSE 'error' END;
             RETURN;
         END IF;
         IF v_call.status <> 'in_progress' THEN
-            reason := v_call.status;  -- refused earlier: the dialplan asked again
+            reason := v_call.status;  -- refused earlier
             RETURN;
         END IF;
-        SELECT count(*) INTO v_attempts FROM call_attempts WHERE call_log_id = v_call.id;
+        v_call_id := v_call.id;
+        v_campaign_id := v_call.campaign_id;
+        v_seller_id := v_call.seller_id;
+        SELECT count(*) INTO v_attempts FROM call_attempts WHERE call_log_id = v_call_id;
     END IF;
 
-    IF v_call.campaign_id IS NULL THEN
-        SELECT cp.id, cp.seller_id INTO v_campaign
+    IF v_campaign_id IS NULL THEN
+        -- First sight: the DID's campaign, then the repeat-caller rules.
+        SELECT cp.id, cp.seller_id INTO v_campaign_id, v_seller_id
         FROM dids d
         JOIN campaign_dids cd ON cd.did_id = d.id
         JOIN campaigns cp ON cp.id = cd.campaign_id
         JOIN users u ON u.id = cp.seller_id
         WHERE d.number = p_number AND d.status = 'active' AND cp.status = 'active'
           AND u.status = 'active';
-        IF NOT FOUND THEN
-            UPDATE call_logs SET status = 'no_route' WHERE id = v_call.id;
-            reason := 'no_route';
-            RETURN;
+        IF v_campaign_id IS NULL THEN
+            v_status := 'no_route';
+        ELSE
+            SELECT * INTO v_check
+            FROM cc_duplicate_check(v_campaign_id, p_uniqueid, p_caller_id, v_now);
+            v_status := coalesce(v_check.rejection, 'in_progress');
+            v_sticky := v_check.sticky_client_id;
         END IF;
-        v_call.campaign_id := v_campaign.id;
-        v_call.seller_id := v_campaign.seller_id;
-        SELECT * INTO v_check
-        FROM cc_duplicate_check(v_call.campaign_id, p_uniqueid, p_caller_id, v_now);
-        IF v_check.rejection IS NOT NULL THEN
+        -- The call is opened with what is known, in one write (its indexed columns change
+        -- no more until it ends).
+        IF v_call_id IS NULL THEN
+            INSERT INTO call_logs (uniqueid, linkedid, did, caller_id, status, started_at,
+                                   campaign_id, seller_id, decision)
+            VALUES (p_uniqueid, p_linkedid, coalesce(p_number, p_did), p_caller_id, v_status, now(),
+                    v_campaign_id, v_seller_id,
+                    CASE WHEN v_status IN ('in_progress', 'no_route') THEN '[]'::jsonb
+                         ELSE jsonb_build_array(cc_round(1, v_now, v_status, '{}'::cc_candidate[], NULL)) END)
+            ON CONFLICT (uniqueid) DO NOTHING
+            RETURNING id INTO v_call_id;
+            IF v_call_id IS NULL THEN
+                -- Another session of this call opened it a moment ago: route as a later round.
+                SELECT * INTO action, dial, dial_timeout, attempt, reason
+                FROM cc_route(p_uniqueid, p_linkedid, p_did, p_number, p_caller_id, p_now,
+                              p_hold_margin, NULL);
+                RETURN;
+            END IF;
+        ELSE
             UPDATE call_logs
-            SET campaign_id = v_call.campaign_id, seller_id = v_call.seller_id,
-                status = v_check.rejection,
-                decision = decision || jsonb_build_array(
-                    cc_round(1, v_now, v_check.rejection, '{}'::cc_candidate[], NULL))
-            WHERE id = v_call.id;
-            reason := v_check.rejection;
+            SET campaign_id = v_campaign_id, seller_id = v_seller_id, status = v_status,
+                decision = CASE WHEN v_status IN ('in_progress', 'no_route') THEN decision
+                                ELSE decision || jsonb_build_array(
+                                    cc_round(1, v_now, v_status, '{}'::cc_candidate[], NULL)) END
+            WHERE id = v_call_id;
+        END IF;
+        IF v_status <> 'in_progress' THEN
+            reason := v_status;
             RETURN;
         END IF;
-        v_sticky := v_check.sticky_client_id;
     END IF;
 
-    v_plan := ARRAY(SELECT p FROM cc_plan(v_call.campaign_id, v_call.id, v_now,
-                                          v_sticky) p);
+    v_plan := ARRAY(SELECT p FROM cc_plan(v_campaign_id, v_call_id, v_now, v_sticky) p);
     attempt := v_attempts + 1;
     FOR v_i IN 1 .. coalesce(array_length(v_plan, 1), 0) LOOP
         CONTINUE WHEN v_plan[v_i].verdict IS NOT NULL;
         BEGIN
             v_verdict := cc_reserve(v_plan[v_i].setting_id, v_plan[v_i].client_id,
-                                    v_call.campaign_id, p_uniqueid, attempt, v_call.id, v_now,
+                                    v_campaign_id, p_uniqueid, attempt, v_call_id, v_now,
                                     v_plan[v_i].dial_timeout + p_hold_margin);
             IF v_verdict <> 'dialled' THEN
                 -- Full a moment after planning (another call took the last slot): roll the
@@ -134,10 +152,9 @@ BEGIN
         v_plan[v_i].verdict := v_verdict;
         IF v_verdict = 'dialled' THEN
             UPDATE call_logs
-            SET campaign_id = v_call.campaign_id, seller_id = v_call.seller_id,
-                decision = decision || jsonb_build_array(
+            SET decision = decision || jsonb_build_array(
                     cc_round(attempt, v_now, 'dial', v_plan, v_sticky))
-            WHERE id = v_call.id;
+            WHERE id = v_call_id;
             action := 'dial';
             dial := 'PJSIP/' || v_plan[v_i].client;
             dial_timeout := v_plan[v_i].dial_timeout;
@@ -147,10 +164,9 @@ BEGIN
 
     reason := cc_reason_when_nothing_admitted(v_plan, v_attempts);
     UPDATE call_logs
-    SET campaign_id = v_call.campaign_id, seller_id = v_call.seller_id, status = reason,
-        decision = decision || jsonb_build_array(
-            cc_round(attempt, v_now, reason, v_plan, v_sticky))
-    WHERE id = v_call.id;
+    SET status = reason,
+        decision = decision || jsonb_build_array(cc_round(attempt, v_now, reason, v_plan, v_sticky))
+    WHERE id = v_call_id;
     attempt := NULL;
 END
 $$;

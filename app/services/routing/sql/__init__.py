@@ -14,6 +14,7 @@ FUNCTIONS = (
     "cc_period_start(text, text, timestamptz)", "cc_period_count(timestamptz, int, timestamptz)",
     "cc_cap_hit(campaign_client_settings, clients, campaigns, timestamptz)",
     "cc_is_open(jsonb, jsonb, text, timestamptz)", "cc_lock_counters(int[], int[], int[])",
+    "cc_lock_counters_if_several(int[], int[], int[])",
     "cc_release(text, int, boolean)", "cc_duplicate_check(int, text, text, timestamptz)",
     "cc_plan(int, bigint, timestamptz, int)", "cc_candidates_json(cc_candidate[])",
     "cc_round(int, timestamptz, text, cc_candidate[], int)",
