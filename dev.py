@@ -129,7 +129,8 @@ def ensure_browser() -> None:
 
 def test(extra: list[str]) -> int:
     ensure_browser()
-    return subprocess.call([str(VENV_PYTHON), "-m", "pytest", *extra])
+    quiet = [] if any(arg.startswith("-v") for arg in extra) else ["-q"]
+    return subprocess.call([str(VENV_PYTHON), "-m", "pytest", *quiet, *extra])
 
 
 if __name__ == "__main__":

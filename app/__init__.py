@@ -3,7 +3,7 @@ import logging
 
 from flask import Flask
 
-from app.config import config_for
+from app.config import config_for, sqlalchemy_database_uri
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None, *,
@@ -13,6 +13,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     app.config.from_object(config_class)
     if overrides:
         app.config.update(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_database_uri(
+        app.config.get("SQLALCHEMY_DATABASE_URI"))
     config_class.finalize(app.config, app.instance_path)
     _ensure_database_uri(app)
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
