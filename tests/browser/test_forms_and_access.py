@@ -98,7 +98,7 @@ def test_a_form_with_bad_input_shows_the_error_beside_the_field_and_saves_nothin
 
     timeout = field(page.locator("#new-campaign"), "Dial timeout (seconds)")
     error = page.locator("#f-dial-timeout-error")
-    expect(error).to_contain_text("less than or equal to 120")
+    expect(error).to_contain_text("Must be 5 to 120.")
     expect(timeout).to_have_attribute("aria-invalid", "true")
     expect(timeout).to_be_focused()  # keyboard users land on the first field to fix
     described = timeout.get_attribute("aria-describedby").split()

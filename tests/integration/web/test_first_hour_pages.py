@@ -29,7 +29,7 @@ def test_placeholders_are_documentation_examples_that_collide_with_nothing(pages
     for url in ("/clients/new", "/carriers/new"):
         html = pages.get(url).get_data(as_text=True)
         placeholders = [unescape(p) for p in re.findall(r'placeholder="([^"]*)"', html)]
-        examples = [p for p in placeholders if re.search(r"[\d@.]", p) and p != "hh:mm"]
+        examples = [p for p in placeholders if re.search(r"[\d@.]", p) and p != "HH:MM"]
         assert examples, url
         for example in examples:
             assert example.startswith("e.g. "), example
