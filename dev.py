@@ -77,10 +77,13 @@ def flask(*args: str, env: dict) -> None:
 def port_problem(host: str, port: int, what: str, how: str) -> str | None:
     """None when host:port can be listened on, else one line saying which and how to move it."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        # As the servers do: a port whose last connections are in TIME_WAIT is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as error:
-            reason = "is already in use" if error.errno == errno.EADDRINUSE else f"cannot be used ({error.strerror})"
+            reason = ("is already in use" if error.errno == errno.EADDRINUSE
+                      else f"cannot be used ({error.strerror})")
             return f"{what} port {host}:{port} {reason}; {how}."
     return None
 
