@@ -3,7 +3,7 @@ import logging
 
 from flask import Flask
 
-from app.config import config_for
+from app.config import config_for, sqlalchemy_database_uri
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None, *,
@@ -13,6 +13,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     app.config.from_object(config_class)
     if overrides:
         app.config.update(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_database_uri(
+        app.config.get("SQLALCHEMY_DATABASE_URI"))
     config_class.finalize(app.config, app.instance_path)
     _ensure_database_uri(app)
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
@@ -54,10 +56,23 @@ def _ensure_database_uri(app: Flask) -> None:
         return
     if app.testing:
         raise RuntimeError("testing needs TEST_DATABASE_URI (the test suite sets it)")
+    if _cli_help_requested():
+        # `flask … --help` loads the app only to list its commands: start no database for it.
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://embedded-postgres-not-started/"
+        return
     from app.database.embedded import embedded_database_uri
 
     app.config["SQLALCHEMY_DATABASE_URI"] = embedded_database_uri(
         app.instance_path, app.config["EMBEDDED_DATABASE"])
+
+
+def _cli_help_requested() -> bool:
+    import sys
+    from pathlib import Path
+
+    program = Path(sys.argv[0]) if sys.argv else Path()
+    is_flask = program.name == "flask" or program.parent.name == "flask"  # flask, python -m flask
+    return is_flask and ("--help" in sys.argv[1:] or len(sys.argv) == 1)
 
 
 def _migrations_dir() -> str:

@@ -14,6 +14,17 @@ class ConfigError(RuntimeError):
     """The configuration cannot be used safely."""
 
 
+def sqlalchemy_database_uri(uri: str | None) -> str | None:
+    """A libpq URI (`postgresql://user:password@host:port/db`, as psql and the seed's `.env`
+    spell it) made SQLAlchemy's psycopg 3 one; any other spelling is left as given."""
+    if not uri:
+        return uri
+    for prefix in ("postgresql://", "postgres://"):
+        if uri.startswith(prefix):
+            return "postgresql+psycopg://" + uri[len(prefix):]
+    return uri
+
+
 class BaseConfig:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URI")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 16, "max_overflow": 8,

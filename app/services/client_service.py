@@ -241,6 +241,16 @@ def reset_sip_password(client_id: int) -> dict:
 
 # --- rules --------------------------------------------------------------------------------
 
+def sip_rule_errors(identifier: str, changes: dict) -> dict:
+    """The errors the SIP rules find in a new client's `pjsip` (field -> messages), touching no
+    database: the create schema reports them with the fields' own errors."""
+    try:
+        _merge_sip(identifier, None, None, changes)
+    except ValidationFailed as error:
+        return error.details.get("pjsip", {})
+    return {}
+
+
 def _merge_sip(identifier: str, current_mode: str | None, current: EndpointSpec | None,
                changes: dict) -> tuple[str, EndpointSpec]:
     """The endpoint a client should have: `current` with `changes` applied, mode rules checked.

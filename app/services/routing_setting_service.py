@@ -5,6 +5,7 @@ campaign or setting is reported absent. `current_total_calls` and `in_flight` be
 routing engine and are never written here.
 """
 from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.database.models import Campaign, CampaignClientSetting, Client, Reservation
 from app.extensions import db
@@ -34,7 +35,8 @@ def list_settings(campaign_id: int, *, seller_id: int, status=None, page=1, per_
     """A campaign's settings in failover order: priority, then id."""
     campaign = campaign_service.get_campaign(campaign_id, seller_id=seller_id)
     statement = _settings_of(seller_id, campaign.id).order_by(
-        CampaignClientSetting.forwarding_priority, CampaignClientSetting.id)
+        CampaignClientSetting.forwarding_priority, CampaignClientSetting.id).options(
+        selectinload(CampaignClientSetting.client))
     if status:
         statement = statement.where(CampaignClientSetting.status == status)
     return paginate(statement, page, per_page)

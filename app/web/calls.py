@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 import marshmallow as ma
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
@@ -17,7 +17,7 @@ from app.utils.decorators import login_required
 from app.utils.exceptions import ValidationFailed
 from app.web.dashboard import scope_seller_id
 from app.web.forms import FormState, flatten
-from app.web.site import status_label, viewer_timezone
+from app.web.site import status_label, viewer_timezone, viewer_timezone_name
 
 bp = Blueprint("web_calls", __name__)
 PAGE_SIZE = 50
@@ -25,7 +25,7 @@ FILTER_FIELDS = ("from", "to", "campaign_id", "client_id", "did", "status", "cal
 CSV_COLUMNS = ("id", "uniqueid", "linkedid", "started_at", "answered_at", "ended_at", "did",
                "caller_id", "seller_id", "campaign_id", "campaign", "client_id", "client",
                "status", "duration", "billsec", "hangup_cause", "converted", "payout", "revenue",
-               "attempts", "attempt_details")
+               "attempts", "attempt_details", "timezone")
 # A spreadsheet runs a cell that starts like a formula: never start a cell with one.
 _FORMULA = re.compile(r"^(?:[=@\t\r]|[+-](?![\d.\s]*$))")
 
@@ -103,13 +103,13 @@ def rows():
                            is_admin_view=scope_seller_id() is None)
 
 
-def _cell(value) -> str:
+def _cell(value, zone=timezone.utc) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.isoformat()
+    if isinstance(value, datetime):  # in the viewer's zone, with its UTC offset
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(zone).isoformat()
     text = str(value)
     return "'" + text if _FORMULA.match(text) else text
 
@@ -125,6 +125,7 @@ def export():
     filters.pop("limit", None)
     choices = call_log_service.filter_choices(scope_seller_id())
     region = current_app.config["DEFAULT_REGION"]
+    zone, zone_name = viewer_timezone(), viewer_timezone_name()
 
     def lines():
         buffer = io.StringIO()
@@ -139,8 +140,8 @@ def export():
                 f" {a['dial_status'] or 'pending'} {a['duration'] or 0}s" for a in attempts)
             row = {**call, "campaign": choices["campaigns"].get(call["campaign_id"], ""),
                    "client": choices["clients"].get(call["client_id"], ""),
-                   "attempts": len(attempts), "attempt_details": details}
-            writer.writerow([_cell(row.get(column)) for column in CSV_COLUMNS])
+                   "attempts": len(attempts), "attempt_details": details, "timezone": zone_name}
+            writer.writerow([_cell(row.get(column), zone) for column in CSV_COLUMNS])
             count += 1
             if count % 200 == 0:
                 yield buffer.getvalue()

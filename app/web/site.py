@@ -67,8 +67,11 @@ def viewer_timezone():
         return timezone.utc
 
 
-def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    """An instant in the viewer's time zone; ISO 8601 text (as stored in a decision) too."""
+def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M:%S", *,
+               zone: bool = False) -> str:
+    """An instant in the viewer's time zone; ISO 8601 text (as stored in a decision) too.
+    `zone=True` labels it with the zone's abbreviation (10:04:05 CET), where no column
+    heading names the zone."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
@@ -78,7 +81,7 @@ def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> 
             return value
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(viewer_timezone()).strftime(fmt)
+    return value.astimezone(viewer_timezone()).strftime(fmt + (" %Z" if zone else ""))
 
 
 def seconds(value: int | float | None) -> str:

@@ -7,6 +7,7 @@ tests never skip: without the browser they fail, and `python3 dev.py test` insta
 import asyncio
 import os
 import re
+import tempfile
 import threading
 from pathlib import Path
 
@@ -24,7 +25,10 @@ from tests.conftest import SAMPLE_LOGINS, engine_of
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Tests never write into the repository: pictures go to a temporary directory unless
+# `python3 dev.py screenshots` (which sets CAPCONDUIT_SCREENSHOTS=docs/screenshots) refreshes them.
+SCREENSHOTS = Path(os.environ.get("CAPCONDUIT_SCREENSHOTS")
+                   or tempfile.mkdtemp(prefix="capconduit-screenshots-"))
 LIVE_TIMEOUT_MS = 20_000  # a few refresh periods of the pages' polling
 
 expect.set_options(timeout=LIVE_TIMEOUT_MS)
@@ -92,7 +96,7 @@ def log_in(page, who: str) -> None:
 
 
 def screenshot(target, name: str, **options) -> Path:
-    """A page's or an element's picture, kept in docs/screenshots/ for the README."""
+    """A page's or an element's picture (the README's, with `python3 dev.py screenshots`)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     target.screenshot(path=str(path), animations="disabled", **options)

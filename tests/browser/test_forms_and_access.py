@@ -98,7 +98,7 @@ def test_a_form_with_bad_input_shows_the_error_beside_the_field_and_saves_nothin
 
     timeout = field(page.locator("#new-campaign"), "Dial timeout (seconds)")
     error = page.locator("#f-dial-timeout-error")
-    expect(error).to_contain_text("less than or equal to 120")
+    expect(error).to_contain_text("Must be 5 to 120.")
     expect(timeout).to_have_attribute("aria-invalid", "true")
     expect(timeout).to_be_focused()  # keyboard users land on the first field to fix
     described = timeout.get_attribute("aria-describedby").split()
@@ -126,3 +126,28 @@ def test_the_dashboard_fits_a_phone_and_the_menu_works_by_keyboard(new_page):
     page.goto("/calls")
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+
+
+def test_the_call_log_stacks_on_a_phone(new_page):
+    page = new_page(width=390, height=844, is_mobile=True, has_touch=True)
+    log_in(page, "seller1")
+    page.goto("/calls")
+    row = page.locator("#call-rows tr.call-row").first
+    expect(row).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # Each value sits under its column's name, the time on one line, nothing cut.
+    cells = row.locator("td[data-label]")
+    labels = cells.evaluate_all(
+        "cells => cells.map(c => getComputedStyle(c, '::before').content)")
+    assert '"Started (UTC)"' in labels and '"Caller"' in labels
+    started = row.locator("td.col-started time")
+    line = float(started.evaluate("t => parseFloat(getComputedStyle(t).lineHeight)"))
+    assert started.bounding_box()["height"] < 1.5 * line
+    for cell in cells.all():
+        assert cell.evaluate("c => c.scrollWidth <= c.clientWidth + 1"), cell.inner_text()
+        box = cell.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    row.get_by_role("button").click()  # the details open under the card
+    expect(page.locator("#call-rows tr.attempts-row").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "calls-phone", full_page=True)

@@ -1,6 +1,7 @@
 import marshmallow as ma
 from marshmallow import ValidationError, validate
 
+from app.api.schemas import PatternUnlessEmpty
 from app.api.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
 from app.api.schemas.routing_rule_fields import ClientRulesFields
 from app.api.schemas.sip_fields import (SipAuthInputSchema, SipAuthSchema, codecs_field,
@@ -18,8 +19,9 @@ def _not_reserved(identifier: str) -> None:
 
 
 identifier_field = dict(
-    validate=[validate.Regexp(CLIENT_IDENTIFIER_PATTERN,
-                              error="Use 1 to 40 lowercase letters, digits, '-' and '_'."),
+    validate=[validate.Length(min=1, max=40),
+              PatternUnlessEmpty(CLIENT_IDENTIFIER_PATTERN,
+                                 error="Use 1 to 40 lowercase letters, digits, '-' and '_'."),
               _not_reserved],
     metadata={"description": "Also the PJSIP endpoint id: Asterisk dials PJSIP/<identifier>.",
               "example": "acme-cc"},
@@ -121,6 +123,22 @@ class ClientCreateSchema(ClientRulesFields, _ClientInput):
     status = ma.fields.String(load_default="active", validate=validate.OneOf(ACTIVE_STATUSES))
     notes = ma.fields.String(load_default="", validate=validate.Length(max=10_000))
     pjsip = ma.fields.Nested(PjsipInputSchema, required=True)
+
+    @ma.validates_schema(pass_original=True, skip_on_field_errors=False)
+    def sip_rules(self, data, original, **kwargs):
+        """The SIP rules of a new client (a static one needs a contact URI, …) in the same
+        answer as the fields' own errors, so that every error is reported at once."""
+        from app.services.client_service import sip_rule_errors
+
+        pjsip, given = data.get("pjsip"), (original or {}).get("pjsip") if isinstance(original, dict) else None
+        if not isinstance(pjsip, dict) or not isinstance(given, dict):
+            return
+        errors = sip_rule_errors(data.get("client_identifier") or "new-client", pjsip)
+        # A field that was given but refused already carries its own message.
+        errors = {name: messages for name, messages in errors.items()
+                  if name in pjsip or name not in given}
+        if errors:
+            raise ValidationError({"pjsip": errors})
 
 
 class ClientUpdateSchema(ClientRulesFields, _ClientInput):

@@ -25,6 +25,11 @@ class RoutingSettingSchema(SettingRulesFields):
     id = ma.fields.Integer(dump_only=True)
     campaign_id = ma.fields.Integer(dump_only=True)
     client_id = ma.fields.Integer(dump_only=True)
+    client_name = ma.fields.String(attribute="client.name", dump_only=True,
+                                   metadata={"description": "The client's name (read-only)"})
+    client_identifier = ma.fields.String(
+        attribute="client.client_identifier", dump_only=True,
+        metadata={"description": "The client's identifier, its PJSIP endpoint (read-only)"})
     status = ma.fields.String(metadata={"enum": list(ACTIVE_STATUSES)})
     forwarding_priority = ma.fields.Integer()
     weight = ma.fields.Integer()

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, String,
                         UniqueConstraint)
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database.models.client import ACTIVE_STATUSES
 from app.database.models.mixins import TimestampMixin
@@ -97,6 +97,9 @@ class CampaignClientSetting(TimestampMixin, db.Model):
         ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="RESTRICT"), index=True)
+    # Read-only, loaded on access (lists load it with selectinload): the API shows the
+    # client's name and identifier beside client_id.
+    client: Mapped["Client"] = relationship(lazy="select", viewonly=True)  # noqa: F821
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     forwarding_priority: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     weight: Mapped[int] = mapped_column(Integer, default=100, server_default="100")

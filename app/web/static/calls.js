@@ -38,7 +38,7 @@
           var button = body.querySelector('button.expand[data-call-id="' + id + '"]');
           if (button) setOpen(button, true);
         });
-        updated.textContent = "Updated " + new Date().toLocaleTimeString([], { hour12: false });
+        updated.textContent = "Updated " + new Date().toLocaleTimeString([], { hour12: false, timeZoneName: "short" });
       })
       .catch(function () { updated.textContent = "Cannot reach the server; retrying…"; });
   }

@@ -48,7 +48,7 @@
       answer_rate: (today.answer_rate * 100).toFixed(today.answer_rate >= 0.995 || today.answer_rate === 0 ? 0 : 1) + "%",
       average_billsec: C.formatSeconds(today.average_billsec),
       converted: today.converted, payout: C.formatMoney(today.payout), revenue: C.formatMoney(today.revenue),
-      since: "since " + new Date(today.since).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit", hour12: false }) +
+      since: "since " + new Date(today.since).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit", hour12: false, timeZoneName: "short" }) +
              (today.in_progress ? " · " + today.in_progress + " in progress" : "")
     };
     root.querySelectorAll("[data-kpi]").forEach(function (node) {
@@ -115,7 +115,8 @@
       body.appendChild(h("tr", { "class": "campaign-row", "data-campaign-id": c.id }, name,
         h("td", { "class": "num load", "data-in-flight": c.in_flight, text: c.in_flight + " / " + c.capacity }),
         h("td", { "class": "col-meter" }, bar(c.in_flight, c.capacity, c.name + ": " + c.in_flight + " of " + c.capacity + " in flight")),
-        h("td", { "class": "num muted", text: c.links.length ? c.links.length + (c.links.length === 1 ? " client" : " clients") : "no clients linked" })));
+        h("td", { "class": "num muted", text: c.links.length ? "" : "no client linked" })));
+      name.appendChild(h("span", { "class": "muted small", text: " · " + c.links.length + (c.links.length === 1 ? " client" : " clients") }));
       c.links.forEach(function (l) {
         var label = h("td", { "class": "link-name" }, h("span", { text: l.client }),
           h("span", { "class": "muted small", text: " · priority " + l.forwarding_priority + " · weight " + l.weight }));
@@ -157,7 +158,7 @@
     renderCampaigns(data.campaigns);
     renderClients(data.clients);
     renderCaps(data.caps);
-    updated.textContent = "Updated " + new Date(data.generated_at).toLocaleTimeString([], { hour12: false });
+    updated.textContent = "Updated " + new Date(data.generated_at).toLocaleTimeString([], { hour12: false, timeZoneName: "short" });
     root.setAttribute("data-generated-at", data.generated_at);
   }
 

@@ -124,7 +124,7 @@
         row.querySelector('[data-col="current_total_calls"] .count').textContent = setting.current_total_calls;
         row.querySelector(".in-flight-count").textContent = setting.in_flight;
       });
-      updated.textContent = "Live counters, updated " + new Date().toLocaleTimeString([], { hour12: false });
+      updated.textContent = "Live counters, updated " + new Date().toLocaleTimeString([], { hour12: false, timeZoneName: "short" });
     });
   }
   C.poll(refresh, 5);

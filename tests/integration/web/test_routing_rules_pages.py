@@ -125,7 +125,7 @@ def test_bad_client_rules_are_shown_beside_their_fields_and_nothing_is_saved(adm
         **hours_form(mon=[("09:00", "12:00")], wed=[("18:00", "09:00")])}))
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "greater than or equal to 1" in field_error(html, "f-max-concurrency")
+    assert "Must be at least 1." in field_error(html, "f-max-concurrency")
     assert "Not an IANA time zone name" in field_error(html, "f-timezone")
     assert "'tomorrow' is not a date" in field_error(html, "f-closures")
     # The schedule's error sits beside the day it is about, and the day's fields say so.
@@ -192,14 +192,14 @@ def test_a_campaigns_rules_are_edited_with_its_details(seller, sql):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("max_concurrency", "0", "greater than or equal to 1"),
-    ("daily_cap", "-1", "greater than or equal to 0"),
+    ("max_concurrency", "0", "Must be at least 1."),
+    ("daily_cap", "-1", "Must be at least 0."),
     ("timezone", "Mars/Olympus_Mons", "Not an IANA time zone name"),
     ("timezone", "", "Not an IANA time zone name"),
     ("billable_after", "ten", "Not a valid integer."),
     ("payout", "1.234", "At most 2 decimals."),
-    ("payout", "-3", "greater than or equal to 0"),
-    ("duplicate_window_hours", "0", "greater than or equal to 1 and less than or equal to 8760"),
+    ("payout", "-3", "Must be at least 0."),
+    ("duplicate_window_hours", "0", "Must be 1 to 8760."),
     ("duplicate_action", "maybe", "Must be one of"),
 ])
 def test_bad_campaign_rules_are_shown_beside_the_field_and_nothing_is_saved(seller, sql, field,
@@ -266,7 +266,7 @@ def test_bad_period_caps_show_in_their_row_which_opens_and_nothing_is_saved(sell
     assert 'id="extra-1" data-extra-for="1" data-open' in html
     assert 'aria-controls="extra-1"' in html and 'aria-expanded="true" aria-controls="extra-1"' in html
     assert re.search(r'id="s1-monthly_cap-error" data-error-for="monthly_cap">'
-                     r'Must be greater than or equal to 0', html)
+                     r'Must be at least 0', html)
     assert re.search(r'id="s1-cap_counts-error" data-error-for="cap_counts">Must be one of', html)
     assert 'id="s1-buyer_price-error" data-error-for="buyer_price">At most 2 decimals.' in html
     assert 'id="extra-2" data-extra-for="2">' in html  # the other rows stay folded
@@ -317,15 +317,15 @@ def test_the_expanded_call_shows_its_decision_round_by_round_and_its_billing(sel
     assert '<span class="badge badge-converted">converted</span>' in html
     assert ('Payout <strong data-money="payout">12.50</strong> · '
             'revenue <strong data-money="revenue">1,234.50</strong>') in detail
-    assert "Round 1 at 15:10:00 — a client was dialled" in detail
-    first, second = detail.split("Round 2 at 15:10:10")
+    assert "Round 1 at 15:10:00 UTC — a client was dialled" in detail
+    first, second = detail.split("Round 2 at 15:10:10 UTC")
     verdicts = re.findall(r'data-verdict="([^"]+)"', first)
     assert verdicts == ["failed:NOANSWER", "standby", "capped:hourly"]  # in the order tried
     assert re.findall(r'data-verdict="([^"]+)"', second) == ["dialled", "closed"]
     assert "at this link&#39;s hourly cap" in first and "Acme Call Center" in first
     assert 'badge-sticky' in second
     # The live rows carry it too.
-    assert "Round 2 at 15:10:10" in seller.get("/calls/rows?caller=0122").get_data(as_text=True)
+    assert "Round 2 at 15:10:10 UTC" in seller.get("/calls/rows?caller=0122").get_data(as_text=True)
 
 
 def test_calls_without_a_decision_say_so(seller):

@@ -61,7 +61,7 @@ def test_campaign_form_errors_are_shown_beside_the_fields_and_nothing_is_saved(s
     response = seller.post("/campaigns", {"name": "Roofing", "dial_timeout": "999", "status": "active"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "less than or equal to 120" in field_error(html, "f-dial-timeout")
+    assert "Must be 5 to 120." in field_error(html, "f-dial-timeout")
     assert 'aria-describedby="f-dial-timeout-error f-dial-timeout-hint"' in html
     html = seller.post("/campaigns", {"name": "solar leads", "dial_timeout": "30",
                                       "status": "active"}).get_data(as_text=True)
@@ -75,7 +75,7 @@ def test_a_routing_row_with_a_bad_value_shows_the_error_in_its_row(seller, sql):
         "total_calls_allowed": "1", "status": "active"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert 'id="s1-weight-error" data-error-for="weight">Must be greater than or equal to 0' in html
+    assert 'id="s1-weight-error" data-error-for="weight">Must be 0 to 1000.' in html
     assert sql("SELECT weight, total_calls_allowed FROM campaign_client_settings WHERE id = 1") == [(70, 100)]
     response = seller.post("/campaigns/1/clients/1", {
         "forwarding_priority": "1", "weight": "70", "max_concurrency": "5",
