@@ -4,6 +4,7 @@ import logging
 from flask import Flask
 
 from app.config import config_for, sqlalchemy_database_uri
+from app.logs import configure_logging
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None, *,
@@ -17,8 +18,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
         app.config.get("SQLALCHEMY_DATABASE_URI"))
     config_class.finalize(app.config, app.instance_path)
     _ensure_database_uri(app)
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "text"))
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from app import extensions

@@ -32,6 +32,9 @@ class BaseConfig:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     INTERNAL_API_TOKEN = os.environ.get("INTERNAL_API_TOKEN")
     AGI_BIND = os.environ.get("AGI_BIND", "127.0.0.1:4573")
+    # Who may speak FastAGI to us (comma-separated addresses or CIDRs): Asterisk's hosts.
+    AGI_ALLOWED = os.environ.get("AGI_ALLOWED", "127.0.0.0/8,::1")
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # text, or json (one object per line)
     DEFAULT_REGION = os.environ.get("DEFAULT_REGION", "US")
 
     BCRYPT_LOG_ROUNDS = 12

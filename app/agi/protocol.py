@@ -302,6 +302,9 @@ class AGIConnection:
         self.max_line_bytes = max_line_bytes
         self.hangup_count = 0
         self.dead_seen = False
+        # When we started waiting for the peer's reply (None: not waiting): a session stalled
+        # on a silent peer is the first to go when the server runs out of session slots.
+        self.waiting_since: float | None = None
         self._broken: str | None = None
         self._lock = asyncio.Lock()  # one command in flight: replies carry no id to pair them
 
@@ -318,9 +321,12 @@ class AGIConnection:
                 raise AGIProtocolError(f"connection unusable ({self._broken}); not sending {command!r}")
             try:
                 self.writer.write(line)
+                self.waiting_since = asyncio.get_running_loop().time()
                 await self.writer.drain()
                 reply = await self.read_reply(self.command_timeout if timeout is None else timeout)
+                self.waiting_since = None
             except BaseException as exc:  # incl. cancellation: the reply may still be coming
+                self.waiting_since = None
                 self._broken = f"{type(exc).__name__} during {command!r}"
                 if isinstance(exc, (ConnectionError, OSError)) and not isinstance(exc, TimeoutError):
                     raise AGIConnectionLost(f"connection lost sending {command!r}: {exc}") from exc

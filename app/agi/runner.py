@@ -37,8 +37,8 @@ async def stop_when_orphaned(parent_pid: int) -> None:
 
 
 def serve_one(make_routing: RoutingFactory, *, bind: str, max_sessions: int, reuse_port: bool,
-              sweeper: bool, parent_pid: int | None = None, expiry_interval: float = 15.0,
-              grace_seconds: float = 10.0) -> None:
+              sweeper: bool, allowed_peers: tuple[str, ...], parent_pid: int | None = None,
+              expiry_interval: float = 15.0, grace_seconds: float = 10.0) -> None:
     """One server process: its own event loop, its own connection pool."""
     async def main() -> None:
         routing = make_routing()
@@ -54,7 +54,7 @@ def serve_one(make_routing: RoutingFactory, *, bind: str, max_sessions: int, reu
         try:
             await serve(build_handlers(routing), bind=bind, grace_seconds=grace_seconds,
                         ready=started, max_sessions=max_sessions, reuse_port=reuse_port,
-                        on_stop=routing.close)
+                        allowed_peers=allowed_peers, on_stop=routing.close)
         finally:
             for task in background:
                 task.cancel()

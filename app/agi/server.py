@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import itertools
 import logging
 import signal
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -42,6 +43,7 @@ T = TypeVar("T")
 Handler = Callable[[AGISession], Awaitable[None]]
 
 DEFAULT_BIND = "127.0.0.1:4573"
+DEFAULT_ALLOWED_PEERS = ("127.0.0.0/8", "::1/128")  # loopback: Asterisk on the same host
 
 # What the dialplan gets when a handler fails: reject, reason "error", Q.850 41
 # (temporary failure). SET VARIABLE is allowed on dead channels too, so this always applies.
@@ -62,6 +64,8 @@ class Outcome:
     BAD_HEADER = "bad_header"  # the environment block was garbage, too long or too slow
     UNKNOWN_SCRIPT = "unknown_script"  # no handler for agi_network_script
     REFUSED = "refused"  # no free session slot in time, or the server is stopping
+    FORBIDDEN = "forbidden"  # the peer's address is not in the allow-list
+    SHED = "shed"  # stalled on a silent peer while real calls needed its session slot
     CANCELLED = "cancelled"  # still running when a graceful stop ran out of grace
 
 
@@ -111,6 +115,8 @@ class AGIServer:
         on_session_end: Callable[[SessionRecord], None] | None = None,
         on_stop: Callable[[], Awaitable[None]] | None = None,
         reuse_port: bool = False,
+        allowed_peers: Sequence[str] | None = DEFAULT_ALLOWED_PEERS,
+        shed_stalled_after: float = 0.5,
         logger: logging.Logger | None = None,
     ) -> None:
         for name, handler in handlers.items():
@@ -133,6 +139,14 @@ class AGIServer:
         self.on_session_end = on_session_end
         self.on_stop = on_stop  # e.g. close the handlers' database pool, once sessions ended
         self.reuse_port = reuse_port  # several processes serve one port (SO_REUSEPORT)
+        # FastAGI has no authentication: only these networks may speak to us (None: anyone).
+        self.allowed_peers = (None if allowed_peers is None
+                              else tuple(ipaddress.ip_network(net, strict=False) for net in allowed_peers))
+        # With every slot taken, a session that has waited this long for its peer's reply (a
+        # real Asterisk answers in a millisecond) gives its slot to a new call.
+        self.shed_stalled_after = shed_stalled_after
+        self._sessions: set[AGIConnection] = set()
+        self._shed: set[AGIConnection] = set()
         self.log = logger or logging.getLogger(__name__)
         self.outcomes: Counter[str] = Counter()
         # Blocking work (database calls) runs here, never on the event loop. Size it like
@@ -213,6 +227,12 @@ class AGIServer:
     # ------------------------------------------------------------------ one connection
 
     def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self._peer_allowed(writer):
+            writer.transport.abort()  # before reading a byte
+            record = SessionRecord(peer=_peer_name(writer), outcome=Outcome.FORBIDDEN,
+                                   error="peer address not in the allow-list (AGI_ALLOWED)")
+            self._report(record)
+            return
         task = asyncio.create_task(self._serve_connection(reader, writer))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -254,6 +274,8 @@ class AGIServer:
         assert task is not None
         self._waiting.add(task)
         try:
+            if self._slots.locked():
+                self._shed_stalled_session()
             async with asyncio.timeout(self.admission_timeout):
                 await self._slots.acquire()
         except TimeoutError:
@@ -301,10 +323,43 @@ class AGIServer:
             del self._pending_headers[writer]
             writer.transport.abort()  # its read_environment ends at once (connection lost)
 
+    def _peer_allowed(self, writer: asyncio.StreamWriter) -> bool:
+        if self.allowed_peers is None:
+            return True
+        peer = writer.get_extra_info("peername")
+        try:
+            address = ipaddress.ip_address(peer[0].split("%", 1)[0])
+        except (TypeError, ValueError, IndexError):
+            return False  # not an IP peer (a Unix socket?): not ours to serve
+        if address.version == 6 and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.allowed_peers)
+
+    def _shed_stalled_session(self) -> None:
+        """Every slot is taken: drop the session that has waited longest for a silent peer."""
+        now = asyncio.get_running_loop().time()
+        stalled = [c for c in self._sessions
+                   if c.waiting_since is not None and now - c.waiting_since >= self.shed_stalled_after]
+        if stalled:
+            oldest = min(stalled, key=lambda c: c.waiting_since)
+            self._shed.add(oldest)
+            oldest.writer.transport.abort()  # its read fails at once; its slot comes free
+
     async def _run_session(self, env: AGIEnvironment, reader: asyncio.StreamReader,
                            writer: asyncio.StreamWriter, record: SessionRecord) -> None:
         connection = AGIConnection(reader, writer, command_timeout=self.command_timeout,
                                    max_line_bytes=self.max_line_bytes)
+        self._sessions.add(connection)
+        try:
+            await self._run_connection(connection, env, record)
+        finally:
+            self._sessions.discard(connection)
+            if connection in self._shed:
+                self._shed.discard(connection)
+                record.outcome = Outcome.SHED
+
+    async def _run_connection(self, connection: AGIConnection, env: AGIEnvironment,
+                              record: SessionRecord) -> None:
         handler = self.handlers.get(env.script)
         if handler is None:
             record.outcome = Outcome.UNKNOWN_SCRIPT

@@ -1,3 +1,4 @@
+import ipaddress
 import os
 
 import click
@@ -28,6 +29,12 @@ DEFAULT_PROCESSES = min(os.cpu_count() or 1, 2)
 def serve(bind, max_sessions, processes, pool_size, route_budget_ms):
     """Run the FastAGI server in the foreground until SIGTERM / Ctrl-C."""
     bind = bind or current_app.config["AGI_BIND"]
+    allowed = tuple(part.strip() for part in current_app.config["AGI_ALLOWED"].split(",") if part.strip())
+    try:
+        for network in allowed:
+            ipaddress.ip_network(network, strict=False)
+    except ValueError as error:
+        raise click.BadParameter(f"AGI_ALLOWED: {error}") from None
     url = db.engine.url
     region = current_app.config["DEFAULT_REGION"]
     db.engine.dispose()  # the server processes open their own connections
@@ -37,4 +44,6 @@ def serve(bind, max_sessions, processes, pool_size, route_budget_ms):
                                                    route_budget=route_budget_ms / 1000)
 
     click.echo(f"FastAGI server on {bind} ({processes} process{'es' if processes > 1 else ''})")
-    runner.run(make_routing, bind=bind, max_sessions=max_sessions, processes=processes)
+    click.echo(f"FastAGI peers allowed: {', '.join(allowed)}")
+    runner.run(make_routing, bind=bind, max_sessions=max_sessions, processes=processes,
+               allowed_peers=allowed)

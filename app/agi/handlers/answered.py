@@ -13,4 +13,4 @@ async def handle_answered(session: AGISession, *, routing: AsyncRoutingService) 
         log.warning("answered without caller uniqueid/attempt (args=%r)", args)
         return
     await routing.answered(uniqueid, attempt)
-    log.info("answered uniqueid=%s attempt=%s", uniqueid, attempt)
+    log.info("answered uniqueid=%s attempt=%s", uniqueid, attempt, extra={"uniqueid": uniqueid})

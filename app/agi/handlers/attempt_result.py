@@ -13,8 +13,8 @@ async def handle_attempt_result(session: AGISession, *, routing: AsyncRoutingSer
     attempt = parse_int(argument(session, 1) or await session.get_variable("CC_ATTEMPT"))
     if attempt is None:
         log.warning("attempt_result uniqueid=%s without CC_ATTEMPT; nothing to end",
-                    session.uniqueid)
+                    session.uniqueid, extra={"uniqueid": session.uniqueid})
         return
     await routing.attempt_result(session.uniqueid, attempt, dial_status or "UNKNOWN")
     log.info("attempt_result uniqueid=%s attempt=%s status=%s", session.uniqueid, attempt,
-             dial_status)
+             dial_status, extra={"uniqueid": session.uniqueid})

@@ -25,4 +25,4 @@ async def handle_hangup(session: AGISession, *, routing: AsyncRoutingService) ->
     unanswered = reason if reason in REFUSED_BEFORE_ROUTING else "abandoned"
     status = await routing.hangup(end, unanswered_status=unanswered)
     log.info("hangup uniqueid=%s dialstatus=%s cause=%s -> %s", session.uniqueid, dial_status,
-             cause, status or "already ended")
+             cause, status or "already ended", extra={"uniqueid": session.uniqueid})

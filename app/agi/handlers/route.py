@@ -16,5 +16,5 @@ async def handle_route(session: AGISession, *, routing: AsyncRoutingService) -> 
                           caller_id=session.callerid, linkedid=argument(session, 0))
     decision = await routing.route(arrival)
     log.info("route uniqueid=%s did=%s -> %s %s", session.uniqueid, arrival.did, decision.action,
-             decision.dial or decision.reason)
+             decision.dial or decision.reason, extra={"uniqueid": session.uniqueid})
     await session.set_variables(decision.channel_variables())
