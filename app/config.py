@@ -35,6 +35,7 @@ class BaseConfig:
     # Who may speak FastAGI to us (comma-separated addresses or CIDRs): Asterisk's hosts.
     AGI_ALLOWED = os.environ.get("AGI_ALLOWED", "127.0.0.0/8,::1")
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # text, or json (one object per line)
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     DEFAULT_REGION = os.environ.get("DEFAULT_REGION", "US")
 
     BCRYPT_LOG_ROUNDS = 12

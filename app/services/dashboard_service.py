@@ -150,6 +150,20 @@ def _hourly(seller_id: int | None, now: datetime) -> list[dict]:
     return buckets
 
 
+def _router_health(seller_id: int | None, now: datetime, since: datetime) -> dict:
+    """Signs that the router is not keeping up: calls refused for overload in the last minute,
+    and calls answered today after their slot had been freed (taken back past the caps)."""
+    statement = select(
+        func.count().filter(CallLog.status == "overload",
+                            CallLog.started_at >= now - timedelta(minutes=1)).label("overload"),
+        func.count().filter(CallLog.decision.contains([{"outcome": "over_cap"}])).label("over_cap"),
+    ).where(CallLog.started_at >= min(since, now - timedelta(minutes=1)))
+    if seller_id is not None:
+        statement = statement.where(CallLog.seller_id == seller_id)
+    row = db.session.execute(statement).one()
+    return {"overload_last_minute": row.overload, "over_cap_today": row.over_cap}
+
+
 def start_of_day(now: datetime, tz: tzinfo) -> datetime:
     local = now.astimezone(tz)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -185,6 +199,7 @@ def snapshot(*, seller_id: int | None, default_region: str, tz: tzinfo = timezon
                   "converted": today["converted"], "payout": today["payout"],
                   "revenue": today["revenue"]},
         "hourly": _hourly(seller_id, now),
+        "router": _router_health(seller_id, now, since),
         "caps": [{"setting_id": row.setting_id, "campaign_id": row.campaign_id,
                   "campaign": names[row.campaign_id],
                   "client": row.client, "delivered": row.current_total_calls,

@@ -48,6 +48,7 @@
       answer_rate: (today.answer_rate * 100).toFixed(today.answer_rate >= 0.995 || today.answer_rate === 0 ? 0 : 1) + "%",
       average_billsec: C.formatSeconds(today.average_billsec),
       converted: today.converted, payout: C.formatMoney(today.payout), revenue: C.formatMoney(today.revenue),
+      overload_last_minute: data.router.overload_last_minute, over_cap_today: data.router.over_cap_today,
       since: "since " + new Date(today.since).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit", hour12: false, timeZoneName: "short" }) +
              (today.in_progress ? " · " + today.in_progress + " in progress" : "")
     };

@@ -201,6 +201,21 @@ def test_a_call_answered_after_its_slot_expired_takes_the_slot_back_past_the_cap
     assert_counters_match_a_recount(engine)
 
 
+def test_an_answered_call_whose_answered_session_was_lost_is_counted_from_the_channel(routing, engine):
+    """`answered` never reached the router (its FastAGI session failed) and the slot expired;
+    the h extension still knows the call talked: it is logged answered and delivered."""
+    decision = arrive(routing, "lost-answer-1", did=MEDICARE_DID)
+    execute(engine, "UPDATE reservations SET expires_at = now() - interval '1 second'")
+    assert routing.expire() == 1
+    delivered = counters(engine)[4][1]
+    assert routing.hangup(CallEnd(uniqueid="lost-answer-1", dial_status=None,
+                                  attempt=decision.attempt, billsec=42)) == "answered"
+    row = call_row(engine, "lost-answer-1")
+    assert row["billsec"] == 42 and row["client_id"] == 3
+    assert counters(engine)[4] == (0, delivered + 1)
+    assert_counters_match_a_recount(engine)
+
+
 def test_an_answer_after_the_call_ended_takes_nothing(routing, engine):
     decision = arrive(routing, "gone-1", did=MEDICARE_DID)
     routing.hangup(CallEnd(uniqueid="gone-1", dial_status="CANCEL", attempt=1))

@@ -37,7 +37,7 @@ def test_a_sellers_snapshot_holds_only_their_campaigns(snapshot):
     assert all(c["seller"] is None for c in data["campaigns"])
     assert data["today"]["outcomes"] == {"answered": 3, "no_route": 0, "all_capped": 0,
                                          "all_failed": 1, "abandoned": 0, "closed": 0,
-                                         "duplicate": 0}
+                                         "duplicate": 0, "overload": 0}
     assert data["today"]["answer_rate"] == 0.75
     assert data["today"]["average_billsec"] == round((186 + 105 + 35) / 3, 1)
 
@@ -114,3 +114,18 @@ def test_the_dashboard_needs_a_login(client):
     assert client.get("/dashboard", headers={"Accept": "text/html"}).status_code == 302
     # The page's script asks for JSON: it gets a 401 (and reloads into the login page).
     assert client.get("/dashboard/data", headers={"Accept": "application/json"}).status_code == 401
+
+
+def test_the_router_health_counts_overload_refusals_of_the_last_minute_and_answers_past_a_cap(snapshot, sql):
+    at = datetime(2026, 11, 23, 20, 0, 30, tzinfo=timezone.utc)
+    for uniqueid, seller, started, status, decision in (
+            ("ov-1", 3, "2026-11-23 19:59:45+00", "overload", "[]"),
+            ("ov-2", 3, "2026-11-23 19:58:00+00", "overload", "[]"),  # more than a minute ago
+            ("ov-3", 4, "2026-11-23 20:00:10+00", "overload", "[]"),  # another seller's
+            ("oc-1", 3, "2026-11-23 19:00:00+00", "answered",
+             '[{"outcome": "dial", "candidates": []}, {"outcome": "over_cap", "candidates": []}]')):
+        sql("""INSERT INTO call_logs (uniqueid, seller_id, started_at, ended_at, status, decision)
+               VALUES (:u, :s, CAST(:t AS timestamptz), CAST(:t AS timestamptz), :st, CAST(:d AS jsonb))""",
+            u=uniqueid, s=seller, t=started, st=status, d=decision)
+    assert snapshot(3, now=at)["router"] == {"overload_last_minute": 1, "over_cap_today": 1}
+    assert snapshot(None, now=at)["router"] == {"overload_last_minute": 2, "over_cap_today": 1}

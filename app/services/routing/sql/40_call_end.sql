@@ -119,7 +119,12 @@ BEGIN
         FROM call_logs WHERE uniqueid = p_uniqueid FOR NO KEY UPDATE;
     END IF;
 
-    v_answered_attempt := CASE WHEN p_dial_status = 'ANSWER' THEN p_attempt END;
+    -- What the channel knows of the answer counts even if `answered` never reached us: its
+    -- last Dial ended ANSWER, or it talked (billsec > 0 only after an answer).
+    IF p_dial_status = 'ANSWER' OR coalesce(p_billsec, 0) > 0 THEN
+        v_answered_attempt := coalesce(p_attempt, (SELECT max(attempt_no) FROM call_attempts
+                                                   WHERE call_log_id = v_call.id));
+    END IF;
     IF v_answered_attempt IS NULL THEN
         SELECT attempt INTO v_answered_attempt FROM reservations
         WHERE uniqueid = p_uniqueid AND state = 'answered' ORDER BY attempt DESC LIMIT 1;
