@@ -41,10 +41,16 @@ def logout():
 @login_required
 @blp.arguments(PasswordChangeSchema)
 @blp.response(200, UserSchema)
+@blp.alt_response(429, schema=ErrorSchema,
+                  description="Too many wrong passwords for this account or address, at login "
+                              "or here (code `too_many_requests`).",
+                  headers={"Retry-After": {"description": "Seconds until checks are accepted",
+                                           "schema": {"type": "integer"}}})
 def change_password(data):
     """Change your own password (needs the current one). Other sessions end; this one stays."""
     user = user_service.change_own_password(current_user._get_current_object(),
-                                            data["current_password"], data["new_password"])
+                                            data["current_password"], data["new_password"],
+                                            address=request.remote_addr)
     login_user(user)
     return user
 
