@@ -8,6 +8,7 @@ escapes and bytes that are not UTF-8. Every form page is posted hostile values f
 its own form shows, with a valid CSRF token. No answer may be a 5xx; a 4xx from a page is an
 HTML page.
 """
+import os
 import re
 
 import pytest
@@ -23,7 +24,8 @@ QUERY_NAMES = ["next", "cursor", "page", "per_page", "q", "status", "role", "mod
                "campaign_id", "client_id", "did", "caller", "seller_id", "tz", "part", "limit",
                "logged_out", "at", "caller_id", "unlink"]
 NEVER_POSTED = {"/logout"}  # ends the session the run needs (its own test covers it)
-SETTINGS = settings(max_examples=12, deadline=None, derandomize=True, database=None,
+# scripts/fuzz_api.py --pages N runs this file with N examples per page.
+SETTINGS = settings(max_examples=int(os.environ.get("PAGE_FUZZ_EXAMPLES", 12)), deadline=None, derandomize=True, database=None,
                     print_blob=False, suppress_health_check=list(HealthCheck))
 
 hostile_text = st.one_of(

@@ -10,6 +10,7 @@ The operations come from the OpenAPI document, so a new one is covered without a
 """
 import base64
 import json
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -137,7 +138,7 @@ def test_a_real_cursor_still_pages(admin):
     assert second.status_code == 200 and second.json["items"][0]["id"] != first["items"][0]["id"]
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+@settings(max_examples=int(os.environ.get("CURSOR_FUZZ_EXAMPLES", 150)), deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 @given(started=st.one_of(st.datetimes(timezones=st.none() | st.timezones()).map(lambda d: d.isoformat()),
                          st.text(max_size=40)),
