@@ -1,4 +1,5 @@
-"""Production entry point: `gunicorn wsgi:application` (FLASK_ENV=production)."""
+"""Production entry point (FLASK_ENV=production):
+`gunicorn -c deploy/gunicorn.conf.py wsgi:application`."""
 from app import create_app
 
 application = create_app()
