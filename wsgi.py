@@ -1,4 +1,6 @@
-"""Production entry point: `gunicorn wsgi:application` (FLASK_ENV=production).
+"""Production entry point (FLASK_ENV=production):
+`gunicorn -c deploy/gunicorn.conf.py wsgi:application` (plain `gunicorn wsgi:application` works
+too, with sync workers that slow clients can stall).
 
 Like the `flask` command, it reads `.env` beside this file first (variables already set in the
 environment win).

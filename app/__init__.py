@@ -9,6 +9,9 @@ from app.logs import configure_logging
 
 def create_app(config_name: str | None = None, overrides: dict | None = None, *,
                instance_path: str | None = None) -> Flask:
+    from app.api.json_input import HardenedJSONProvider
+
+    Flask.json_provider_class = HardenedJSONProvider
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     config_class = config_for(config_name)
     app.config.from_object(config_class)

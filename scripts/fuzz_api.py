@@ -6,6 +6,13 @@ token and nobody, on a throwaway PostgreSQL (embedded, or TEST_DATABASE_URI).
     .venv/bin/python scripts/fuzz_api.py --examples 20000   # longer
     .venv/bin/python scripts/fuzz_api.py --no-coverage --phase seller
 
+    .venv/bin/python scripts/fuzz_api.py --pages 200        # then the pages and cursors too
+
+`--pages N` also runs the page fuzzer (tests/fuzz/test_pages_fuzz.py: every page's query
+string and form posts, and login `next=` targets) with N Hypothesis examples per page, and
+the decoded-cursor fuzzer (tests/integration/api/test_hostile_bodies.py) with 10 N cases,
+through pytest on its own throwaway database.
+
 Same phases and checks as the suite's bounded run (tests/fuzz/api_fuzzer.py), with more
 fuzzing examples and schemathesis' coverage phase (boundary values of every constraint).
 `--examples` is the fuzzing budget: it is spread over the phases' operations, and the coverage
@@ -49,6 +56,8 @@ def main() -> int:
     parser.add_argument("--phase", action="append", default=[],
                         help="run only phases whose name contains this (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--pages", type=int, default=0, metavar="N",
+                        help="also fuzz the pages and decoded cursors, N examples per page")
     args = parser.parse_args()
 
     server = TestDatabaseServer()
@@ -91,7 +100,17 @@ def main() -> int:
                         "seconds": round(r.seconds, 1), "operations": len(r.operations),
                         "failures": [o.label for o in r.failures]} for r in results],
         }, indent=2))
-    return 1 if failures or inconsistent else 0
+    pages_failed = False
+    if args.pages:
+        import os
+        import subprocess
+        env = dict(os.environ, PAGE_FUZZ_EXAMPLES=str(args.pages),
+                   CURSOR_FUZZ_EXAMPLES=str(10 * args.pages))
+        pages_failed = subprocess.call(
+            [sys.executable, "-m", "pytest", "tests/fuzz/test_pages_fuzz.py",
+             "tests/integration/api/test_hostile_bodies.py", "-k", "fuzzed or every_page"],
+            cwd=ROOT, env=env) != 0
+    return 1 if failures or inconsistent or pages_failed else 0
 
 
 if __name__ == "__main__":

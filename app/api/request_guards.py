@@ -3,7 +3,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, request
 
-from app.utils.exceptions import Forbidden, UnsupportedMediaType
+from app.utils.exceptions import BadRequest, Forbidden, UnsupportedMediaType
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -32,5 +32,15 @@ def reject_cross_site_writes() -> None:
         raise UnsupportedMediaType("Send the request body as JSON (Content-Type: application/json).")
 
 
+def reject_undecodable_query_strings() -> None:
+    """A query string must be UTF-8 (percent-escaped or not): raw bytes that are not would
+    make every read of `request.args` fail (a 500). Every request, pages and API."""
+    try:
+        request.query_string.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The query string is not valid UTF-8.") from None
+
+
 def register_request_guards(app: Flask) -> None:
+    app.before_request(reject_undecodable_query_strings)
     app.before_request(reject_cross_site_writes)

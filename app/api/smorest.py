@@ -3,9 +3,13 @@ from http import HTTPStatus
 
 import marshmallow as ma
 from apispec import BasePlugin
+import flask_smorest
 from flask_smorest import Api
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import IntegerConverter
 
+from app.api import json_input
 from app.api.schemas.common import PG_INTEGER_MAX
 
 
@@ -20,6 +24,22 @@ class RowIdConverter(IntegerConverter):
 
     def __init__(self, map, max: int = PG_INTEGER_MAX):
         super().__init__(map, min=1, max=max)
+
+
+class HardenedParser(FlaskParser):
+    """webargs' parser, reading JSON bodies with app.api.json_input (too deep, or a number
+    Python cannot read, is a malformed body: 400, never a 500)."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return webargs_core.missing
+        return json_input.loads(req.get_data(cache=True))
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """Every API blueprint: flask-smorest's, with the hardened body parser."""
+
+    ARGUMENTS_PARSER = HardenedParser()
 
 
 class ErrorBodySchema(ma.Schema):

@@ -17,6 +17,7 @@ FINAL_STATUSES = ("answered", "no_route", "all_capped", "all_failed", "abandoned
                   "duplicate", "closed", "overload")
 NEWEST_FIRST = (CallLog.started_at.desc(), CallLog.id.desc())
 EXPORT_BATCH_SIZE = 500
+PG_BIGINT_MAX = 2**63 - 1  # call_logs.id
 
 
 def encode_cursor(call: CallLog) -> str:
@@ -25,10 +26,17 @@ def encode_cursor(call: CallLog) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (started_at, id) a cursor names; anything else (an id PostgreSQL's bigint cannot
+    hold, a time without a date…) is a 422 on `cursor`, never a query that fails."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         started, _, call_id = raw.partition("|")
-        return datetime.fromisoformat(started), int(call_id)
+        if not call_id.isascii() or not call_id.isdigit() or len(call_id) > 19:
+            raise ValueError(call_id)
+        started_at, row_id = datetime.fromisoformat(started), int(call_id)
+        if not 1 <= row_id <= PG_BIGINT_MAX:
+            raise ValueError(call_id)
+        return started_at, row_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationFailed.field("cursor", "Not a cursor this API gave out.") from None
 

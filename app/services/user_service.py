@@ -2,14 +2,15 @@
 from sqlalchemy import exists, func, or_, select
 
 from app.database.models import CallLog, Campaign, Did, User
-from app.extensions import bcrypt, db
+from app.extensions import db
+from app.services import password_service
 from app.services.pagination import Page, paginate
 from app.services.persistence import commit, contains_pattern
 from app.utils.exceptions import Conflict, NotFound, ValidationFailed
 
 
 def hash_password(password: str) -> str:
-    return bcrypt.generate_password_hash(password).decode()
+    return password_service.hash_password(password)
 
 
 def get_user(user_id: int) -> User:
@@ -71,11 +72,22 @@ def update_user(user_id: int, data: dict) -> User:
     return user
 
 
-def change_own_password(user: User, current_password: str, new_password: str) -> User:
-    """A user changing their own password must know the current one; other sessions end."""
-    if not bcrypt.check_password_hash(user.password_hash, current_password):
+def change_own_password(user: User, current_password: str, new_password: str, *,
+                        address: str | None = None) -> User:
+    """A user changing their own password must know the current one; other sessions end.
+
+    The current-password check is throttled exactly like a login (the same account and
+    address limits: a stolen session cookie cannot guess the password), and no database
+    connection is held while bcrypt runs."""
+    from app.services import auth_service  # auth_service uses this module
+
+    check = auth_service.begin_check(user.username, user, address)
+    if not auth_service.password_matches(check, current_password):
         raise ValidationFailed.field("current_password", "This is not your current password.")
-    user.password_hash = hash_password(new_password)
+    new_hash = hash_password(new_password)
+    auth_service.settle_success(check, current_password, rehash=False)
+    user = get_user(check.user_id)
+    user.password_hash = new_hash
     user.session_version += 1
     db.session.commit()
     return user

@@ -22,7 +22,8 @@ def index():
         else:
             changed = submit(PasswordChangeSchema(), form_document(PasswordChangeSchema()),
                              lambda data: user_service.change_own_password(
-                                 user, data["current_password"], data["new_password"]), state)
+                                 user, data["current_password"], data["new_password"],
+                                 address=request.remote_addr), state)
             if changed is not None:
                 login_user(changed)  # other sessions ended; this one goes on
                 flash("Your password has been changed. Other sessions have been logged out.",

@@ -4,6 +4,7 @@ The API's handlers still decide status, code and message (one place for that); t
 changes how the answer looks. Not logged in → the login page, coming back afterwards.
 """
 import logging
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import make_response, redirect, render_template, request, url_for
@@ -20,9 +21,19 @@ CSRF_MESSAGE = ("This form has expired or did not come from this site. Go back, 
                 "page and try again.")
 
 
+def _unprintable(text: str) -> bool:
+    """Control, format, unassigned or line/paragraph-separator characters (CR, LF, NUL, ESC,
+    U+2028…): none belongs in a path, and CR/LF would break the Location header (a 500)."""
+    return any(unicodedata.category(char)[0] == "C" or unicodedata.category(char) in ("Zl", "Zp")
+               for char in text)
+
+
 def safe_next(target: str | None) -> str | None:
-    """A same-site path to return to after login, or None (never another host)."""
+    """A same-site path to return to after login, or None (never another host, never a
+    character that does not belong in a URL path)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if len(target) > 2000 or _unprintable(target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:

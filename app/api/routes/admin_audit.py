@@ -1,5 +1,4 @@
-from flask_smorest import Blueprint
-
+from app.api.smorest import Blueprint
 from app.api.schemas.audit_schemas import AuditEventSchema, AuditQuerySchema
 from app.api.schemas.common import list_schema
 from app.services import audit_service

@@ -1,9 +1,8 @@
 from flask import request
 from flask_login import current_user, login_user, logout_user
-from flask_smorest import Blueprint
 
 from app.api.schemas.user_schemas import LoginSchema, PasswordChangeSchema, UserSchema
-from app.api.smorest import ErrorSchema
+from app.api.smorest import Blueprint, ErrorSchema
 from app.services import auth_service, user_service
 from app.utils.decorators import login_required
 
@@ -42,10 +41,16 @@ def logout():
 @login_required
 @blp.arguments(PasswordChangeSchema)
 @blp.response(200, UserSchema)
+@blp.alt_response(429, schema=ErrorSchema,
+                  description="Too many wrong passwords for this account or address, at login "
+                              "or here (code `too_many_requests`).",
+                  headers={"Retry-After": {"description": "Seconds until checks are accepted",
+                                           "schema": {"type": "integer"}}})
 def change_password(data):
     """Change your own password (needs the current one). Other sessions end; this one stays."""
     user = user_service.change_own_password(current_user._get_current_object(),
-                                            data["current_password"], data["new_password"])
+                                            data["current_password"], data["new_password"],
+                                            address=request.remote_addr)
     login_user(user)
     return user
 

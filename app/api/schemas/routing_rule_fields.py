@@ -2,7 +2,7 @@
 import re
 import zoneinfo
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import marshmallow as ma
 from marshmallow import validate
@@ -15,7 +15,11 @@ _CLOCK = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
 def _cents(value: Decimal) -> None:
-    if value != value.quantize(Decimal("0.01")):
+    try:
+        exact = value == value.quantize(Decimal("0.01"))
+    except InvalidOperation:  # too many digits to quantize: the range check says why
+        return
+    if not exact:
         raise ma.ValidationError("At most 2 decimals.")
 
 
