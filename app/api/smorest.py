@@ -4,6 +4,8 @@ from http import HTTPStatus
 import marshmallow as ma
 from apispec import BasePlugin
 from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
+from webargs.flaskparser import FlaskParser
 from werkzeug.routing import IntegerConverter
 
 from app.api.schemas.common import PG_INTEGER_MAX
@@ -20,6 +22,21 @@ class RowIdConverter(IntegerConverter):
 
     def __init__(self, map, max: int = PG_INTEGER_MAX):
         super().__init__(map, min=1, max=max)
+
+
+class StrictQueryParser(FlaskParser):
+    """webargs' parser, except that an unknown query parameter is an error (422 naming it),
+    as an unknown body field already is: `per_page=1` on a list that pages with `limit` must
+    not silently answer 50 rows. Bodies keep their schema's own rule."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+                                   "query": ma.RAISE, "querystring": ma.RAISE}
+
+
+class Blueprint(SmorestBlueprint):
+    """The blueprint of every /api module: flask-smorest's, with StrictQueryParser."""
+
+    ARGUMENTS_PARSER = StrictQueryParser()
 
 
 class ErrorBodySchema(ma.Schema):

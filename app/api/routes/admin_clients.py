@@ -1,10 +1,10 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.api.schemas.client_schemas import (ClientCreateSchema, ClientDeleteQuerySchema,
                                             ClientQuerySchema, ClientSchema, ClientUpdateSchema,
                                             SipSecretSchema)
 from app.api.schemas.common import list_schema
+from app.api.smorest import Blueprint
 from app.services import client_service
 from app.utils.decorators import staff_required
 

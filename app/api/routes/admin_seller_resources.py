@@ -1,11 +1,10 @@
 """Admins and staff read every seller's DIDs and campaigns; changes are the sellers' own."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.api.schemas.campaign_schemas import AdminCampaignQuerySchema, AdminCampaignSchema
 from app.api.schemas.common import list_schema
 from app.api.schemas.did_schemas import AdminDidQuerySchema, AdminDidSchema
-from app.api.smorest import ErrorSchema
+from app.api.smorest import Blueprint, ErrorSchema
 from app.services import campaign_service, did_service
 from app.utils.decorators import staff_required
 

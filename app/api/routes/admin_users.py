@@ -1,10 +1,9 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.api.schemas.common import list_schema
 from app.api.schemas.user_schemas import (UserCreateSchema, UserQuerySchema, UserSchema,
                                           UserUpdateSchema)
-from app.api.smorest import ErrorSchema
+from app.api.smorest import Blueprint, ErrorSchema
 from app.services import user_service
 from app.utils.decorators import admin_required
 

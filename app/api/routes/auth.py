@@ -1,9 +1,8 @@
 from flask import request
 from flask_login import current_user, login_user, logout_user
-from flask_smorest import Blueprint
 
 from app.api.schemas.user_schemas import LoginSchema, PasswordChangeSchema, UserSchema
-from app.api.smorest import ErrorSchema
+from app.api.smorest import Blueprint, ErrorSchema
 from app.services import auth_service, user_service
 from app.utils.decorators import login_required
 

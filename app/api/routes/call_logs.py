@@ -1,13 +1,13 @@
 """Call logs: every call for admins and staff, a seller's own calls for that seller."""
 from flask import current_app
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from app.api.schemas.call_log_schemas import (AdminCallLogFilterSchema, AdminCallLogQuerySchema,
                                               CallLogFilterSchema, CallLogPageSchema,
                                               CallLogQuerySchema, CallLogSchema,
                                               CallSummarySchema)
 from app.api.schemas.common import PG_BIGINT_MAX
+from app.api.smorest import Blueprint
 from app.services import call_log_service
 from app.utils.decorators import seller_required, staff_required
 

@@ -1,11 +1,11 @@
 """The Asterisk-side API: the same routing engine as FastAGI, over HTTP with a Bearer token."""
 from flask import current_app
-from flask_smorest import Blueprint
 
 from app.api.schemas.internal_schemas import (AnsweredSchema, AttemptResultSchema,
                                               CallArrivalSchema, CallEndResultSchema,
                                               CallEndSchema, LogCallSchema, ReconcileResultSchema,
                                               ReconcileSchema, RouteDecisionSchema)
+from app.api.smorest import Blueprint
 from app.extensions import db
 from app.services.routing import CallArrival, CallEnd, RoutingService
 from app.utils.decorators import internal_token_required

@@ -1,13 +1,12 @@
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from app.api.schemas.common import list_schema
 from app.api.schemas.routing_setting_schemas import (RoutingSettingCreateSchema,
                                                      RoutingSettingQuerySchema,
                                                      RoutingSettingSchema,
                                                      RoutingSettingUpdateSchema)
-from app.api.smorest import ErrorSchema
+from app.api.smorest import Blueprint, ErrorSchema
 from app.services import routing_setting_service
 from app.utils.decorators import seller_required
 

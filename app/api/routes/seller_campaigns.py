@@ -1,11 +1,10 @@
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from app.api.schemas.campaign_schemas import (CampaignCreateSchema, CampaignQuerySchema,
                                               CampaignSchema, CampaignUpdateSchema)
 from app.api.schemas.common import list_schema
-from app.api.smorest import ErrorSchema
+from app.api.smorest import Blueprint, ErrorSchema
 from app.services import campaign_service
 from app.utils.decorators import seller_required
 

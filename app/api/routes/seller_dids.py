@@ -1,10 +1,9 @@
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from app.api.schemas.common import list_schema
 from app.api.schemas.did_schemas import DidCreateSchema, DidQuerySchema, DidSchema, DidUpdateSchema
-from app.api.smorest import ErrorSchema
+from app.api.smorest import Blueprint, ErrorSchema
 from app.services import did_service
 from app.utils.decorators import seller_required
 

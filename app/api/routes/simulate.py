@@ -1,8 +1,8 @@
 """Dry-run routing: the decision a call would get now, without reserving anything."""
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from app.api.schemas.simulation_schemas import SimulationRequestSchema, SimulationSchema
+from app.api.smorest import Blueprint
 from app.services import simulation_service
 from app.utils.decorators import seller_required, staff_required
 
