@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.database.models.cdr import ASTERISK_CDR_COLUMNS, CDR_VARIABLES, Cdr
 from app.extensions import db
+from app.services import cdr_service
 from tests.support import asterisk_cdr
 from tests.support import asterisk_realtime as ast
 
@@ -150,3 +151,15 @@ def test_the_shipped_configuration_writes_cdrs_into_this_table():
         assert backend[key] == realtime[key], key  # the same database as realtime
     modules = (ASTERISK_DIR / "modules.conf").read_text()
     assert re.search(r"^load\s*=\s*cdr_pgsql\.so\s*$", modules, re.MULTILINE)
+
+
+def test_the_cdr_service_reads_the_same_calls_from_the_table_as_from_the_capture(app, asterisk):
+    captured = asterisk_cdr.read_captured_cdrs()
+    asterisk_cdr.write_cdrs(asterisk, captured)
+    from_capture = {uniqueid: cdr_service.call_from_cdrs(rows)
+                    for uniqueid, rows in cdr_service.group_by_uniqueid(captured).items()}
+    with app.app_context():
+        from_table = cdr_service.read_calls([*from_capture, "pbx-a-never-seen.1"])
+        assert cdr_service.read_calls([]) == {}
+    assert from_table == from_capture
+    assert from_table["pbx-a-1796285574.45"].attempt == 2
