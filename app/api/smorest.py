@@ -27,8 +27,13 @@ class RowIdConverter(IntegerConverter):
 
 
 class HardenedParser(FlaskParser):
-    """webargs' parser, reading JSON bodies with app.api.json_input (too deep, or a number
-    Python cannot read, is a malformed body: 400, never a 500)."""
+    """webargs' parser with two rules of ours. JSON bodies are read with app.api.json_input
+    (too deep, or a number Python cannot read, is a malformed body: 400, never a 500). An
+    unknown query parameter is an error (422 naming it), as an unknown body field already is:
+    `per_page=1` on a list that pages with `limit` must not silently answer 50 rows."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+                                   "query": ma.RAISE, "querystring": ma.RAISE}
 
     def _raw_load_json(self, req):
         if not is_json_request(req):
@@ -37,7 +42,7 @@ class HardenedParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """Every API blueprint: flask-smorest's, with the hardened body parser."""
+    """Every API blueprint: flask-smorest's, with the hardened parser."""
 
     ARGUMENTS_PARSER = HardenedParser()
 

@@ -7,7 +7,9 @@ pjsip_service). Two ways a call center connects:
   answering its digest challenge with `outbound_auth` (`ps_endpoints.outbound_auth` = id).
 - `register`: its PBX registers to us as `<client_identifier>` with the inbound credentials
   (`ps_endpoints.auth` = id); the AOR has no static contact and `max_contacts` >= 1, and
-  Asterisk writes `ps_contacts` itself. We only ever read those contacts.
+  Asterisk writes `ps_contacts` itself. We only ever read those contacts. A PBX that also
+  challenges the INVITEs we send it gets `outbound_auth` too (`ps_endpoints.outbound_auth` =
+  `<id>.out`, since the inbound auth holds the row `<id>`).
 
 Passwords are stored in ps_auths (Asterisk needs them in clear) and never returned; the one
 exception is `reset_sip_password`, which makes a new inbound password and hands it over once.
@@ -255,8 +257,9 @@ def _merge_sip(identifier: str, current_mode: str | None, current: EndpointSpec 
                changes: dict) -> tuple[str, EndpointSpec]:
     """The endpoint a client should have: `current` with `changes` applied, mode rules checked.
 
-    Switching mode drops what the old mode had and the new one forbids (a static contact and
-    outbound auth, or the inbound credentials) and takes the new mode's max_contacts default.
+    Switching mode drops what the new mode forbids (a static contact, or the inbound
+    credentials) and takes the new mode's max_contacts default; outbound auth is allowed in
+    both modes and is kept.
     """
     errors: dict = {}
     mode = changes.get("mode") or current_mode or "static"
@@ -266,7 +269,7 @@ def _merge_sip(identifier: str, current_mode: str | None, current: EndpointSpec 
     if fresh:
         spec.max_contacts = None
         if mode == "register":
-            spec.contact, spec.outbound_auth = None, None
+            spec.contact = None
         else:
             spec.inbound_auth = None
     for name in PLAIN_SIP_OPTIONS:
@@ -301,8 +304,9 @@ def _register_rules(spec: EndpointSpec, changes: dict, errors: dict) -> None:
     if changes.get("contact_uri") is not None:
         errors["contact_uri"] = ["Not allowed in register mode: the call center's PBX "
                                  "registers its contact."]
-    if changes.get("outbound_auth") is not None:
-        errors["outbound_auth"] = ["Only a static client has outbound auth."]
+    if "outbound_auth" in changes:
+        spec.outbound_auth = _merge_credentials(spec.outbound_auth, changes["outbound_auth"],
+                                                "outbound_auth", errors)
     if spec.max_contacts is None:
         spec.max_contacts = 1
     elif spec.max_contacts < 1:

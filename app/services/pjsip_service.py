@@ -1,9 +1,10 @@
 """The one place that reads and writes Asterisk's PJSIP realtime rows for an endpoint.
 
 Clients and carriers are both one endpoint in Asterisk: a `ps_endpoints` row, optionally a
-`ps_aors` row (same id), a `ps_auths` row (same id) used either as the endpoint's inbound
-`auth` or as its `outbound_auth`, and `ps_endpoint_id_ips` rows (`<id>`, `<id>.2`, `<id>.3`…)
-that identify it by source address. The services describe what they want as an
+`ps_aors` row (same id), `ps_auths` rows for the endpoint's inbound `auth` (id `<id>`) and its
+`outbound_auth` (id `<id>`, or `<id>.out` when the endpoint has an inbound auth too: a
+registering PBX that also challenges our INVITEs), and `ps_endpoint_id_ips` rows (`<id>`,
+`<id>.2`, `<id>.3`…) that identify it by source address. The services describe what they want as an
 `EndpointSpec`; this module turns it into rows the way res_config_pgsql reads them (every text
 value through `encode_realtime_value`, yes/no columns as `yes`/`no`) and back. It never commits
 (the caller's transaction holds the client or carrier row too) and never writes `ps_contacts`,
@@ -27,7 +28,7 @@ from app.database.realtime_values import (encode_realtime_value, format_ast_bool
                                           parse_ast_bool, split_realtime_value)
 from app.extensions import db
 from app.services import audit_service
-from app.services.sip_syntax import networks_overlap, parse_identify_network
+from app.services.sip_syntax import read_identify_match
 from app.utils.exceptions import Conflict, ValidationFailed
 
 CLIENT_CONTEXT = "cc-from-clients"  # the dialplan context for anything a client sends us
@@ -41,6 +42,8 @@ DEFAULT_CODECS = ("ulaw", "alaw")
 # Asterisk reads the whole identify table on every new inbound request: keep it small.
 MAX_IDENTIFY_IPS = 16
 IDENTIFY_ID_SEPARATOR = "."  # never in a client identifier, so `<id>.<n>` cannot collide
+# The outbound auth's row when the inbound auth holds `<id>` ('.' again: no collision).
+OUTBOUND_AUTH_SUFFIX = ".out"
 # Asterisk's UNIQUE (id) constraints: a violation means the id is taken.
 ID_KEYS = frozenset(f"{table}_id_key" for table in
                     ("ps_endpoints", "ps_aors", "ps_auths", "ps_endpoint_id_ips"))
@@ -75,9 +78,11 @@ class EndpointSpec:
     send_pai: bool = False
     nat: bool = False
 
-    def __post_init__(self):
-        if self.inbound_auth and self.outbound_auth:
-            raise ValueError("one ps_auths row per endpoint: inbound or outbound, not both")
+    @property
+    def outbound_auth_id(self) -> str:
+        """The ps_auths id of the outbound auth: the endpoint's own id, unless the inbound
+        auth has it."""
+        return self.id + OUTBOUND_AUTH_SUFFIX if self.inbound_auth else self.id
 
 
 @dataclass
@@ -107,12 +112,13 @@ def read_endpoints(ids: list[str]) -> dict[str, EndpointSpec]:
         return {}
     found = list(endpoints)
     aors = _rows(PsAor, PsAor.id.in_(found))
-    auths = _rows(PsAuth, PsAuth.id.in_(found))
+    auths = _rows(PsAuth, PsAuth.id.in_([auth_id for endpoint_id in found
+                                         for auth_id in auth_row_ids(endpoint_id)]))
     identify: dict[str, list] = {}
     for row in db.session.execute(
             select(PsEndpointIdIp.__table__).where(PsEndpointIdIp.endpoint.in_(found))).mappings():
         identify.setdefault(row["endpoint"], []).append(row)
-    return {endpoint_id: _spec_from_rows(row, aors.get(endpoint_id), auths.get(endpoint_id),
+    return {endpoint_id: _spec_from_rows(row, aors.get(endpoint_id), auths,
                                          identify.get(endpoint_id, []))
             for endpoint_id, row in endpoints.items()}
 
@@ -128,14 +134,24 @@ def _one(value: str | None) -> str | None:
     return values[-1] if values else None
 
 
-def _spec_from_rows(endpoint, aor, auth, identify_rows) -> EndpointSpec:
-    credentials = None
-    if auth is not None:
-        credentials = Credentials(_one(auth["username"]) or "", _one(auth["password"]) or "")
-    # References are lists in Asterisk (`auth`, `outbound_auth` may name several objects).
+def _credentials(auth) -> Credentials | None:
+    if auth is None:
+        return None
+    return Credentials(_one(auth["username"]) or "", _one(auth["password"]) or "")
+
+
+def _spec_from_rows(endpoint, aor, auths: dict, identify_rows) -> EndpointSpec:
+    # References are lists in Asterisk (`auth`, `outbound_auth` may name several objects);
+    # ours are the rows auth_row_ids names, anything else was written by hand and is left be.
     inbound_refs = _list(endpoint["auth"])
     outbound_refs = _list(endpoint["outbound_auth"])
     own_id = endpoint["id"]
+    inbound = _credentials(auths.get(own_id)) if own_id in inbound_refs else None
+    outbound = None
+    for auth_id in auth_row_ids(own_id)[::-1]:  # `<id>.out` first, then `<id>`
+        if auth_id in outbound_refs and auth_id not in inbound_refs and auth_id in auths:
+            outbound = _credentials(auths[auth_id])
+            break
     ordered = sorted(identify_rows, key=lambda row: _identify_position(own_id, row["id"]))
     return EndpointSpec(
         id=own_id,
@@ -146,9 +162,8 @@ def _spec_from_rows(endpoint, aor, auth, identify_rows) -> EndpointSpec:
         has_aor=aor is not None,
         contact=_contact(aor),
         max_contacts=aor["max_contacts"] if aor is not None else None,
-        inbound_auth=credentials if own_id in inbound_refs else None,
-        outbound_auth=credentials if own_id in outbound_refs and own_id not in inbound_refs
-        else None,
+        inbound_auth=inbound,
+        outbound_auth=outbound,
         identify_ips=[match for row in ordered for match in _list(row["match"])],
         callerid=_one(endpoint["callerid"]),
         from_user=_one(endpoint["from_user"]),
@@ -217,7 +232,7 @@ def ensure_id_free(endpoint_id: str, *, field_name: str | None = None) -> None:
     queries = {
         "ps_endpoints": select(PsEndpoint.id).where(PsEndpoint.id == endpoint_id),
         "ps_aors": select(PsAor.id).where(PsAor.id == endpoint_id),
-        "ps_auths": select(PsAuth.id).where(PsAuth.id == endpoint_id),
+        "ps_auths": select(PsAuth.id).where(PsAuth.id.in_(auth_row_ids(endpoint_id))),
         "ps_endpoint_id_ips": select(PsEndpointIdIp.id).where(or_(
             PsEndpointIdIp.endpoint == endpoint_id,
             PsEndpointIdIp.id.in_(identify_row_ids(endpoint_id, MAX_IDENTIFY_IPS)))),
@@ -237,10 +252,13 @@ def ensure_identify_free(endpoint_id: str, networks: list[str], *,
                          ignore_endpoints: tuple[str, ...] = (), field_name="identify_ips") -> None:
     """409 when one of `networks` overlaps an address that identifies another endpoint.
 
-    Identification by IP claims every request from an address, so two endpoints sharing one
-    would receive each other's calls. `also_claimed` adds (endpoint, match) pairs that have no
-    rows right now (an inactive carrier keeps its addresses). Takes a transaction-level lock so
-    two concurrent writers cannot both pass the check.
+    Identification by IP claims every request from a matching source (REGISTERs included), so
+    two endpoints sharing one would receive each other's calls. A match with a port claims only
+    that source port, one without claims every port: `192.0.2.10:5060` and
+    `192.0.2.10:5070` may belong to two endpoints, `192.0.2.10` and `192.0.2.10:5070` may not.
+    `also_claimed` adds (endpoint, match) pairs that have no rows right now (an inactive
+    carrier keeps its addresses). Takes a transaction-level lock so two concurrent writers
+    cannot both pass the check.
     """
     if not networks:
         return
@@ -252,12 +270,13 @@ def ensure_identify_free(endpoint_id: str, networks: list[str], *,
     claims += [(owner, match) for owner, match in also_claimed if owner not in mine]
     clashes = {}
     for network in networks:
+        wanted = read_identify_match(network)
         for owner, match in claims:
             try:
-                other = parse_identify_network(match)
+                other = read_identify_match(match)
             except ValueError:
                 continue  # a hostname or something hand-written: Asterisk resolves it, we cannot
-            if networks_overlap(network, other):
+            if wanted.overlaps(other):
                 clashes.setdefault(network, []).append(owner)
     if clashes:
         raise Conflict("These addresses already identify another endpoint; Asterisk could "
@@ -337,13 +356,15 @@ def _audit_view(spec: EndpointSpec, previous_id: str | None) -> dict:
 def delete_endpoint(endpoint_id: str) -> None:
     """Remove the endpoint's rows (never ps_contacts: Asterisk expires those itself)."""
     db.session.execute(delete(PsEndpointIdIp).where(PsEndpointIdIp.endpoint == endpoint_id))
-    for model in (PsAuth, PsAor, PsEndpoint):
+    db.session.execute(delete(PsAuth).where(PsAuth.id.in_(auth_row_ids(endpoint_id))))
+    for model in (PsAor, PsEndpoint):
         db.session.execute(delete(model).where(model.id == endpoint_id))
     audit_service.record("delete", "pjsip_endpoint", endpoint_id, {})
 
 
 def set_inbound_password(endpoint_id: str, password: str) -> bool:
-    """Replace the password of the endpoint's auth row; False when it has none."""
+    """Replace the password of the endpoint's auth row `<id>` (the inbound auth of a
+    registering client); False when it has none."""
     result = db.session.execute(
         update(PsAuth).where(PsAuth.id == endpoint_id).values(password=_encode(password)))
     if result.rowcount == 1:
@@ -355,6 +376,8 @@ def set_inbound_password(endpoint_id: str, password: str) -> bool:
 def _move_rows(old_id: str, new_id: str) -> None:
     for model in (PsEndpoint, PsAor, PsAuth):
         db.session.execute(update(model).where(model.id == old_id).values(id=new_id))
+    db.session.execute(update(PsAuth).where(PsAuth.id == old_id + OUTBOUND_AUTH_SUFFIX)
+                       .values(id=new_id + OUTBOUND_AUTH_SUFFIX))
     # Identify rows are rewritten whole by _write_identify under the new id.
     db.session.execute(delete(PsEndpointIdIp).where(PsEndpointIdIp.endpoint == old_id))
 
@@ -369,7 +392,7 @@ def _endpoint_values(spec: EndpointSpec) -> dict:
         "transport": _encode(spec.transport),
         "aors": spec.id if spec.has_aor else None,
         "auth": spec.id if spec.inbound_auth else None,
-        "outbound_auth": spec.id if spec.outbound_auth else None,
+        "outbound_auth": spec.outbound_auth_id if spec.outbound_auth else None,
         "context": _encode(spec.context),
         "disallow": "all",
         "allow": ",".join(spec.codecs),
@@ -401,13 +424,23 @@ def _write_aor(spec: EndpointSpec) -> None:
     _upsert(PsAor, spec.id, {"contact": _encode(spec.contact), "max_contacts": spec.max_contacts})
 
 
+def auth_row_ids(endpoint_id: str) -> list[str]:
+    """Every ps_auths id an endpoint may own: `<id>` and `<id>.out`."""
+    return [endpoint_id, endpoint_id + OUTBOUND_AUTH_SUFFIX]
+
+
 def _write_auth(spec: EndpointSpec) -> None:
-    credentials = spec.inbound_auth or spec.outbound_auth
-    if credentials is None:
-        db.session.execute(delete(PsAuth).where(PsAuth.id == spec.id))
-        return
-    _upsert(PsAuth, spec.id, {"auth_type": "userpass", "username": _encode(credentials.username),
-                              "password": _encode(credentials.password)})
+    wanted = {}
+    if spec.inbound_auth:
+        wanted[spec.id] = spec.inbound_auth
+    if spec.outbound_auth:
+        wanted[spec.outbound_auth_id] = spec.outbound_auth
+    unused = [auth_id for auth_id in auth_row_ids(spec.id) if auth_id not in wanted]
+    db.session.execute(delete(PsAuth).where(PsAuth.id.in_(unused)))
+    for auth_id, credentials in wanted.items():
+        _upsert(PsAuth, auth_id, {"auth_type": "userpass",
+                                  "username": _encode(credentials.username),
+                                  "password": _encode(credentials.password)})
 
 
 def identify_row_ids(endpoint_id: str, count: int) -> list[str]:

@@ -147,34 +147,87 @@ def _parse_params(text: str) -> dict[str, str | None]:
     return params
 
 
-def parse_identify_network(text: str) -> str:
-    """One IP address or CIDR network for `ps_endpoint_id_ips.match`, normalised.
+@dataclass(frozen=True)
+class IdentifyMatch:
+    """One `ps_endpoint_id_ips.match` value: an address or network, and optionally the source
+    port a request must come from (None: any port)."""
 
-    A single address is stored without a prefix length (`198.51.100.10`), a network in its
-    compressed form (`198.51.100.0/24`, `2001:db8::/32`).
-    """
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    port: int | None = None
+
+    def __str__(self) -> str:
+        single = self.network.num_addresses == 1
+        address = str(self.network.network_address)
+        if self.port is None:
+            return address if single else str(self.network)
+        host = f"[{address}]" if self.network.version == 6 else address
+        return f"{host}:{self.port}" if single else f"{host}:{self.port}/{self.network.prefixlen}"
+
+    def overlaps(self, other: "IdentifyMatch") -> bool:
+        """Whether a request could match both: their addresses overlap and their ports are
+        the same or either takes any port."""
+        return (self.network.version == other.network.version
+                and self.network.overlaps(other.network)
+                and (self.port is None or other.port is None or self.port == other.port))
+
+
+_IDENTIFY_FORMS = ("Give an IP address (192.0.2.10), a CIDR network (192.0.2.0/28), an address "
+                   "with a source port (192.0.2.10:5060, [2001:db8::1]:5060) or both "
+                   "(192.0.2.0:5060/28).")
+
+
+def read_identify_match(text: str) -> IdentifyMatch:
+    """A `match` value as res_pjsip_endpoint_identifier_ip reads it: `addr[/mask]`, or with a
+    source port `addr:port[/mask]` (`[v6addr]:port[/mask]` for IPv6). With a port, Asterisk
+    identifies only requests from that source port; without, from any port."""
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("Give an IP address or a CIDR network.")
+        raise ValueError(_IDENTIFY_FORMS)
+    value = text.strip()
+    address, slash, mask = value.partition("/")
+    port_text = None
+    if address.startswith("["):
+        host, bracket, tail = address[1:].partition("]")
+        if not bracket or not tail.startswith(":") or ":" not in host:
+            raise ValueError(f"{text!r}: an IPv6 address in brackets needs a port after it "
+                             "([2001:db8::1]:5060).")
+        address, port_text = host, tail[1:]
+    elif address.count(":") == 1:  # IPv4 with a port (IPv6 has two colons at least)
+        address, _, port_text = address.partition(":")
+    port = None
+    if port_text is not None:
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            raise ValueError(f"{text!r}: the port must be a number from 1 to 65535.")
+        port = int(port_text)
     try:
-        network = ipaddress.ip_network(text.strip(), strict=True)
+        network = ipaddress.ip_network(address + (slash + mask if slash else ""), strict=True)
     except ValueError as error:
         if "has host bits set" in str(error):
-            raise ValueError(f"{text} has host bits set; did you mean "
-                             f"{ipaddress.ip_network(text.strip(), strict=False)}?") from None
-        raise ValueError(f"{text!r} is not an IP address or CIDR network.") from None
+            loose = ipaddress.ip_network(address + slash + mask, strict=False)
+            suggestion = str(IdentifyMatch(loose, port))
+            raise ValueError(f"{text} has host bits set; did you mean {suggestion}?") from None
+        raise ValueError(f"{text!r} is not an address Asterisk can match. "
+                         + _IDENTIFY_FORMS) from None
     if network.prefixlen == 0:
         raise ValueError("A network of every address would claim all SIP traffic.")
     if network.is_multicast or network.network_address.is_unspecified:
         raise ValueError("Multicast and unspecified addresses never send SIP requests.")
-    if network.num_addresses == 1:
-        return str(network.network_address)
-    return str(network)
+    return IdentifyMatch(network, port)
+
+
+def parse_identify_network(text: str) -> str:
+    """One `ps_endpoint_id_ips.match` value, normalised (see read_identify_match).
+
+    A single address is stored without a prefix length (`198.51.100.10`, `198.51.100.10:5060`),
+    a network in its compressed form (`198.51.100.0/24`, `2001:db8::/32`,
+    `198.51.100.0:5060/24`), an IPv6 address with a port in brackets (`[2001:db8::1]:5060`).
+    """
+    return str(read_identify_match(text))
 
 
 def networks_overlap(first: str, second: str) -> bool:
-    """Whether two identify matches (as parse_identify_network returns them) share an address."""
-    a, b = ipaddress.ip_network(first), ipaddress.ip_network(second)
-    return a.version == b.version and a.overlaps(b)
+    """Whether a request could be identified by both matches (as parse_identify_network
+    returns them): the addresses overlap, and the ports are equal or either has none."""
+    return read_identify_match(first).overlaps(read_identify_match(second))
 
 
 def parse_sip_user(text: str) -> str:

@@ -108,14 +108,14 @@ def client_document(schema, form=None) -> dict:
     sip_schema = PjsipInputSchema()
     sip = form_document(sip_schema, form, prefix="pjsip.")
     mode = sip.get("mode") or "static"
+    if form.getlist("pjsip.outbound_auth")[-1:] == ["on"]:  # either mode
+        sip["outbound_auth"] = form_document(sip_schema.fields["outbound_auth"].schema, form,
+                                             prefix="pjsip.outbound_auth.",
+                                             blank={"password": OMIT})
+    else:
+        sip["outbound_auth"] = None
     if mode == "static":
         sip.pop("max_contacts", None)
-        if form.getlist("pjsip.outbound_auth")[-1:] == ["on"]:
-            sip["outbound_auth"] = form_document(sip_schema.fields["outbound_auth"].schema, form,
-                                                 prefix="pjsip.outbound_auth.",
-                                                 blank={"password": OMIT})
-        else:
-            sip["outbound_auth"] = None
     else:
         sip.pop("contact_uri", None)
         inbound = form_document(sip_schema.fields["inbound_auth"].schema, form,

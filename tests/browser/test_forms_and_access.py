@@ -18,13 +18,15 @@ def test_an_admin_creates_a_client_with_sip_settings_and_the_ps_rows_exist(page,
     form.get_by_label("Registration: their PBX registers to us").check()
     expect(field(form, "Registrations allowed")).to_be_visible()
     expect(field(form, "Contact URI")).to_be_hidden()
+    # Outbound auth belongs to both modes: a registering PBX may challenge our calls too.
+    expect(field(form, "Their PBX challenges the calls we send it (outbound auth)")).to_be_visible()
     form.get_by_label("Static: we dial their PBX").check()
 
     field(form, "Identifier").fill("delta-cc")
     field(form, "Name").fill("Delta Dialers")
     field(form, "Department").fill("Roofing")
     field(form, "Contact URI").fill("sip:queue@pbx.delta.example:5060")
-    field(form, "Their PBX asks us to authenticate (outbound auth)").check()
+    field(form, "Their PBX challenges the calls we send it (outbound auth)").check()
     field(form, "Auth username").fill("capconduit")
     field(form, "Auth password").fill(SIP_PASSWORD)
     field(form, "Codecs, most preferred first").fill("alaw")

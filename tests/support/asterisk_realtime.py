@@ -94,13 +94,32 @@ def resolve_dial(conn: psycopg.Connection, endpoint_id: str) -> dict:
     return {"endpoint": endpoint, "contacts": contacts, "outbound_auths": outbound}
 
 
-def identify_by_ip(conn: psycopg.Connection, source_ip: str) -> str | None:
-    """The endpoint res_pjsip_endpoint_identifier_ip picks for a request from `source_ip`:
-    it reads the whole identify table (`id LIKE '%'`) and matches each `match` network."""
+def _match_network_and_port(match: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
+                                                 int | None]:
+    """A `match` value as Asterisk reads it: `addr[/mask]`, `addr:port[/mask]` or
+    `[v6addr]:port[/mask]` (a port before the mask, as in `1.2.3.4:5060/32`)."""
+    address, slash, mask = match.partition("/")
+    port = None
+    if address.startswith("["):
+        address, _, tail = address[1:].partition("]")
+        port = int(tail[1:])
+    elif address.count(":") == 1:
+        address, _, port_text = address.partition(":")
+        port = int(port_text)
+    return ipaddress.ip_network(address + slash + mask, strict=False), port
+
+
+def identify_by_ip(conn: psycopg.Connection, source_ip: str,
+                   source_port: int = 5060) -> str | None:
+    """The endpoint res_pjsip_endpoint_identifier_ip picks for a request from
+    `source_ip:source_port`: it reads the whole identify table (`id LIKE '%'`) and matches
+    each `match` network, and its port when the match has one. REGISTERs are identified the
+    same way."""
     address = ipaddress.ip_address(source_ip)
     for row in query(conn, "SELECT * FROM ps_endpoint_id_ips WHERE id LIKE '%' ESCAPE '\\' "
                            "ORDER BY id"):
         for match in listed(row, "match"):
-            if address in ipaddress.ip_network(match, strict=False):
+            network, port = _match_network_and_port(match)
+            if address in network and port in (None, source_port):
                 return single(row, "endpoint")
     return None

@@ -53,6 +53,13 @@ def test_a_long_host_fits_once_it_has_a_port():
     ("2001:DB8::1", "2001:db8::1"),
     ("2001:db8:0:0::/64", "2001:db8::/64"),
     ("127.0.0.1", "127.0.0.1"),
+    # With a source port, as Asterisk's `match` takes it (the port before any mask).
+    ("192.0.2.10:5060", "192.0.2.10:5060"),
+    (" 192.0.2.10:05070 ", "192.0.2.10:5070"),
+    ("192.0.2.10:5060/32", "192.0.2.10:5060"),
+    ("192.0.2.0:5060/28", "192.0.2.0:5060/28"),
+    ("[2001:DB8::1]:5060", "[2001:db8::1]:5060"),
+    ("[2001:db8::]:5060/64", "[2001:db8::]:5060/64"),
 ])
 def test_identify_networks_are_normalised(text, stored):
     assert parse_identify_network(text) == stored
@@ -60,7 +67,11 @@ def test_identify_networks_are_normalised(text, stored):
 
 @pytest.mark.parametrize("text", ["", "pbx.example.com", "198.51.100.256", "198.51.100.1/24",
                                   "0.0.0.0/0", "::/0", "0.0.0.0", "::", "224.0.0.5",
-                                  "ff02::1", "198.51.100.0/33"])
+                                  "ff02::1", "198.51.100.0/33", "192.0.2.10:0",
+                                  "192.0.2.10:65536", "192.0.2.10:", "192.0.2.10:sip",
+                                  "192.0.2.1:5060/28", "[2001:db8::1]", "[192.0.2.1]:5060",
+                                  "pbx.example.com:5060", "192.0.2.10:5060:5061",
+                                  "0.0.0.0:5060"])
 def test_invalid_identify_networks(text):
     with pytest.raises(ValueError):
         parse_identify_network(text)
@@ -71,6 +82,19 @@ def test_overlap():
     assert networks_overlap("198.51.100.0/24", "198.51.100.128/25")
     assert not networks_overlap("198.51.100.10", "198.51.100.11")
     assert not networks_overlap("::ffff:198.51.100.10", "198.51.100.10")
+
+
+def test_overlap_takes_the_source_port_into_account():
+    """A match with a port claims that source port only; one without claims every port."""
+    assert not networks_overlap("192.0.2.10:5060", "192.0.2.10:5070")
+    assert networks_overlap("192.0.2.10:5060", "192.0.2.10:5060")
+    assert networks_overlap("192.0.2.10", "192.0.2.10:5070")
+    assert networks_overlap("192.0.2.10:5070", "192.0.2.0/24")
+    assert networks_overlap("192.0.2.0:5070/24", "192.0.2.10:5070")
+    assert not networks_overlap("192.0.2.0:5060/24", "192.0.2.10:5070")
+    assert not networks_overlap("192.0.2.11:5060", "192.0.2.10:5060")
+    assert not networks_overlap("[2001:db8::1]:5060", "[2001:db8::1]:5070")
+    assert networks_overlap("[2001:db8::1]:5060", "2001:db8::/64")
 
 
 def test_codec_list_is_asterisks_format_names():

@@ -1,6 +1,6 @@
-from app.api.smorest import Blueprint
 from app.api.schemas.audit_schemas import AuditEventSchema, AuditQuerySchema
 from app.api.schemas.common import list_schema
+from app.api.smorest import Blueprint
 from app.services import audit_service
 from app.utils.decorators import admin_required
 

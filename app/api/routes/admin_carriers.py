@@ -4,6 +4,7 @@ from app.api.smorest import Blueprint
 from app.api.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySchema,
                                              CarrierSchema, CarrierUpdateSchema)
 from app.api.schemas.common import list_schema
+from app.api.smorest import Blueprint
 from app.services import carrier_service
 from app.utils.decorators import admin_required, staff_required
 

@@ -5,6 +5,7 @@ from app.api.schemas.client_schemas import (ClientCreateSchema, ClientDeleteQuer
                                             ClientQuerySchema, ClientSchema, ClientUpdateSchema,
                                             SipSecretSchema)
 from app.api.schemas.common import list_schema
+from app.api.smorest import Blueprint
 from app.services import client_service
 from app.utils.decorators import staff_required
 

@@ -8,6 +8,7 @@ from app.api.schemas.call_log_schemas import (AdminCallLogFilterSchema, AdminCal
                                               CallLogQuerySchema, CallLogSchema,
                                               CallSummarySchema)
 from app.api.schemas.common import PG_BIGINT_MAX
+from app.api.smorest import Blueprint
 from app.services import call_log_service
 from app.utils.decorators import seller_required, staff_required
 

@@ -6,6 +6,7 @@ from app.api.schemas.internal_schemas import (AnsweredSchema, AttemptResultSchem
                                               CallArrivalSchema, CallEndResultSchema,
                                               CallEndSchema, LogCallSchema, ReconcileResultSchema,
                                               ReconcileSchema, RouteDecisionSchema)
+from app.api.smorest import Blueprint
 from app.extensions import db
 from app.services.routing import CallArrival, CallEnd, RoutingService
 from app.utils.decorators import internal_token_required

@@ -1,6 +1,6 @@
-from app.api.smorest import Blueprint
 from app.api.schemas.common import list_schema
 from app.api.schemas.seller_client_schemas import LinkableClientQuerySchema, LinkableClientSchema
+from app.api.smorest import Blueprint
 from app.services import routing_setting_service
 from app.utils.decorators import seller_required
 

@@ -3,6 +3,7 @@ from flask_login import current_user
 
 from app.api.smorest import Blueprint
 from app.api.schemas.simulation_schemas import SimulationRequestSchema, SimulationSchema
+from app.api.smorest import Blueprint
 from app.services import simulation_service
 from app.utils.decorators import seller_required, staff_required
 

@@ -77,8 +77,9 @@ class PjsipInputSchema(InputSchema):
     dtmf_mode = dtmf_mode_field()
     identify_ips = identify_ips_field()
     outbound_auth = ma.fields.Nested(SipAuthInputSchema, allow_none=True, metadata={
-        "description": "Static mode: credentials the call center's PBX challenges us for. "
-                       "null removes them."})
+        "description": "Either mode: credentials we answer the call center's PBX with when it "
+                       "challenges the calls we send it (a registering PBX may challenge them "
+                       "too). null removes them; a mode switch keeps them."})
     inbound_auth = ma.fields.Nested(SipAuthInputSchema, metadata={
         "description": "Register mode: credentials the PBX registers with. The username "
                        "defaults to client_identifier; without a password a random one is "

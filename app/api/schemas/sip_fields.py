@@ -25,7 +25,8 @@ def _checked(parse):
 
 
 class IdentifyNetwork(ma.fields.String):
-    """An IP address or CIDR network, loaded in the normalised form Asterisk gets."""
+    """An IP address or CIDR network, optionally with a source port, loaded in the normalised
+    form Asterisk gets."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -62,9 +63,15 @@ def identify_ips_field(min_length: int = 0, **kwargs) -> ma.fields.List:
     return ma.fields.List(
         IdentifyNetwork(),
         validate=[validate.Length(min=min_length, max=MAX_IDENTIFY_IPS), _disjoint_networks],
-        metadata={"description": "IP addresses or CIDR networks whose SIP requests belong to "
-                                 "this endpoint (ps_endpoint_id_ips).",
-                  "example": ["198.51.100.10", "203.0.113.0/28"]},
+        metadata={"description": "Source addresses whose SIP requests belong to this endpoint "
+                                 "(ps_endpoint_id_ips.match): an IP address, a CIDR network, "
+                                 "either with a source port (`192.0.2.10:5060`, "
+                                 "`[2001:db8::1]:5060`, `192.0.2.0:5060/28`). Without a port "
+                                 "every port of the address is claimed. Identification by IP "
+                                 "claims every request from a matching source, REGISTERs "
+                                 "included, so no two endpoints may claim one source "
+                                 "(address and port): 409 otherwise.",
+                  "example": ["198.51.100.10", "203.0.113.0/28", "192.0.2.10:5060"]},
         **kwargs)
 
 

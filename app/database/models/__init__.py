@@ -2,6 +2,7 @@
 from app.database.models.call_log import CallAttempt, CallLog
 from app.database.models.campaign import Campaign, CampaignClientSetting, CampaignDid
 from app.database.models.carrier import Carrier
+from app.database.models.cdr import Cdr
 from app.database.models.client import Client
 from app.database.models.did import Did
 from app.database.models.pjsip import (PsAor, PsAuth, PsContact, PsDomainAlias, PsEndpoint,
@@ -12,7 +13,7 @@ from app.database.models.user import User
 
 __all__ = [
     "AuditEvent", "CallAttempt", "CallLog", "Campaign", "CampaignClientSetting", "CampaignDid",
-    "Carrier", "LoginThrottle",
+    "Carrier", "Cdr", "LoginThrottle",
     "Client", "Did", "PsAor", "PsAuth", "PsContact", "PsDomainAlias", "PsEndpoint", "PsEndpointIdIp",
     "Reservation", "User",
 ]

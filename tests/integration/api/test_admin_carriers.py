@@ -95,6 +95,8 @@ def test_list_filters_and_searches(admin):
     (new_carrier(identify_ips=["192.0.2.10", "192.0.2.10"]), "identify_ips"),
     (new_carrier(identify_ips=["192.0.2.0/25", "192.0.2.64/26"]), "identify_ips"),
     (new_carrier(identify_ips="192.0.2.10"), "identify_ips"),
+    (new_carrier(identify_ips=["192.0.2.10:99999"]), "identify_ips"),
+    (new_carrier(identify_ips=["192.0.2.1:5060/24"]), "identify_ips"),
     (new_carrier(codecs=["ulaw", "wav"]), "codecs"),
     (new_carrier(codecs=[]), "codecs"),
     (new_carrier(transport="udp"), "transport"),
@@ -139,6 +141,50 @@ def test_addresses_of_another_endpoint_are_409(admin, counts, address, owner):
     assert response.json["error"]["code"] == "identify_conflict"
     assert response.json["error"]["details"]["identify_ips"] == {address: [owner]}
     assert counts() == before
+
+
+def test_identify_ips_may_carry_a_source_port(admin, endpoint_rows):
+    response = admin.post("/api/admin/carriers", json=new_carrier(
+        identify_ips=["192.0.2.10:5060", "[2001:db8:5::1]:5080", "192.0.2.64:5060/26"]))
+    assert response.status_code == 201, response.json
+    carrier = response.json
+    assert carrier["identify_ips"] == ["192.0.2.10:5060", "[2001:db8:5::1]:5080",
+                                       "192.0.2.64:5060/26"]
+    endpoint_id = carrier["endpoint_id"]
+    assert endpoint_rows(endpoint_id)["identify"] == [
+        (endpoint_id, "192.0.2.10:5060"), (f"{endpoint_id}.2", "[2001:db8:5::1]:5080"),
+        (f"{endpoint_id}.3", "192.0.2.64:5060/26")]
+
+
+@pytest.mark.parametrize("mine, theirs, clash", [
+    ("192.0.2.10:5060", "192.0.2.10:5070", False),   # same address, another source port
+    ("192.0.2.10:5060", "192.0.2.10:5060", True),
+    ("192.0.2.10", "192.0.2.10:5070", True),          # no port: every port of the address
+    ("192.0.2.10:5070", "192.0.2.10", True),
+    ("192.0.2.0/24", "192.0.2.10:5070", True),
+    ("192.0.2.0:5060/24", "192.0.2.10:5070", False),
+])
+def test_the_overlap_check_takes_the_port_into_account(admin, counts, mine, theirs, clash):
+    first = admin.post("/api/admin/carriers", json=new_carrier(name="First",
+                                                               identify_ips=[theirs]))
+    assert first.status_code == 201, first.json
+    before = counts()
+    second = admin.post("/api/admin/carriers", json=new_carrier(name="Second",
+                                                                identify_ips=[mine]))
+    if clash:
+        assert second.status_code == 409
+        assert second.json["error"]["details"]["identify_ips"] == {
+            mine: [first.json["endpoint_id"]]}
+        assert counts() == before
+    else:
+        assert second.status_code == 201, second.json
+
+
+def test_one_carrier_may_not_list_a_source_twice_with_and_without_port(admin):
+    response = admin.post("/api/admin/carriers", json=new_carrier(
+        identify_ips=["192.0.2.10", "192.0.2.10:5060"]))
+    assert response.status_code == 422
+    assert "identify_ips" in response.json["error"]["details"]
 
 
 def test_an_inactive_carrier_stops_being_identified_but_stays(admin, endpoint_rows, sql):

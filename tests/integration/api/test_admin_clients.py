@@ -193,6 +193,72 @@ def test_bad_list_filters_are_422(admin, query):
     assert admin.get(f"/api/admin/clients?{query}").status_code == 422
 
 
+def test_register_client_with_outbound_auth_has_two_auth_rows(admin, rows, sql):
+    """A registering PBX that challenges our INVITEs: inbound auth `<id>` for its REGISTERs,
+    outbound auth `<id>.out` for the calls we send it."""
+    response = admin.post("/api/admin/clients", json=register_client(pjsip={
+        "inbound_auth": {"username": "reg-user", "password": GIVEN_INBOUND},
+        "outbound_auth": {"username": "capconduit", "password": OUTBOUND_PASSWORD}}))
+    assert response.status_code == 201, response.json
+    sip = response.json["pjsip"]
+    assert sip["inbound_auth"] == {"username": "reg-user", "has_password": True}
+    assert sip["outbound_auth"] == {"username": "capconduit", "has_password": True}
+    assert sql("SELECT aors, auth, outbound_auth FROM ps_endpoints WHERE id = 'reg-cc'") == [
+        ("reg-cc", "reg-cc", "reg-cc.out")]
+    assert sql("SELECT id, auth_type::text, username, password FROM ps_auths "
+               "WHERE id LIKE 'reg-cc%' ORDER BY id") == [
+        ("reg-cc", "userpass", "reg-user", GIVEN_INBOUND),
+        ("reg-cc.out", "userpass", "capconduit", OUTBOUND_PASSWORD)]
+    client_id = response.json["id"]
+    # A new registration password replaces the inbound one only.
+    secret = admin.post(f"/api/admin/clients/{client_id}/sip_password", json={}).json
+    remember_secret(secret["sip_secret"])
+    assert sql("SELECT password FROM ps_auths WHERE id = 'reg-cc.out'") == [(OUTBOUND_PASSWORD,)]
+    # PATCH merges the outbound auth field by field, and null removes it.
+    patched = admin.patch(f"/api/admin/clients/{client_id}", json={"pjsip": {
+        "outbound_auth": {"username": "capconduit-2"}}})
+    assert patched.json["pjsip"]["outbound_auth"] == {"username": "capconduit-2",
+                                                      "has_password": True}
+    assert sql("SELECT username, password FROM ps_auths WHERE id = 'reg-cc.out'") == [
+        ("capconduit-2", OUTBOUND_PASSWORD)]
+    # A rename moves both rows.
+    renamed = admin.patch(f"/api/admin/clients/{client_id}", json={"client_identifier": "reg-2"})
+    assert renamed.status_code == 200, renamed.json
+    assert sql("SELECT id FROM ps_auths WHERE id LIKE 'reg-%' ORDER BY id") == [
+        ("reg-2",), ("reg-2.out",)]
+    assert sql("SELECT auth, outbound_auth FROM ps_endpoints WHERE id = 'reg-2'") == [
+        ("reg-2", "reg-2.out")]
+    removed = admin.patch(f"/api/admin/clients/{client_id}",
+                          json={"pjsip": {"outbound_auth": None}})
+    assert removed.json["pjsip"]["outbound_auth"] is None
+    assert removed.json["pjsip"]["inbound_auth"]["username"] == "reg-user"
+    assert sql("SELECT id FROM ps_auths WHERE id LIKE 'reg-%'") == [("reg-2",)]
+    assert sql("SELECT outbound_auth FROM ps_endpoints WHERE id = 'reg-2'") == [(None,)]
+    # Added back on a PATCH, and deleted with the client.
+    admin.patch(f"/api/admin/clients/{client_id}", json={"pjsip": {
+        "outbound_auth": {"username": "capconduit", "password": OUTBOUND_PASSWORD}}})
+    assert admin.delete(f"/api/admin/clients/{client_id}").status_code == 204
+    assert sql("SELECT id FROM ps_auths WHERE id LIKE 'reg-%'") == []
+
+
+def test_switching_a_register_client_with_outbound_auth_to_static(admin, sql):
+    created = admin.post("/api/admin/clients", json=register_client(pjsip={
+        "outbound_auth": {"username": "capconduit", "password": OUTBOUND_PASSWORD}})).json
+    [(generated,)] = sql("SELECT password FROM ps_auths WHERE id = 'reg-cc'")
+    remember_secret(generated)
+    response = admin.patch(f"/api/admin/clients/{created['id']}", json={"pjsip": {
+        "mode": "static", "contact_uri": "sip:agent@pbx.reg.example"}})
+    assert response.status_code == 200, response.json
+    sip = response.json["pjsip"]
+    assert sip["inbound_auth"] is None
+    assert sip["outbound_auth"] == {"username": "capconduit", "has_password": True}
+    # The outbound auth takes the endpoint's own row again; the inbound secret is gone.
+    assert sql("SELECT id, username, password FROM ps_auths WHERE id LIKE 'reg-cc%'") == [
+        ("reg-cc", "capconduit", OUTBOUND_PASSWORD)]
+    assert sql("SELECT auth, outbound_auth FROM ps_endpoints WHERE id = 'reg-cc'") == [
+        (None, "reg-cc")]
+
+
 # --- 422: every field names itself, nothing is written ----------------------------------------
 
 TOO_LONG_PASSWORD = "p;" * 40  # 80 characters, 120 once ';' is stored as '^3B'
@@ -268,8 +334,10 @@ LONG_CONTACT = "sip:agent@pbx.example.com:5060" + ";a=b" * 56  # 254 characters,
      ["pjsip", "contact_uri"]),
     (register_client(pjsip={"max_contacts": 0}), ["pjsip", "max_contacts"]),
     (register_client(pjsip={"max_contacts": 101}), ["pjsip", "max_contacts"]),
-    (register_client(pjsip={"outbound_auth": {"username": "u", "password": "secret-12"}}),
-     ["pjsip", "outbound_auth"]),
+    (register_client(pjsip={"outbound_auth": {"username": "u"}}),
+     ["pjsip", "outbound_auth", "password"]),
+    (register_client(pjsip={"outbound_auth": {"username": "u", "password": TOO_LONG_PASSWORD}}),
+     ["pjsip", "outbound_auth", "password"]),
     (register_client(pjsip={"inbound_auth": None}), ["pjsip", "inbound_auth"]),
     (register_client(pjsip={"inbound_auth": {"password": "x" * 81}}),
      ["pjsip", "inbound_auth", "password"]),
@@ -323,6 +391,7 @@ def test_duplicate_identifier_is_409(admin, counts):
     "INSERT INTO ps_endpoints (id) VALUES ('new-cc')",
     "INSERT INTO ps_aors (id) VALUES ('new-cc')",
     "INSERT INTO ps_auths (id) VALUES ('new-cc')",
+    "INSERT INTO ps_auths (id) VALUES ('new-cc.out')",
     "INSERT INTO ps_endpoint_id_ips (id, endpoint) VALUES ('new-cc.2', 'someone-else')",
 ])
 def test_realtime_rows_already_named_like_the_client_are_409(admin, sql, counts, statement):
@@ -415,18 +484,28 @@ def test_identify_ips_are_replaced_whole(admin, sql):
     assert sql("SELECT count(*) FROM ps_endpoint_id_ips WHERE endpoint = 'bluesky-cc'") == [(0,)]
 
 
-def test_switching_static_to_register_drops_contact_and_outbound_auth(admin, sql):
+def test_switching_static_to_register_drops_the_contact_and_keeps_outbound_auth(admin, sql):
     response = admin.patch("/api/admin/clients/1", json={"pjsip": {"mode": "register"}})
     assert response.status_code == 200, response.json
     sip = response.json["pjsip"]
     assert sip["mode"] == "register" and sip["contact_uri"] is None
-    assert sip["max_contacts"] == 1 and sip["outbound_auth"] is None
+    assert sip["max_contacts"] == 1
+    assert sip["outbound_auth"] == {"username": "capconduit", "has_password": True}
     assert sip["inbound_auth"] == {"username": "acme-cc", "has_password": True}
     assert sql("SELECT aors, auth, outbound_auth FROM ps_endpoints WHERE id = 'acme-cc'") == [
-        ("acme-cc", "acme-cc", None)]
+        ("acme-cc", "acme-cc", "acme-cc.out")]
     [(password,)] = sql("SELECT password FROM ps_auths WHERE id = 'acme-cc'")
     assert password != "acme-sample-sip-secret"  # never the old outbound secret
     remember_secret(password)
+    # The outbound credentials moved to their own row, unchanged.
+    assert sql("SELECT username, password FROM ps_auths WHERE id = 'acme-cc.out'") == [
+        ("capconduit", "acme-sample-sip-secret")]
+    # Dropped on request.
+    dropped = admin.patch("/api/admin/clients/1", json={"pjsip": {"mode": "static",
+                                                                  "outbound_auth": None,
+                                                                  "contact_uri": "sip:a@b.example"}})
+    assert dropped.json["pjsip"]["outbound_auth"] is None
+    assert sql("SELECT id FROM ps_auths WHERE id LIKE 'acme-cc%'") == []
 
 
 def test_switching_register_to_static_needs_a_contact(admin, sql):

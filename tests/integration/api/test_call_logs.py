@@ -91,8 +91,10 @@ def test_a_seller_sees_only_their_calls(seller1, auth, client):
     assert [c["id"] for c in seller1.get("/api/seller/call_logs").json["items"]] == [4, 3, 2, 1]
     assert seller1.get("/api/seller/call_logs/1").json["uniqueid"] == "pbx-a-1795500000.1"
     assert seller1.get("/api/seller/call_logs/5").status_code == 404
-    # A seller cannot widen the view: an unknown seller_id parameter is ignored.
-    assert [c["id"] for c in seller1.get("/api/seller/call_logs?seller_id=4").json["items"]] == [4, 3, 2, 1]
+    # A seller cannot widen the view: seller_id is not a parameter of the seller's list.
+    widened = seller1.get("/api/seller/call_logs?seller_id=4")
+    assert widened.status_code == 422
+    assert widened.json["error"]["details"] == {"seller_id": ["Unknown field."]}
     auth.logout()
     auth.login("seller2")
     assert [c["id"] for c in client.get("/api/seller/call_logs").json["items"]] == [5]

@@ -229,3 +229,51 @@ def test_done_when_a_carriers_call_reaches_each_client_through_the_api(platform,
         "('reg_cc^3B@0123', 'sip:reg_cc@192.0.2.50:5070^3Bob', "
         f"'{int(time.time()) + 120}', 'reg_cc', 'pbx-a')")
     assert ast.resolve_dial(asterisk, "reg_cc")["contacts"] == ["sip:reg_cc@192.0.2.50:5070;ob"]
+
+
+def test_a_registering_client_with_outbound_auth_registers_and_is_dialled_with_it(
+        platform, asterisk, client):
+    """The registrar checks the REGISTER against `auth` (row `<id>`); Dial answers the PBX's
+    challenge with `outbound_auth` (row `<id>.out`)."""
+    client_id = platform["register"]["id"]
+    response = client.patch(f"/api/admin/clients/{client_id}", json={"pjsip": {
+        "outbound_auth": {"username": "capconduit", "password": OUTBOUND_PASSWORD}}})
+    assert response.status_code == 200, response.json
+    endpoint = ast.retrieve_by_id(asterisk, "ps_endpoints", "reg_cc")
+    assert ast.listed(endpoint, "auth") == ["reg_cc"]
+    assert ast.listed(endpoint, "outbound_auth") == ["reg_cc.out"]
+    assert ast.retrieve_by_id(asterisk, "ps_auths", "reg_cc") == {
+        "id": ["reg_cc"], "auth_type": ["userpass"], "username": ["reg_cc"],
+        "password": [INBOUND_PASSWORD]}
+    dial = ast.resolve_dial(asterisk, "reg_cc")
+    assert dial["outbound_auths"] == [{
+        "id": ["reg_cc.out"], "auth_type": ["userpass"], "username": ["capconduit"],
+        "password": [OUTBOUND_PASSWORD]}]
+
+
+def test_a_carrier_and_a_registering_pbx_share_an_address_on_different_ports(platform, asterisk,
+                                                                             client):
+    """Identification by IP claims every request from a matching source, REGISTERs included:
+    a carrier identified by `192.0.2.60:5060` leaves the PBX registering from
+    `192.0.2.60:5070` to the username identifier (and its digest auth)."""
+    carrier = client.post("/api/admin/carriers", json={
+        "name": "Port Trunk", "identify_ips": ["192.0.2.60:5060"]})
+    assert carrier.status_code == 201, carrier.json
+    assert carrier.json["identify_ips"] == ["192.0.2.60:5060"]
+    rows = ast.query(asterisk, "SELECT * FROM ps_endpoint_id_ips WHERE id LIKE '%' ESCAPE '\\' "
+                               "ORDER BY id")
+    assert {"id": [carrier.json["endpoint_id"]], "endpoint": [carrier.json["endpoint_id"]],
+            "match": ["192.0.2.60:5060"]} in rows
+    assert ast.identify_by_ip(asterisk, "192.0.2.60", 5060) == carrier.json["endpoint_id"]
+    # The PBX's REGISTER from another port is not the carrier's: no identify row claims it.
+    assert ast.identify_by_ip(asterisk, "192.0.2.60", 5070) is None
+    # Without a port the carrier would claim it, so that is refused while a client (or
+    # another carrier) identifies 192.0.2.60:5070.
+    claimed = client.patch(f"/api/admin/clients/{platform['register']['id']}",
+                           json={"pjsip": {"identify_ips": ["192.0.2.60:5070"]}})
+    assert claimed.status_code == 200, claimed.json
+    assert ast.identify_by_ip(asterisk, "192.0.2.60", 5070) == "reg_cc"
+    widened = client.patch(f"/api/admin/carriers/{carrier.json['id']}",
+                           json={"identify_ips": ["192.0.2.60"]})
+    assert widened.status_code == 409
+    assert widened.json["error"]["details"]["identify_ips"] == {"192.0.2.60": ["reg_cc"]}

@@ -118,6 +118,11 @@ def test_a_registering_client_and_its_one_time_password(pages, sql):
         "pjsip.identify_ips": ""}))
     assert response.status_code == 302, response.get_data(as_text=True)
     assert sql("SELECT contact, max_contacts FROM ps_aors WHERE id = 'echo-cc'") == [(None, 2)]
+    # The outbound auth of the form applies in register mode too (a PBX that challenges us).
+    assert sql("SELECT auth, outbound_auth FROM ps_endpoints WHERE id = 'echo-cc'") == [
+        ("echo-cc", "echo-cc.out")]
+    assert sql("SELECT username, password FROM ps_auths WHERE id = 'echo-cc.out'") == [
+        ("capconduit", SIP_SECRET)]
     client_id = sql("SELECT id FROM clients WHERE client_identifier = 'echo-cc'")[0][0]
     page = pages.post(f"/clients/{client_id}/sip_password", {})
     secret = sql("SELECT password FROM ps_auths WHERE id = 'echo-cc'")[0][0]

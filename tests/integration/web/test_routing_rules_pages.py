@@ -102,7 +102,8 @@ def test_the_client_list_sums_up_seats_and_hours(admin, sql):
 
 def test_a_weekly_schedule_with_no_hours_is_never_open(admin, sql):
     assert admin.post("/clients/3", acme(**{"client_identifier": "summit-cc", "name": "Summit",
-                                            "pjsip.mode": "register", **hours_form()})
+                                            "pjsip.mode": "register",
+                                            "pjsip.outbound_auth": "", **hours_form()})
                       ).status_code == 302
     assert client_rules(sql, 3)[2] == {}
 
