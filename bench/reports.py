@@ -93,7 +93,7 @@ FROM (
                 WHEN b.r < 0.80 THEN 'all_capped' WHEN b.r < 0.84 THEN 'no_route'
                 WHEN b.r < 0.96 THEN 'abandoned' WHEN b.r < 0.965 THEN 'error'
                 WHEN b.r < 0.985 THEN 'duplicate' ELSE 'closed' END AS status,
-           CASE WHEN b.r < 0.55 THEN 20 + (b.i * 7919) % 400 ELSE 3 + b.i % 40 END AS duration,
+           CASE WHEN b.r < 0.55 THEN 20 + (b.i::bigint * 7919) % 400 ELSE 3 + b.i % 40 END AS duration,
            CASE WHEN b.r < 0.65 AND b.i % 4 = 0 THEN 2 ELSE 1 END AS rounds,
            b.i > :calls - :open_calls AS open
     FROM (SELECT i, random() AS r,
