@@ -27,7 +27,7 @@ def test_a_seller_sees_only_their_calls(seller):
 
 @pytest.mark.parametrize("query, expected", [
     ("status=answered", 3), ("campaign_id=2", 1), ("client_id=2", 1), ("did=4155550100", 2),
-    ("caller=0122", 1), ("from=2026-11-23&to=2026-11-23", 4), ("to=2026-11-22", 0),
+    ("caller=%2B13105550122", 1), ("from=2026-11-23&to=2026-11-23", 4), ("to=2026-11-22", 0),
     ("status=answered&campaign_id=1&did=%2B14155550101", 1),
 ])
 def test_filters(seller, query, expected):
@@ -44,7 +44,7 @@ def test_bad_filters_are_shown_beside_their_fields(seller):
 
 
 def test_each_call_carries_its_attempts(seller):
-    html = seller.get("/calls?caller=0122").get_data(as_text=True)
+    html = seller.get("/calls?caller=%2B13105550122").get_data(as_text=True)
     assert 'aria-controls="attempts-2"' in html
     attempts = html[html.index('id="attempts-2"'):]
     assert attempts.index("NOANSWER") < attempts.index("ANSWER</span>")
@@ -100,17 +100,22 @@ def test_the_csv_export_neutralises_formulas_but_keeps_numbers(seller, sql):
     assert rows[1]["caller_id"] == "+13105550144"
 
 
-def test_a_large_export_is_read_in_batches_and_streamed(app, seller, sql, monkeypatch):
+def test_a_large_export_is_one_statement_streamed_from_a_server_side_cursor(app, seller, sql,
+                                                                           monkeypatch):
     sql("""INSERT INTO call_logs (uniqueid, did, caller_id, seller_id, campaign_id, status, started_at)
            SELECT 'pbx-bulk-' || n, '+14155550100', '+1310555' || lpad(n::text, 4, '0'), 3, 1,
-                  'no_route', timestamptz '2026-11-20 00:00+00' + n * interval '1 minute'
-           FROM generate_series(1, 1000) AS n""")
+                  'no_route', timestamptz '2026-11-20 00:00+00' + (n / 3) * interval '1 minute'
+           FROM generate_series(1, 1000) AS n""")  # three calls a minute: ties in started_at
+    sql("""INSERT INTO call_attempts (call_log_id, attempt_no, client_id, started_at, ended_at,
+                                      dial_status, duration)
+           SELECT id, k, 1 + k % 2, started_at, started_at, CASE k WHEN 1 THEN 'BUSY' ELSE 'NOANSWER' END, k
+           FROM call_logs, generate_series(1, 2) k WHERE uniqueid LIKE 'pbx-bulk-%'""")
     monkeypatch.setattr(call_log_service, "EXPORT_BATCH_SIZE", 100)
     reads = []
 
     def count(conn, cursor, statement, *args):
-        if statement.lstrip().startswith("SELECT call_logs.id"):
-            reads.append(statement)
+        if "FROM call_logs" in statement and "call_attempts" in statement:
+            reads.append(getattr(cursor, "name", None))
 
     with app.app_context():
         from app.extensions import db
@@ -120,7 +125,14 @@ def test_a_large_export_is_read_in_batches_and_streamed(app, seller, sql, monkey
             chunks = list(response.response)
         finally:
             event.remove(db.engine, "before_cursor_execute", count)
-    assert len(reads) == 11  # ten full batches of 100, then one short one
-    assert len(chunks) > 5  # sent as it is read, not as one body
+    assert len(reads) == 1 and reads[0]  # one statement, through a named (server-side) cursor
+    assert len(chunks) > 1  # sent as it is read, not as one body
     body = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks).decode()
-    assert len(list(csv.DictReader(io.StringIO(body)))) == 1004
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert len(rows) == 1004 and len({r["id"] for r in rows}) == 1004
+    keys = [(r["started_at"], int(r["id"])) for r in rows]
+    assert keys == sorted(keys, reverse=True)  # newest first, ties by id
+    bulk = [r for r in rows if r["uniqueid"].startswith("pbx-bulk-")]
+    assert {r["attempts"] for r in bulk} == {"2"}
+    assert {r["attempt_details"] for r in bulk} == {
+        "1: Bluesky Contact BUSY 1s; 2: Acme Call Center NOANSWER 2s"}
