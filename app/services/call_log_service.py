@@ -337,6 +337,7 @@ def summarize(filters: dict, *, default_region: str, use_rollup: bool = True) ->
                 counts[1] += int(row.calls)
                 counts[2] += int(row.billsec_sum)
                 counts[3] += int(row.billsec_n)
+    campaigns = {key: counts for key, counts in campaigns.items() if counts[0]}  # rollup zeros
     days, start, end = _plan(filters, use_rollup)
     clients = {row.client_id: [int(row.attempts), int(row.answered), int(row.billsec_sum),
                                int(row.billsec_n)]
