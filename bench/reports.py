@@ -182,6 +182,7 @@ class Bench:
             count = db.session.execute(text(
                 "SELECT count(*) FROM call_logs WHERE uniqueid LIKE 'bench-%'")).scalar() \
                 if have else 0
+            db.session.remove()  # no lock of ours may wait on the migration's
             started = time.perf_counter()
             upgrade()
             self.results["upgrade_s"] = round(time.perf_counter() - started, 1)
@@ -306,6 +307,14 @@ class Bench:
         self.results["export"] = figures
         say(f"  export {figures}")
 
+    def has_rollup(self) -> bool:
+        from app.extensions import db
+
+        with self.app.app_context():
+            found = db.session.execute(text("SELECT to_regclass('call_log_days')")).scalar()
+            db.session.remove()
+        return found is not None
+
     def reconcile(self, say):
         from app.extensions import db
         from app.services.routing import statements
@@ -319,6 +328,58 @@ class Bench:
             self.results["reconcile"] = timed(run, self.args.repeat)
             db.session.remove()
         say(f"  reconcile query: p50 {self.results['reconcile']['p50']:.1f} ms")
+
+    def trigger_cost(self, say):
+        """What the rollup triggers add to ending a call, in the server: 5,000 calls opened
+        with one attempt each, then ended the way the hangup does (CLOSE_OPEN_ATTEMPTS, then
+        FINISH_CALL: one UPDATE of the attempt and one of the call, per call) in a PL/pgSQL
+        loop, with the report triggers enabled and then disabled; all rolled back."""
+        from app.extensions import db
+
+        n = 5000
+        run = f"""
+        DO $$
+        DECLARE first bigint; started timestamptz;
+        BEGIN
+            INSERT INTO call_logs (uniqueid, did, caller_id, seller_id, campaign_id, status, started_at)
+            SELECT 'trig-' || i, '+14155550100', '+13105550000', 3, 1, 'in_progress', now()
+            FROM generate_series(1, {n}) i;
+            SELECT min(id) INTO first FROM call_logs WHERE uniqueid LIKE 'trig-%';
+            INSERT INTO call_attempts (call_log_id, attempt_no, client_id, setting_id, started_at)
+            SELECT id, 1, 1, 1, now() FROM call_logs WHERE uniqueid LIKE 'trig-%';
+            started := clock_timestamp();
+            FOR i IN first .. first + {n} - 1 LOOP
+                UPDATE call_attempts SET ended_at = now(), dial_status = 'ANSWER', duration = 30
+                WHERE call_log_id = i AND ended_at IS NULL;
+                UPDATE call_logs SET ended_at = now(), duration = 31, billsec = 30,
+                       status = 'answered', client_id = 1, answered_at = now()
+                WHERE id = i AND ended_at IS NULL;
+            END LOOP;
+            RAISE NOTICE 'us_per_call=%',
+                extract(epoch FROM clock_timestamp() - started) * 1e6 / {n};
+        END $$"""
+        triggers = ("call_logs", "call_attempts")
+        figures = {}
+        with self.app.app_context():
+            raw = db.engine.raw_connection()
+            try:
+                conn = raw.driver_connection
+                notices = []
+                conn.add_notice_handler(lambda d: notices.append(d.message_primary))
+                for label, enabled in (("with", True), ("without", False),
+                                       ("with", True), ("without", False)):
+                    with conn.transaction(force_rollback=True):
+                        if not enabled:
+                            for table in triggers:
+                                conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+                        conn.execute(run)
+                    figures.setdefault(label, []).append(
+                        float(notices[-1].split("=")[1]))
+            finally:
+                raw.close()
+        self.results["trigger_cost_us"] = {k: round(min(v), 1) for k, v in figures.items()}
+        say(f"  ending a call (attempt + call UPDATE), server time: "
+            f"{self.results['trigger_cost_us']} µs per call")
 
     def stop(self):
         if getattr(self, "pg", None) is not None:
@@ -348,6 +409,10 @@ def print_table(results: dict) -> None:
               f"{e['rows_per_s']:,} rows/s ({e['mb']} MB), RSS growth {e['rss_growth_mb']} MB")
     if "reconcile" in results:
         print(f"reconcile query (open calls): p50 {results['reconcile']['p50']:.1f} ms")
+    if "trigger_cost_us" in results:
+        t = results["trigger_cost_us"]
+        print(f"ending a call in the server (attempt + call UPDATE): {t['with']} µs with the "
+              f"rollup triggers, {t['without']} µs without")
     print(f"migrations (upgrade) at start: {results['upgrade_s']} s")
 
 
@@ -359,7 +424,7 @@ def main() -> int:
     parser.add_argument("--export-days", type=int, default=30)
     parser.add_argument("--data-dir", help="keep the database here (with --keep) to reuse it")
     parser.add_argument("--keep", action="store_true", help="leave the database for a re-run")
-    parser.add_argument("--skip", default="", help="comma list of: lists,summaries,export")
+    parser.add_argument("--skip", default="", help="comma list of: lists,summaries,export,trigger")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args()
     if args.keep and not args.data_dir:
@@ -381,6 +446,8 @@ def main() -> int:
         if "export" not in skip:
             bench.export(say)
         bench.reconcile(say)
+        if "trigger" not in skip and bench.has_rollup():
+            bench.trigger_cost(say)
     finally:
         bench.stop()
     bench.results["at"] = datetime.now(timezone.utc).isoformat()
