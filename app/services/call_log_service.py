@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
+import psycopg
 from sqlalchemy import Select, func, select, text, tuple_
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import selectinload
 
 from app.database.models import (CallAttempt, CallLog, Campaign, CampaignClientSetting, Client,
@@ -19,7 +19,6 @@ from app.utils.exceptions import NotFound, ValidationFailed
 FINAL_STATUSES = ("answered", "no_route", "all_capped", "all_failed", "abandoned", "error",
                   "duplicate", "closed")
 NEWEST_FIRST = (CallLog.started_at.desc(), CallLog.id.desc())
-EXPORT_BATCH_SIZE = 2000
 
 
 def encode_cursor(call: CallLog) -> str:
@@ -353,36 +352,88 @@ def summarize(filters: dict, *, default_region: str, use_rollup: bool = True) ->
 
 # ---- Export ----------------------------------------------------------------------------------
 
-EXPORT_COLUMNS = ("id", "uniqueid", "linkedid", "started_at", "answered_at", "ended_at", "did",
-                  "caller_id", "seller_id", "campaign_id", "client_id", "status", "duration",
-                  "billsec", "hangup_cause", "converted", "payout", "revenue")
+# The CSV export, column by column, written by PostgreSQL itself (COPY ... TO STDOUT): times as
+# Python's isoformat() writes them, booleans as true/false, and text that a spreadsheet would
+# run as a formula (=, @, tab, CR, or +/- not followed by a number) prefixed with '.
+CSV_COLUMNS = ("id", "uniqueid", "linkedid", "started_at", "answered_at", "ended_at", "did",
+               "caller_id", "seller_id", "campaign_id", "campaign", "client_id", "client",
+               "status", "duration", "billsec", "hangup_cause", "converted", "payout", "revenue",
+               "attempts", "attempt_details")
+_FORMULA_RE = r"^([=@\t\r]|[+-](?![0-9.[:space:]]*$))"
 
 
-def iter_calls_for_export(filters: dict, *, default_region: str,
-                          batch_size: int | None = None) -> Iterator[tuple]:
-    """Every call matching `filters`, newest first: tuples of EXPORT_COLUMNS, then the call's
-    attempts as [[attempt_no, client_id, dial_status, duration], ...].
+def _iso(column: str) -> str:
+    return (f"to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+            f"date_part('microseconds', {column})::bigint % 1000000 <> 0 "
+            f"THEN to_char({column}, '.US') ELSE '' END || to_char({column}, 'TZH:TZM')")
 
-    One statement, one pass, read through a server-side cursor `batch_size` rows at a time
-    (each call's attempts come with it, from the attempts' own index), so an export of any
-    size holds one batch in memory and the database never rescans what it already sent.
+
+def _safe(expression: str) -> str:
+    return (f"CASE WHEN ({expression}) ~ '{_FORMULA_RE}' THEN chr(39) || ({expression}) "
+            f"ELSE NULLIF({expression}, '') END")
+
+
+_CSV_SELECT = {
+    "id": "c.id", "uniqueid": _safe("c.uniqueid"), "linkedid": _safe("c.linkedid"),
+    "started_at": _iso("c.started_at"), "answered_at": _iso("c.answered_at"),
+    "ended_at": _iso("c.ended_at"), "did": _safe("c.did"), "caller_id": _safe("c.caller_id"),
+    "seller_id": "c.seller_id", "campaign_id": "c.campaign_id",
+    "campaign": _safe("(SELECT cp.name FROM campaigns cp WHERE cp.id = c.campaign_id "
+                      "AND cp.id = ANY(:visible_campaigns))"),
+    "client_id": "c.client_id",
+    "client": _safe("(SELECT cl.name FROM clients cl WHERE cl.id = c.client_id "
+                    "AND cl.id = ANY(:visible_clients))"),
+    "status": _safe("c.status"), "duration": "c.duration", "billsec": "c.billsec",
+    "hangup_cause": "c.hangup_cause",
+    "converted": "CASE WHEN c.converted THEN 'true' WHEN NOT c.converted THEN 'false' END",
+    "payout": "c.payout", "revenue": "c.revenue",
+    "attempts": "att.n", "attempt_details": _safe("att.details"),
+}
+_CSV_ATTEMPTS = """
+LEFT JOIN LATERAL (
+    SELECT count(*) AS n,
+           string_agg(a.attempt_no || ': ' || coalesce(named.name, a.client_id::text, '-') || ' '
+                      || coalesce(a.dial_status, 'pending') || ' ' || coalesce(a.duration, 0)
+                      || 's', '; ' ORDER BY a.attempt_no) AS details
+    FROM call_attempts a
+    LEFT JOIN clients named ON named.id = a.client_id AND named.id = ANY(:visible_clients)
+    WHERE a.call_log_id = c.id
+) att ON true"""
+
+
+def export_csv(filters: dict, *, default_region: str, visible_campaigns=(),
+               visible_clients=()) -> Iterator[bytes]:
+    """Every call matching `filters`, newest first, as CSV rows (CSV_COLUMNS, no header), in
+    chunks as PostgreSQL writes them: one statement, one pass over the calls (each call's
+    attempts from their own index), streamed by COPY ... TO STDOUT, so an export of any size
+    holds one chunk in memory and nothing is read twice. Campaigns and clients are named only
+    when their ids are visible to the viewer (else left empty, or shown by id in the details).
     """
     if _cannot_match(filters):
         return
-    calls = CallLog.__table__
-    attempts = (select(func.coalesce(func.json_agg(aggregate_order_by(
-        func.json_build_array(CallAttempt.attempt_no, CallAttempt.client_id,
-                              CallAttempt.dial_status, CallAttempt.duration),
-        CallAttempt.attempt_no)), text("'[]'::json")))
-        .where(CallAttempt.call_log_id == calls.c.id).scalar_subquery())
-    statement = _filtered(select(*(calls.c[name] for name in EXPORT_COLUMNS), attempts),
-                          filters, default_region).order_by(*NEWEST_FIRST)
-    result = db.session.execute(statement, execution_options={
-        "stream_results": True, "yield_per": batch_size or EXPORT_BATCH_SIZE})
-    try:
-        yield from result.tuples()
-    finally:
-        result.close()
+    where = _call_filters(filters, default_region, alias="c")
+    if filters.get("started_from"):
+        where.add("c.started_at >= :started_from", started_from=filters["started_from"])
+    if filters.get("started_to"):
+        where.add("c.started_at < :started_to", started_to=filters["started_to"])
+    query = (f"SELECT {', '.join(_CSV_SELECT[name] for name in CSV_COLUMNS)} "
+             f"FROM call_logs c {_CSV_ATTEMPTS} WHERE {where.sql()} "
+             "ORDER BY c.started_at DESC, c.id DESC")
+    params = {**where.params, "visible_campaigns": [int(i) for i in visible_campaigns],
+              "visible_clients": [int(i) for i in visible_clients]}
+    statement = text(query).bindparams(**params).compile(dialect=db.engine.dialect)
+    connection = db.session.connection().connection.driver_connection
+    # COPY takes no parameters: psycopg binds them client-side, with its own quoting.
+    copy_sql = psycopg.ClientCursor(connection).mogrify(str(statement), statement.params)
+    buffer = bytearray()
+    with connection.cursor().copy(f"COPY ({copy_sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+        for row in copy:  # one CSV line each
+            buffer += row
+            if len(buffer) >= 64 * 1024:
+                yield bytes(buffer)
+                buffer.clear()
+    if buffer:
+        yield bytes(buffer)
 
 
 def filter_choices(seller_id: int | None) -> dict:
