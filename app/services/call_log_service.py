@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import psycopg
+from psycopg.types.json import Jsonb
 from sqlalchemy import Select, func, select, text, tuple_
 from sqlalchemy.orm import selectinload
 
@@ -363,13 +364,15 @@ _FORMULA_RE = r"^([=@\t\r]|[+-](?![0-9.[:space:]]*$))"
 
 
 def _iso(column: str) -> str:
-    return (f"to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
-            f"date_part('microseconds', {column})::bigint % 1000000 <> 0 "
-            f"THEN to_char({column}, '.US') ELSE '' END || to_char({column}, 'TZH:TZM')")
+    # isoformat() leaves out microseconds that are zero: so does the replace().
+    return (f"replace(to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS.USTZH:TZM'), "
+            "'.000000', '')")
 
 
 def _safe(expression: str) -> str:
-    return (f"CASE WHEN ({expression}) ~ '{_FORMULA_RE}' THEN chr(39) || ({expression}) "
+    # The regular expression only for a cell whose first character could start a formula.
+    return (f"CASE WHEN strpos(E'=@+-\\t\\r', left({expression}, 1)) > 0 "
+            f"AND {expression} ~ '{_FORMULA_RE}' THEN chr(39) || {expression} "
             f"ELSE NULLIF({expression}, '') END")
 
 
@@ -378,12 +381,11 @@ _CSV_SELECT = {
     "started_at": _iso("c.started_at"), "answered_at": _iso("c.answered_at"),
     "ended_at": _iso("c.ended_at"), "did": _safe("c.did"), "caller_id": _safe("c.caller_id"),
     "seller_id": "c.seller_id", "campaign_id": "c.campaign_id",
-    "campaign": _safe("(SELECT cp.name FROM campaigns cp WHERE cp.id = c.campaign_id "
-                      "AND cp.id = ANY(:visible_campaigns))"),
+    "campaign": _safe("(:campaign_names ->> c.campaign_id::text)"),
     "client_id": "c.client_id",
-    "client": _safe("(SELECT cl.name FROM clients cl WHERE cl.id = c.client_id "
-                    "AND cl.id = ANY(:visible_clients))"),
-    "status": _safe("c.status"), "duration": "c.duration", "billsec": "c.billsec",
+    "client": _safe("(:client_names ->> c.client_id::text)"),
+    "status": "c.status",  # one of CALL_STATUSES (a CHECK constraint): never a formula
+    "duration": "c.duration", "billsec": "c.billsec",
     "hangup_cause": "c.hangup_cause",
     "converted": "CASE WHEN c.converted THEN 'true' WHEN NOT c.converted THEN 'false' END",
     "payout": "c.payout", "revenue": "c.revenue",
@@ -392,22 +394,23 @@ _CSV_SELECT = {
 _CSV_ATTEMPTS = """
 LEFT JOIN LATERAL (
     SELECT count(*) AS n,
-           string_agg(a.attempt_no || ': ' || coalesce(named.name, a.client_id::text, '-') || ' '
-                      || coalesce(a.dial_status, 'pending') || ' ' || coalesce(a.duration, 0)
-                      || 's', '; ' ORDER BY a.attempt_no) AS details
+           string_agg(a.attempt_no || ': '
+                      || coalesce(:client_names ->> a.client_id::text, a.client_id::text, '-')
+                      || ' ' || coalesce(a.dial_status, 'pending') || ' '
+                      || coalesce(a.duration, 0) || 's', '; ' ORDER BY a.attempt_no) AS details
     FROM call_attempts a
-    LEFT JOIN clients named ON named.id = a.client_id AND named.id = ANY(:visible_clients)
     WHERE a.call_log_id = c.id
 ) att ON true"""
 
 
-def export_csv(filters: dict, *, default_region: str, visible_campaigns=(),
-               visible_clients=()) -> Iterator[bytes]:
+def export_csv(filters: dict, *, default_region: str, campaign_names: dict | None = None,
+               client_names: dict | None = None) -> Iterator[bytes]:
     """Every call matching `filters`, newest first, as CSV rows (CSV_COLUMNS, no header), in
     chunks as PostgreSQL writes them: one statement, one pass over the calls (each call's
     attempts from their own index), streamed by COPY ... TO STDOUT, so an export of any size
-    holds one chunk in memory and nothing is read twice. Campaigns and clients are named only
-    when their ids are visible to the viewer (else left empty, or shown by id in the details).
+    holds one chunk in memory and nothing is read twice. Campaigns and clients are named from
+    `campaign_names` / `client_names` ({id: name}, what the viewer may see; any other is left
+    empty, or shown by id in the attempt details).
     """
     if _cannot_match(filters):
         return
@@ -419,8 +422,9 @@ def export_csv(filters: dict, *, default_region: str, visible_campaigns=(),
     query = (f"SELECT {', '.join(_CSV_SELECT[name] for name in CSV_COLUMNS)} "
              f"FROM call_logs c {_CSV_ATTEMPTS} WHERE {where.sql()} "
              "ORDER BY c.started_at DESC, c.id DESC")
-    params = {**where.params, "visible_campaigns": [int(i) for i in visible_campaigns],
-              "visible_clients": [int(i) for i in visible_clients]}
+    params = {**where.params,
+              "campaign_names": Jsonb({str(k): v for k, v in (campaign_names or {}).items()}),
+              "client_names": Jsonb({str(k): v for k, v in (client_names or {}).items()})}
     statement = text(query).bindparams(**params).compile(dialect=db.engine.dialect)
     connection = db.session.connection().connection.driver_connection
     # COPY takes no parameters: psycopg binds them client-side, with its own quoting.

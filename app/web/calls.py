@@ -111,8 +111,8 @@ def export():
     def lines():
         yield ",".join(CSV_COLUMNS) + "\r\n"
         yield from call_log_service.export_csv(filters, default_region=region,
-                                               visible_campaigns=choices["campaigns"],
-                                               visible_clients=choices["clients"])
+                                               campaign_names=choices["campaigns"],
+                                               client_names=choices["clients"])
 
     stamp = datetime.now(viewer_timezone()).strftime("%Y%m%d-%H%M")
     response = Response(stream_with_context(lines()), mimetype="text/csv")
