@@ -255,13 +255,41 @@ class Bench:
                     assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
 
                 row[days] = timed(get, self.args.repeat)
-                row[f"sql{days}"] = self.service_page(
-                    {**filters, **({"seller_id": 3} if who == "seller1" else {})},
-                    query.get("cursor"))
+                scoped = {**filters, **({"seller_id": 3} if who == "seller1" else {})}
+                row[f"sql{days}"] = self.service_page(scoped, query.get("cursor"))
+                row[f"db{days}"] = self.database_page(scoped, query.get("cursor"))
             self.results["lists"].append(row)
             say(f"  {who:8} {name:28} " + "  ".join(
-                f"{d or 'new'}:{row[d]['p95']:7.1f} ({row[f'sql{d}']['p95']:5.1f})"
-                for d in DEPTHS))
+                f"{d or 'new'}:{row[d]['p95']:6.1f} ({row[f'sql{d}']['p95']:5.1f}, "
+                f"{row[f'db{d}']:4.2f})" for d in DEPTHS))
+
+    def database_page(self, filters: dict, cursor: str | None) -> float:
+        """The page's own SQL in PostgreSQL: median Execution Time of EXPLAIN ANALYZE (ms)."""
+        from sqlalchemy import select
+
+        from app.database.models import CallLog
+        from app.extensions import db
+        from app.services import call_log_service as service
+
+        with self.app.app_context():
+            if service._cannot_match(filters):
+                db.session.remove()
+                return 0.0
+            statement = service._filtered(select(CallLog), filters, "US")
+            if cursor:
+                statement = statement.where(service._older_than(*service.decode_cursor(cursor)))
+            statement = statement.order_by(*service.NEWEST_FIRST).limit(51)
+            compiled = statement.compile(dialect=db.engine.dialect,
+                                         compile_kwargs={"render_postcompile": True})
+            conn = db.session.connection().connection.driver_connection
+            times = []
+            for _ in range(5):
+                plan = conn.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + str(compiled),
+                                    compiled.params).fetchone()[0]
+                times.append(plan[0]["Execution Time"])
+            db.session.rollback()
+            db.session.remove()
+        return statistics.median(times)
 
     def service_page(self, filters: dict, cursor: str | None) -> dict:
         """The page in the service alone (its SQL and the ORM rows, no HTTP, no JSON)."""
@@ -425,12 +453,14 @@ def print_table(results: dict) -> None:
     print(f"\n{results['calls']:,} call logs, {results['attempts']:,} attempts, "
           f"{results['database_mb']:,} MB\n")
     print("| who | filter | " + " | ".join(f"{d} days" if d else "newest" for d in DEPTHS)
-          + " |  (p95 ms of a 50-row page: API request (service: SQL + ORM))")
+          + " |")
     print("|---|---|" + "---:|" * len(DEPTHS))
     for row in results["lists"]:
         print(f"| {row['who']} | {row['filter']} | " + " | ".join(
-            f"{row[d]['p95']:,.1f}" + (f" ({row[f'sql{d}']['p95']:,.1f})" if f"sql{d}" in row
-                                        else "") for d in DEPTHS) + " |")
+            f"{row[d]['p95']:,.1f}" + (f" / {row[f'sql{d}']['p95']:,.1f} / {row[f'db{d}']:.2f}"
+                                       if f"sql{d}" in row else "") for d in DEPTHS) + " |")
+    print("(a 50-row page, ms: p95 of the API request / p95 of the service call (SQL + ORM, "
+          "no HTTP or JSON) / median PostgreSQL execution time of its query)")
     print("\n| summary | 1 day | 30 days | 90 days |  (p50 ms)\n|---|---:|---:|---:|")
     for who in ("admin", "seller1"):
         cells = [f"{s['p50']:,.0f}" for s in results["summaries"] if s["who"] == who]
