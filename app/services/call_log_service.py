@@ -1,10 +1,14 @@
-"""Reading call logs: filtered lists with keyset pagination, one call, and summaries."""
+"""Reading call logs: filtered lists with keyset pagination, one call, summaries, the export."""
 import base64
 import binascii
+import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 
-from sqlalchemy import Select, and_, func, or_, select
+import psycopg
+from psycopg.types.json import Jsonb
+from sqlalchemy import Select, func, select, text, tuple_
 from sqlalchemy.orm import selectinload
 
 from app.database.models import (CallAttempt, CallLog, Campaign, CampaignClientSetting, Client,
@@ -16,7 +20,6 @@ from app.utils.exceptions import NotFound, ValidationFailed
 FINAL_STATUSES = ("answered", "no_route", "all_capped", "all_failed", "abandoned", "error",
                   "duplicate", "closed", "overload")
 NEWEST_FIRST = (CallLog.started_at.desc(), CallLog.id.desc())
-EXPORT_BATCH_SIZE = 500
 PG_BIGINT_MAX = 2**63 - 1  # call_logs.id
 
 
@@ -41,6 +44,15 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise ValidationFailed.field("cursor", "Not a cursor this API gave out.") from None
 
 
+def _caller_values(caller: str, default_region: str) -> list[str]:
+    """The caller filter is exact: the number as received, or its E.164 form."""
+    values = [caller]
+    e164 = to_e164(caller, default_region)
+    if e164 and e164 != caller:
+        values.append(e164)
+    return values
+
+
 def _filtered(statement: Select, filters: dict, default_region: str) -> Select:
     if filters.get("seller_id") is not None:
         statement = statement.where(CallLog.seller_id == filters["seller_id"])
@@ -55,20 +67,34 @@ def _filtered(statement: Select, filters: dict, default_region: str) -> Select:
         statement = statement.where(CallLog.did == (to_e164(filters["did"], default_region)
                                                     or filters["did"]))
     if filters.get("caller"):
-        digits = filters["caller"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        statement = statement.where(CallLog.caller_id.like(f"%{digits}%", escape="\\"))
+        statement = statement.where(CallLog.caller_id.in_(
+            _caller_values(filters["caller"], default_region)))
     return statement
 
 
 def _older_than(started: datetime, call_id: int):
-    """Rows after (started, call_id) in NEWEST_FIRST order: the keyset condition."""
-    return or_(CallLog.started_at < started,
-               and_(CallLog.started_at == started, CallLog.id < call_id))
+    """Rows after (started, call_id) in NEWEST_FIRST order: the keyset condition, as a row-value
+    comparison, which the (…, started_at, id) indexes take as a bound, not as a filter."""
+    return tuple_(CallLog.started_at, CallLog.id) < tuple_(started, call_id)
+
+
+def _cannot_match(filters: dict) -> bool:
+    """A seller's filter on a campaign that is not theirs: no call can match (a call's seller
+    is its campaign's), answered with one primary-key read instead of a scan."""
+    if filters.get("seller_id") is None or filters.get("campaign_id") is None:
+        return False
+    owner = db.session.scalar(select(Campaign.seller_id).where(
+        Campaign.id == filters["campaign_id"]))
+    return owner != filters["seller_id"]
 
 
 def list_calls(filters: dict, *, cursor: str | None, limit: int, default_region: str) -> dict:
     """Newest first. The cursor is the (started_at, id) of the last row shown, so every page
     is one index range scan however deep it is."""
+    if _cannot_match(filters):
+        if cursor:
+            decode_cursor(cursor)
+        return {"items": [], "limit": limit, "next_cursor": None}
     statement = _filtered(select(CallLog), filters, default_region)
     if cursor:
         statement = statement.where(_older_than(*decode_cursor(cursor)))
@@ -89,101 +115,341 @@ def get_call(call_id: int, *, seller_id: int | None = None) -> CallLog:
     return call
 
 
-def _rows_as_breakdown(rows) -> list[dict]:
-    return [{"id": row.id, "name": row.name, "total": row.total, "answered": row.answered,
-             "answer_rate": round(row.answered / row.total, 4) if row.total else 0.0,
-             "average_billsec": round(float(row.average_billsec), 1)}
-            for row in rows]
+# ---- Summaries -------------------------------------------------------------------------------
+#
+# One pass over exactly the rows in range. Whole UTC days inside the range come from the daily
+# rollup (call_log_days, call_attempt_days: every ended call, kept exact by triggers); the
+# partial days at either end, and the calls still open, are read from the tables themselves.
+# Calls count by their own start time, attempts by theirs.
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, timezone.utc)
 
 
-def _per_campaign(filters: dict, default_region: str) -> list[dict]:
-    """Calls per campaign: how many ended, how many were answered."""
-    is_answered = CallLog.status == "answered"
-    statement = _filtered(
-        select(CallLog.campaign_id.label("id"), Campaign.name.label("name"),
-               func.count().label("total"), func.count().filter(is_answered).label("answered"),
-               func.coalesce(func.avg(CallLog.billsec).filter(is_answered), 0)
-               .label("average_billsec"))
-        .select_from(CallLog).outerjoin(Campaign, Campaign.id == CallLog.campaign_id)
-        .where(CallLog.status.in_(FINAL_STATUSES))
-        .group_by(CallLog.campaign_id, Campaign.name).order_by(func.count().desc()),
-        filters, default_region)
-    return _rows_as_breakdown(db.session.execute(statement))
+def _whole_days(start: datetime | None, end: datetime | None) -> tuple[date | None, date | None] | None:
+    """[first, last) UTC days lying wholly inside [start, end) (None: unbounded), or None
+    when no whole day does."""
+    first = last = None
+    if start is not None:
+        start_utc = start.astimezone(timezone.utc)
+        first = start_utc.date()
+        if start_utc != _utc_midnight(first):
+            first += timedelta(days=1)
+    if end is not None:
+        last = end.astimezone(timezone.utc).date()
+    if first is not None and last is not None and first >= last:
+        return None
+    return first, last
 
 
-def _per_client(filters: dict, default_region: str) -> list[dict]:
-    """Calls offered to each client (dial attempts) and how many it answered."""
-    is_answered = CallAttempt.dial_status == "ANSWER"
-    statement = _filtered(
-        select(CallAttempt.client_id.label("id"), Client.name.label("name"),
-               func.count().label("total"), func.count().filter(is_answered).label("answered"),
-               func.coalesce(func.avg(CallLog.billsec).filter(is_answered), 0)
-               .label("average_billsec"))
-        .select_from(CallAttempt).join(CallLog, CallLog.id == CallAttempt.call_log_id)
-        .outerjoin(Client, Client.id == CallAttempt.client_id)
-        .where(CallAttempt.ended_at.is_not(None))
-        .group_by(CallAttempt.client_id, Client.name).order_by(func.count().desc()),
-        filters, default_region)
-    return _rows_as_breakdown(db.session.execute(statement))
+class _Where:
+    """WHERE clauses with bound parameters, for hand-written SQL."""
+
+    def __init__(self):
+        self.clauses: list[str] = []
+        self.params: dict = {}
+
+    def add(self, clause: str, **params) -> "_Where":
+        self.clauses.append(clause)
+        self.params.update(params)
+        return self
+
+    def sql(self) -> str:
+        return " AND ".join(self.clauses) if self.clauses else "true"
 
 
-def outcome_totals(filters: dict, *, default_region: str) -> dict:
-    """Counts per outcome, answer rate (answered / ended calls) and average talk time."""
-    by_status = dict(db.session.execute(
-        _filtered(select(CallLog.status, func.count()).group_by(CallLog.status),
-                  filters, default_region)).all())
+def _call_filters(filters: dict, default_region: str, *, alias: str, rollup: bool = False,
+                  attempts: bool = False) -> _Where:
+    """The non-time filters on a call (`alias`: call_logs, or a rollup table)."""
+    where = _Where()
+    client_col = "call_client_id" if rollup and attempts else "client_id"
+    status_col = "call_status" if rollup and attempts else "status"
+    for field, column in (("seller_id", "seller_id"), ("campaign_id", "campaign_id"),
+                          ("client_id", client_col), ("status", status_col)):
+        if filters.get(field) is not None:
+            where.add(f"{alias}.{column} = :f_{field}", **{f"f_{field}": filters[field]})
+    if filters.get("did"):
+        where.add(f"{alias}.did = :f_did",
+                  f_did=to_e164(filters["did"], default_region) or filters["did"])
+    if filters.get("caller"):
+        where.add(f"{alias}.caller_id = ANY(:f_caller)",
+                  f_caller=_caller_values(filters["caller"], default_region))
+    return where
+
+
+def _call_parts(filters: dict, default_region: str, days, start, end) -> list[tuple[str, dict]]:
+    """SELECTs of (campaign_id, status, calls, billsec_sum, billsec_n, converted, payout,
+    revenue) whose union is every call in range."""
+    raw = ("SELECT c.campaign_id, c.status, 1 AS calls, coalesce(c.billsec, 0) AS billsec_sum, "
+           "(c.billsec IS NOT NULL)::int AS billsec_n, c.converted::int AS converted, "
+           "coalesce(c.payout, 0) AS payout, coalesce(c.revenue, 0) AS revenue "
+           "FROM call_logs c WHERE ")
+    parts = []
+
+    def raw_range(low, high, extra: str = ""):
+        where = _call_filters(filters, default_region, alias="c")
+        if low is not None:
+            where.add("c.started_at >= :low", low=low)
+        if high is not None:
+            where.add("c.started_at < :high", high=high)
+        if extra:
+            where.add(extra)
+        parts.append((raw + where.sql(), where.params))
+
+    if days is None:
+        raw_range(start, end)
+        return parts
+    first, last = days
+    where = _call_filters(filters, default_region, alias="d", rollup=True)
+    if first is not None:
+        where.add("d.day >= :first_day", first_day=first)
+    if last is not None:
+        where.add("d.day < :last_day", last_day=last)
+    parts.append(("SELECT d.campaign_id, d.status, d.calls, d.billsec_sum, d.billsec_n, "
+                  "d.converted, d.payout, d.revenue FROM call_log_days d WHERE " + where.sql(),
+                  where.params))
+    if start is not None and start < _utc_midnight(first):
+        raw_range(start, _utc_midnight(first))
+    if last is not None and (end is None or end > _utc_midnight(last)):
+        raw_range(_utc_midnight(last), end)
+    raw_range(None if first is None else _utc_midnight(first),
+              None if last is None else _utc_midnight(last), "c.ended_at IS NULL")
+    return parts
+
+
+def _attempt_parts(filters: dict, default_region: str, days, start, end) -> list[tuple[str, dict]]:
+    """SELECTs of (client_id, attempts, answered, billsec_sum, billsec_n) whose union is every
+    ended attempt in range (by the attempt's own start), filtered by its call."""
+    answer = "a.dial_status = 'ANSWER'"
+    raw = ("SELECT a.client_id, 1 AS attempts, "
+           f"({answer})::int AS answered, "
+           f"CASE WHEN {answer} THEN coalesce(c.billsec, 0) ELSE 0 END AS billsec_sum, "
+           f"({answer} AND c.billsec IS NOT NULL)::int AS billsec_n "
+           "FROM call_attempts a JOIN call_logs c ON c.id = a.call_log_id WHERE a.ended_at IS NOT NULL AND ")
+    parts = []
+
+    def raw_range(low, high, extra: str = ""):
+        where = _call_filters(filters, default_region, alias="c")
+        if low is not None:
+            where.add("a.started_at >= :low", low=low)
+        if high is not None:
+            where.add("a.started_at < :high", high=high)
+        if extra:
+            where.add(extra)
+        parts.append((raw + where.sql(), where.params))
+
+    if days is None:
+        raw_range(start, end)
+        return parts
+    first, last = days
+    where = _call_filters(filters, default_region, alias="d", rollup=True, attempts=True)
+    if first is not None:
+        where.add("d.day >= :first_day", first_day=first)
+    if last is not None:
+        where.add("d.day < :last_day", last_day=last)
+    parts.append(("SELECT d.client_id, d.attempts, d.answered, d.billsec_sum, d.billsec_n "
+                  "FROM call_attempt_days d WHERE " + where.sql(), where.params))
+    if start is not None and start < _utc_midnight(first):
+        raw_range(start, _utc_midnight(first))
+    if last is not None and (end is None or end > _utc_midnight(last)):
+        raw_range(_utc_midnight(last), end)
+    # Attempts of calls still open: their calls through the partial index of open calls.
+    raw_range(None if first is None else _utc_midnight(first),
+              None if last is None else _utc_midnight(last), "c.ended_at IS NULL")
+    return parts
+
+
+def _union(parts: list[tuple[str, dict]], select_list: str, group_by: str):
+    params, branches = {}, []
+    for number, (sql_text, part_params) in enumerate(parts):
+        for name, value in part_params.items():
+            sql_text = re.sub(rf":{name}\b", f":p{number}_{name}", sql_text)
+            params[f"p{number}_{name}"] = value
+        branches.append(sql_text)
+    statement = (f"SELECT {select_list} FROM (" + "\nUNION ALL\n".join(branches)
+                 + f") x GROUP BY {group_by}")
+    return db.session.execute(text(statement), params).all()
+
+
+def _plan(filters: dict, use_rollup: bool):
+    start, end = filters.get("started_from"), filters.get("started_to")
+    days = _whole_days(start, end) if use_rollup and not filters.get("caller") else None
+    return days, start, end
+
+
+def _call_rows(filters: dict, default_region: str, use_rollup: bool):
+    days, start, end = _plan(filters, use_rollup)
+    return _union(_call_parts(filters, default_region, days, start, end),
+                  "campaign_id, status, sum(calls) AS calls, sum(billsec_sum) AS billsec_sum, "
+                  "sum(billsec_n) AS billsec_n, sum(converted) AS converted, "
+                  "sum(payout) AS payout, sum(revenue) AS revenue", "campaign_id, status")
+
+
+def _totals(rows) -> dict:
+    by_status: dict[str, int] = {}
+    billsec_sum = billsec_n = converted = 0
+    payout = revenue = Decimal(0)
+    for row in rows:
+        by_status[row.status] = by_status.get(row.status, 0) + int(row.calls)
+        if row.status == "answered":
+            billsec_sum += int(row.billsec_sum)
+            billsec_n += int(row.billsec_n)
+        converted += int(row.converted)
+        payout += row.payout
+        revenue += row.revenue
     ended = sum(n for status, n in by_status.items() if status in FINAL_STATUSES)
     answered = by_status.get("answered", 0)
-    average = db.session.scalar(_filtered(
-        select(func.coalesce(func.avg(CallLog.billsec), 0)).where(CallLog.status == "answered"),
-        filters, default_region))
-    billing = db.session.execute(_filtered(
-        select(func.count().filter(CallLog.converted), func.coalesce(func.sum(CallLog.payout), 0),
-               func.coalesce(func.sum(CallLog.revenue), 0)), filters, default_region)).one()
     return {
         "total": sum(by_status.values()),
         "by_status": {status: by_status.get(status, 0) for status in ("in_progress", *FINAL_STATUSES)},
         "answer_rate": round(answered / ended, 4) if ended else 0.0,
-        "average_billsec": round(float(average or 0), 1),
-        "converted": billing[0],
-        "payout": float(billing[1]),
-        "revenue": float(billing[2]),
+        "average_billsec": round(billsec_sum / billsec_n, 1) if billsec_n else 0.0,
+        "converted": converted,
+        "payout": float(payout),
+        "revenue": float(revenue),
     }
 
 
-def summarize(filters: dict, *, default_region: str) -> dict:
-    """Counts per outcome, answer rate and average talk time, overall and per campaign/client."""
-    return {**outcome_totals(filters, default_region=default_region),
-            "campaigns": _per_campaign(filters, default_region),
-            "clients": _per_client(filters, default_region)}
+def _breakdown(counts: dict, names: dict) -> list[dict]:
+    """{id: [total, answered, billsec_sum, billsec_n]} as rows, the busiest first."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1][0], item[0] is None, item[0] or 0))
+    return [{"id": key, "name": names.get(key), "total": total, "answered": answered,
+             "answer_rate": round(answered / total, 4) if total else 0.0,
+             "average_billsec": round(billsec_sum / billsec_n, 1) if billsec_n else 0.0}
+            for key, (total, answered, billsec_sum, billsec_n) in ordered]
 
 
-def iter_calls_for_export(filters: dict, *, default_region: str,
-                          batch_size: int | None = None) -> Iterator[tuple[dict, list[dict]]]:
-    """Every call matching `filters`, newest first, with its attempts: (call, attempts).
+def _names(model, ids) -> dict:
+    ids = [i for i in ids if i is not None]
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(ids))).tuples().all())
 
-    Reads `batch_size` calls at a time by keyset, as plain rows (no ORM objects kept in the
-    session), so an export of any size holds one batch in memory at a time.
+
+def outcome_totals(filters: dict, *, default_region: str, use_rollup: bool = True) -> dict:
+    """Counts per outcome, answer rate (answered / ended calls) and average talk time."""
+    return _totals(_call_rows(filters, default_region, use_rollup))
+
+
+def summarize(filters: dict, *, default_region: str, use_rollup: bool = True) -> dict:
+    """Counts per outcome, answer rate and average talk time, overall and per campaign/client.
+
+    `use_rollup=False` reads every row in range from the tables (what the rollup must equal)."""
+    rows = _call_rows(filters, default_region, use_rollup)
+    campaigns: dict = {}
+    for row in rows:
+        if row.status in FINAL_STATUSES:
+            counts = campaigns.setdefault(row.campaign_id, [0, 0, 0, 0])
+            counts[0] += int(row.calls)
+            if row.status == "answered":
+                counts[1] += int(row.calls)
+                counts[2] += int(row.billsec_sum)
+                counts[3] += int(row.billsec_n)
+    campaigns = {key: counts for key, counts in campaigns.items() if counts[0]}  # rollup zeros
+    days, start, end = _plan(filters, use_rollup)
+    clients = {row.client_id: [int(row.attempts), int(row.answered), int(row.billsec_sum),
+                               int(row.billsec_n)]
+               for row in _union(_attempt_parts(filters, default_region, days, start, end),
+                                 "client_id, sum(attempts) AS attempts, sum(answered) AS answered, "
+                                 "sum(billsec_sum) AS billsec_sum, sum(billsec_n) AS billsec_n",
+                                 "client_id")}
+    clients = {key: counts for key, counts in clients.items() if counts[0]}
+    return {**_totals(rows),
+            "campaigns": _breakdown(campaigns, _names(Campaign, campaigns)),
+            "clients": _breakdown(clients, _names(Client, clients))}
+
+
+# ---- Export ----------------------------------------------------------------------------------
+
+# The CSV export, column by column, written by PostgreSQL itself (COPY ... TO STDOUT): times as
+# Python's isoformat() writes them, booleans as true/false, and text that a spreadsheet would
+# run as a formula (=, @, tab, CR, or +/- not followed by a number) prefixed with '.
+CSV_COLUMNS = ("id", "uniqueid", "linkedid", "started_at", "answered_at", "ended_at", "did",
+               "caller_id", "seller_id", "campaign_id", "campaign", "client_id", "client",
+               "status", "duration", "billsec", "hangup_cause", "converted", "payout", "revenue",
+               "attempts", "attempt_details", "timezone")
+_FORMULA_RE = r"^([=@\t\r]|[+-](?![0-9.[:space:]]*$))"
+
+
+def _iso(column: str) -> str:
+    # isoformat() leaves out microseconds that are zero: so does the replace().
+    return (f"replace(to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS.USTZH:TZM'), "
+            "'.000000', '')")
+
+
+def _safe(expression: str) -> str:
+    # The regular expression only for a cell whose first character could start a formula.
+    return (f"CASE WHEN strpos(E'=@+-\\t\\r', left({expression}, 1)) > 0 "
+            f"AND {expression} ~ '{_FORMULA_RE}' THEN chr(39) || {expression} "
+            f"ELSE NULLIF({expression}, '') END")
+
+
+_CSV_SELECT = {
+    "id": "c.id", "uniqueid": _safe("c.uniqueid"), "linkedid": _safe("c.linkedid"),
+    "started_at": _iso("c.started_at"), "answered_at": _iso("c.answered_at"),
+    "ended_at": _iso("c.ended_at"), "did": _safe("c.did"), "caller_id": _safe("c.caller_id"),
+    "seller_id": "c.seller_id", "campaign_id": "c.campaign_id",
+    "campaign": _safe("(:campaign_names ->> c.campaign_id::text)"),
+    "client_id": "c.client_id",
+    "client": _safe("(:client_names ->> c.client_id::text)"),
+    "status": "c.status",  # one of CALL_STATUSES (a CHECK constraint): never a formula
+    "duration": "c.duration", "billsec": "c.billsec",
+    "hangup_cause": "c.hangup_cause",
+    "converted": "CASE WHEN c.converted THEN 'true' WHEN NOT c.converted THEN 'false' END",
+    "payout": "c.payout", "revenue": "c.revenue",
+    "attempts": "att.n", "attempt_details": _safe("att.details"),
+    "timezone": _safe("CAST(:zone_name AS text)"),
+}
+_CSV_ATTEMPTS = """
+LEFT JOIN LATERAL (
+    SELECT count(*) AS n,
+           string_agg(a.attempt_no || ': '
+                      || coalesce(:client_names ->> a.client_id::text, a.client_id::text, '-')
+                      || ' ' || coalesce(a.dial_status, 'pending') || ' '
+                      || coalesce(a.duration, 0) || 's', '; ' ORDER BY a.attempt_no) AS details
+    FROM call_attempts a
+    WHERE a.call_log_id = c.id
+) att ON true"""
+
+
+def export_csv(filters: dict, *, default_region: str, campaign_names: dict | None = None,
+               client_names: dict | None = None, zone_name: str = "UTC") -> Iterator[bytes]:
+    """Every call matching `filters`, newest first, as CSV rows (CSV_COLUMNS, no header), in
+    chunks as PostgreSQL writes them: one statement, one pass over the calls (each call's
+    attempts from their own index), streamed by COPY ... TO STDOUT, so an export of any size
+    holds one chunk in memory and nothing is read twice. Campaigns and clients are named from
+    `campaign_names` / `client_names` ({id: name}, what the viewer may see; any other is left
+    empty, or shown by id in the attempt details). Times are written in `zone_name` (an IANA
+    zone, named again in the last column) with their UTC offset.
     """
-    batch_size = batch_size or EXPORT_BATCH_SIZE
-    calls, attempts = CallLog.__table__, CallAttempt.__table__
-    statement = _filtered(select(calls), filters, default_region).order_by(*NEWEST_FIRST)
-    last: tuple[datetime, int] | None = None
-    while True:
-        page = statement if last is None else statement.where(_older_than(*last))
-        rows = db.session.execute(page.limit(batch_size)).mappings().all()
-        if not rows:
-            return
-        by_call: dict[int, list[dict]] = {}
-        for attempt in db.session.execute(
-                select(attempts).where(attempts.c.call_log_id.in_([row["id"] for row in rows]))
-                .order_by(attempts.c.call_log_id, attempts.c.attempt_no)).mappings():
-            by_call.setdefault(attempt["call_log_id"], []).append(dict(attempt))
-        for row in rows:
-            yield dict(row), by_call.get(row["id"], [])
-        if len(rows) < batch_size:
-            return
-        last = (rows[-1]["started_at"], rows[-1]["id"])
+    if _cannot_match(filters):
+        return
+    where = _call_filters(filters, default_region, alias="c")
+    if filters.get("started_from"):
+        where.add("c.started_at >= :started_from", started_from=filters["started_from"])
+    if filters.get("started_to"):
+        where.add("c.started_at < :started_to", started_to=filters["started_to"])
+    query = (f"SELECT {', '.join(_CSV_SELECT[name] for name in CSV_COLUMNS)} "
+             f"FROM call_logs c {_CSV_ATTEMPTS} WHERE {where.sql()} "
+             "ORDER BY c.started_at DESC, c.id DESC")
+    params = {**where.params, "zone_name": zone_name,
+              "campaign_names": Jsonb({str(k): v for k, v in (campaign_names or {}).items()}),
+              "client_names": Jsonb({str(k): v for k, v in (client_names or {}).items()})}
+    statement = text(query).bindparams(**params).compile(dialect=db.engine.dialect)
+    connection = db.session.connection().connection.driver_connection
+    with connection.cursor() as cursor:  # to_char(… TZH:TZM) writes times in this zone
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", (zone_name,))
+    # COPY takes no parameters: psycopg binds them client-side, with its own quoting.
+    copy_sql = psycopg.ClientCursor(connection).mogrify(str(statement), statement.params)
+    buffer = bytearray()
+    with connection.cursor().copy(f"COPY ({copy_sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+        for row in copy:  # one CSV line each
+            buffer += row
+            if len(buffer) >= 64 * 1024:
+                yield bytes(buffer)
+                buffer.clear()
+    if buffer:
+        yield bytes(buffer)
 
 
 def filter_choices(seller_id: int | None) -> dict:

@@ -53,7 +53,8 @@ class CallLogFilterSchema(InputSchema):
     did = ma.fields.String(validate=validate.Length(min=1, max=32))
     status = ma.fields.String(validate=validate.OneOf(CALL_STATUSES))
     caller = ma.fields.String(validate=validate.Length(min=1, max=80),
-                              metadata={"description": "Caller number, or a part of it"})
+                              metadata={"description": "Caller number, exactly: as received, "
+                                                       "or national digits read as E.164"})
 
     @ma.validates_schema
     def range_is_ordered(self, data, **kwargs):

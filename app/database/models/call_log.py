@@ -1,8 +1,8 @@
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer,
-                        Numeric, String, UniqueConstraint, func)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index,
+                        Integer, Numeric, String, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -19,12 +19,23 @@ class CallLog(db.Model):
     __tablename__ = "call_logs"
     __table_args__ = (
         CheckConstraint(f"status IN {CALL_STATUSES}", name="status"),
-        # Keyset pagination walks (started_at, id) newest first, per tenant and overall.
+        # Keyset pagination walks (started_at, id) newest first, overall and under each list
+        # filter: every index is the filter's equality columns, then (started_at, id), so a
+        # page is one index range scan bounded by the cursor's row value, at any depth.
         Index("ix_call_logs_started_at_id", "started_at", "id"),
         Index("ix_call_logs_seller_started", "seller_id", "started_at", "id"),
-        Index("ix_call_logs_campaign_started", "campaign_id", "started_at"),
-        Index("ix_call_logs_client_started", "client_id", "started_at"),
+        Index("ix_call_logs_campaign_started_id", "campaign_id", "started_at", "id"),
+        Index("ix_call_logs_client_started_id", "client_id", "started_at", "id"),
+        Index("ix_call_logs_status_started_id", "status", "started_at", "id"),
+        Index("ix_call_logs_did_started_id", "did", "started_at", "id"),
+        Index("ix_call_logs_caller_started_id", "caller_id", "started_at", "id"),
+        Index("ix_call_logs_seller_status_started_id", "seller_id", "status", "started_at", "id"),
+        Index("ix_call_logs_seller_client_started_id", "seller_id", "client_id", "started_at",
+              "id"),
+        # Duplicate-caller checks of the routing engine.
         Index("ix_call_logs_campaign_caller", "campaign_id", "caller_id", "started_at"),
+        # Calls still up: reconcile and the live part of the summaries.
+        Index("ix_call_logs_open", "started_at", postgresql_where=text("ended_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -42,7 +53,7 @@ class CallLog(db.Model):
     duration: Mapped[int | None] = mapped_column(Integer)
     billsec: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="in_progress",
-                                        server_default="in_progress", index=True)
+                                        server_default="in_progress")
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
     # Billable: answered and talked at least the campaign's billable_after.
     converted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
@@ -61,7 +72,8 @@ class CallAttempt(db.Model):
     """One Dial() of a call to one client."""
 
     __tablename__ = "call_attempts"
-    __table_args__ = (UniqueConstraint("call_log_id", "attempt_no"),)
+    __table_args__ = (UniqueConstraint("call_log_id", "attempt_no"),
+                      Index("ix_call_attempts_started_at", "started_at"))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     call_log_id: Mapped[int] = mapped_column(ForeignKey("call_logs.id", ondelete="CASCADE"))
@@ -76,3 +88,54 @@ class CallAttempt(db.Model):
     duration: Mapped[int | None] = mapped_column(Integer)
 
     call: Mapped[CallLog] = relationship(back_populates="attempts")
+
+
+class CallLogDay(db.Model):
+    """The daily rollup of ended calls: one row per UTC day the calls started and per value of
+    every column a summary filters on. Written only by triggers (migration 0008_reports), which
+    keep it exact as calls end, change or go; summaries read whole days from it."""
+
+    __tablename__ = "call_log_days"
+    __table_args__ = (
+        Index("uq_call_log_days_key", "day", "seller_id", "campaign_id", "client_id", "did",
+              "status", unique=True, postgresql_nulls_not_distinct=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    seller_id: Mapped[int | None] = mapped_column(Integer)
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    client_id: Mapped[int | None] = mapped_column(Integer)
+    did: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    calls: Mapped[int] = mapped_column(Integer, server_default="0")
+    billsec_sum: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    billsec_n: Mapped[int] = mapped_column(Integer, server_default="0")
+    converted: Mapped[int] = mapped_column(Integer, server_default="0")
+    payout: Mapped[Decimal] = mapped_column(Numeric(14, 2), server_default="0")
+    revenue: Mapped[Decimal] = mapped_column(Numeric(14, 2), server_default="0")
+
+
+class CallAttemptDay(db.Model):
+    """The daily rollup of the ended attempts of ended calls, by the UTC day each attempt
+    started, its client, and the call's filter columns. Written only by triggers."""
+
+    __tablename__ = "call_attempt_days"
+    __table_args__ = (
+        Index("uq_call_attempt_days_key", "day", "seller_id", "campaign_id", "call_client_id",
+              "did", "call_status", "client_id", unique=True,
+              postgresql_nulls_not_distinct=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    seller_id: Mapped[int | None] = mapped_column(Integer)
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    call_client_id: Mapped[int | None] = mapped_column(Integer)
+    did: Mapped[str | None] = mapped_column(String(32))
+    call_status: Mapped[str] = mapped_column(String(16))
+    client_id: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    answered: Mapped[int] = mapped_column(Integer, server_default="0")
+    billsec_sum: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    billsec_n: Mapped[int] = mapped_column(Integer, server_default="0")

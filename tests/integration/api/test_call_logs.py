@@ -57,7 +57,8 @@ def test_keyset_pagination_walks_every_call_once(app, admin):
     ("campaign_id=2", [4]),
     ("client_id=2", [2]),
     ("did=4155550101", [2]),
-    ("caller=555014", [4]),
+    ("caller=3105550144", [4]),  # exact: national digits read as E.164
+    ("caller=555014", []),  # a part of a number is not a caller
     ("from=2026-11-23T16:00:00%2B00:00&to=2026-11-23T18:00:00%2B00:00", [4, 3]),
     ("seller_id=4", [5]),
 ])
