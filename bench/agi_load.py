@@ -56,9 +56,9 @@ from bench.stack import (ROOT, AgiServer, CpuMeter, Database, app_env, busy_else
 
 DATABASE = "capconduit_bench"
 LEVELS = {
-    "saturation": {"channels": 50, "dial_ms": 0, "mix": "spread", "floor": "spread"},
-    "realistic": {"channels": 500, "dial_ms": 5000, "mix": "spread", "floor": None},
-    "hot": {"channels": 50, "dial_ms": 0, "mix": "hot", "floor": "hot"},
+    "saturation": {"channels": 50, "dial_ms": 0, "mix": "spread", "links": "spread"},
+    "realistic": {"channels": 500, "dial_ms": 5000, "mix": "spread", "links": None},
+    "hot": {"channels": 50, "dial_ms": 0, "mix": "hot", "links": "hot"},
 }
 TARGETS = ("targets (issue 11): saturation ≥ 0.80 × floor; realistic route p50 < 3 ms, p99 < 10 ms; "
            "server CPU ≤ 1.5 ms per answered call; hot ≥ 0.70 × the floor's one-link figure")
@@ -152,13 +152,15 @@ def _percentile(sorted_values: list, fraction: float) -> float | None:
 def run_app(server: AgiServer, level: dict, args, tag: str, groups: dict) -> dict:
     context = multiprocessing.get_context("spawn")
     channels = level["channels"]
+    # Ringing channels start spread over one ring time: reach the steady state first.
+    warmup = max(args.warmup, level["dial_ms"] / 1000 + 1)
     procs = max(1, min(args.client_procs, channels))
     shares = [channels // procs + (1 if i < channels % procs else 0) for i in range(procs)]
     processes, pipes = [], []
     for number, share in enumerate(shares):
         receiver, sender = context.Pipe()
         process = context.Process(target=_load_worker, daemon=True, args=(
-            sender, args.generator, [server.port], share, args.warmup, args.duration,
+            sender, args.generator, [server.port], share, warmup, args.duration,
             args.seed * 1000 + number, f"{tag}p{number}", level["mix"], level["dial_ms"] / 1000))
         process.start()
         processes.append(process)
@@ -170,13 +172,15 @@ def run_app(server: AgiServer, level: dict, args, tag: str, groups: dict) -> dic
     for pipe in pipes:
         pipe.send(start_at)
     meter = CpuMeter(dict(groups, load=lambda: [p.pid for p in processes]))
-    time.sleep(max(0.0, start_at + args.warmup - time.time()))
+    time.sleep(max(0.0, start_at + warmup - time.time()))
     before = meter.snapshot()
     profilers = []
     if args.profile:
         servers = [pid for pid in server.pids() if pid != server.process.pid] or [server.process.pid]
         profilers = start_profilers(args.profile, tag, servers, args.duration)
-    time.sleep(max(0.0, start_at + args.warmup + args.duration - time.time()))
+        profilers += start_profilers(args.profile, tag, [p.pid for p in processes][:1],
+                                     args.duration, role="load")
+    time.sleep(max(0.0, start_at + warmup + args.duration - time.time()))
     after = meter.snapshot()
     results = [pipe.recv() for pipe in pipes]  # the calls in progress finish first
     for process in processes:
@@ -231,7 +235,8 @@ def run_sql(db: Database, pgbench, script: str, links: str, ids: dict, args, tag
     return result
 
 
-def start_profilers(profile_dir: Path, tag: str, pids: list[int], duration: float) -> list:
+def start_profilers(profile_dir: Path, tag: str, pids: list[int], duration: float,
+                    role: str = "server") -> list:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(py_spy).exists():
         raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
@@ -241,7 +246,7 @@ def start_profilers(profile_dir: Path, tag: str, pids: list[int], duration: floa
         # Two views: every thread that is not idle (where the time goes, waits included), and
         # only the thread holding the GIL (where the Python CPU goes).
         for view, extra in (("wall", []), ("gil", ["--gil"])):
-            output = profile_dir / f"{tag}-server{number}-{view}.txt"
+            output = profile_dir / f"{tag}-{role}{number}-{view}.txt"
             started.append(subprocess.Popen(
                 [py_spy, "record", "--pid", str(pid), "--duration", str(int(duration)),
                  "--rate", "100", "--format", "raw", "--output", str(output), "--nonblocking",
@@ -413,7 +418,8 @@ def main(argv=None) -> int:
     parser.add_argument("--floor-clients", type=int, default=8, help="pgbench connections")
     parser.add_argument("--no-floor", action="store_true", help="skip pgbench (floor and engine)")
     parser.add_argument("--profile", type=Path, default=None,
-                        help="py-spy every FastAGI process during each app window, into this dir")
+                        help="py-spy every FastAGI process (and one load process) during each app "
+                             "window, into this dir")
     parser.add_argument("--pg-stats", action="store_true",
                         help="load pg_stat_statements and print where PostgreSQL's time went")
     parser.add_argument("--seed", type=int, default=5)
@@ -474,13 +480,13 @@ def main(argv=None) -> int:
             print(f"  {app['calls_per_s']:.0f} calls/s, route p50 {_ms(app['route_p50_ms'])} ms "
                   f"p99 {_ms(app['route_p99_ms'])} ms, integrity "
                   f"{'ok' if level['app_integrity']['ok'] else 'FAILED'}", flush=True)
-            if level["floor"] and pgbench is not None:
+            if level["links"] and pgbench is not None:
                 for run_name, script in (("engine", "engine.sql"), ("floor", "floor.sql")):
                     print(f"{name}: {run_name} (pgbench {script}) …", flush=True)
                     scenario.reset_calls(admin)
                     watcher = CapWatcher(db.libpq_uri)
                     watcher.start()
-                    level[run_name] = run_sql(db, pgbench, script, level["floor"], ids, args,
+                    level[run_name] = run_sql(db, pgbench, script, level["links"], ids, args,
                                               f"{name}-{run_name}", groups, admin)
                     level[f"{run_name}_integrity"] = checked(admin, watcher)
                     print(f"  {level[run_name]['calls_per_s']:.0f} calls/s", flush=True)
