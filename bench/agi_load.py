@@ -403,6 +403,9 @@ def main(argv=None) -> int:
     parser.add_argument("--levels", default=",".join(LEVELS),
                         help=f"comma-separated, of {', '.join(LEVELS)}")
     parser.add_argument("--channels", type=int, default=None, help="override every level's channels")
+    parser.add_argument("--mix", choices=scenario.MIXES, default=None,
+                        help="override every level's call mix (mixed: failover, a capped "
+                             "campaign, unknown numbers; the app run only)")
     parser.add_argument("--duration", type=float, default=15.0, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds before each")
     parser.add_argument("--processes", type=int, default=None,
@@ -466,6 +469,8 @@ def main(argv=None) -> int:
             level = dict(LEVELS[name])
             if args.channels:
                 level["channels"] = args.channels
+            if args.mix:
+                level["mix"] = args.mix
             print(f"{name}: application, {level['channels']} channels …", flush=True)
             scenario.reset_calls(admin)
             if args.pg_stats:
