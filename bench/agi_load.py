@@ -455,13 +455,14 @@ def main(argv=None) -> int:
                            max_sessions=args.max_sessions)
         server.wait()
         pgbench = None if args.no_floor else db.tool("pgbench")
-        from app.cli.agi import DEFAULT_PROCESSES
+        from app.cli.agi import serve as serve_command
+        defaults = {param.name: param.default for param in serve_command.params}
         groups = {"servers": server.pids, "postgres": db.pids}
         admin = psycopg.connect(db.libpq_uri, autocommit=True)
         report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                               "busy_before_start": busy, "load_average": os.getloadavg()},
-                  "config": {"processes": args.processes or DEFAULT_PROCESSES,
-                             "pool_size": args.pool_size or 8, "generator": args.generator,
+                  "config": {"processes": args.processes or defaults["processes"],
+                             "pool_size": args.pool_size or defaults["pool_size"], "generator": args.generator,
                              "client_procs": args.client_procs, "floor_clients": args.floor_clients,
                              "duration": args.duration, "warmup": args.warmup},
                   "levels": {}}
