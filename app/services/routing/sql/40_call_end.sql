@@ -11,10 +11,9 @@ DECLARE
     v_call_id bigint;
     v_lost record;
 BEGIN
-    UPDATE call_logs
-    SET answered_at = coalesce(answered_at, now()),
-        client_id = coalesce((SELECT client_id FROM reservations
-                              WHERE uniqueid = p_uniqueid AND attempt = p_attempt), client_id)
+    -- Only answered_at, which no index covers: the row is updated in place (HOT). The client
+    -- who answered is written with the rest of the call's end.
+    UPDATE call_logs SET answered_at = coalesce(answered_at, now())
     WHERE uniqueid = p_uniqueid AND ended_at IS NULL
     RETURNING id INTO v_call_id;
     IF v_call_id IS NULL THEN
