@@ -8,11 +8,10 @@ from decimal import Decimal
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import Select, func, select, text, tuple_
+from sqlalchemy import Select, select, text, tuple_
 from sqlalchemy.orm import selectinload
 
-from app.database.models import (CallAttempt, CallLog, Campaign, CampaignClientSetting, Client,
-                                 User)
+from app.database.models import CallLog, Campaign, CampaignClientSetting, Client, User
 from app.extensions import db
 from app.services.phone_numbers import to_e164
 from app.utils.exceptions import NotFound, ValidationFailed

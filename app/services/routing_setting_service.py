@@ -70,14 +70,18 @@ def create_setting(campaign_id: int, data: dict, *, seller_id: int) -> CampaignC
 
 def update_setting(campaign_id: int, setting_id: int, data: dict, *,
                    seller_id: int) -> CampaignClientSetting:
-    # The row lock orders this change after any answered call the routing engine is counting,
-    # so the floor below is checked against the true count.
+    # The row lock orders this change after any call the routing engine is reserving or
+    # counting on this link, so the floor below is checked against the true counts. Calls in
+    # flight count too: each may still be answered, and a total the engine admitted them under
+    # must not be lowered beneath them.
     setting = get_setting(campaign_id, setting_id, seller_id=seller_id, for_update=True)
     limit = data.get("total_calls_allowed")
-    if limit is not None and limit < setting.current_total_calls:
+    floor = setting.current_total_calls + setting.in_flight
+    if limit is not None and limit < floor:
+        in_flight = f" and {setting.in_flight} in progress" if setting.in_flight else ""
         raise ValidationFailed.field(
             "total_calls_allowed",
-            f"Cannot be below the {setting.current_total_calls} calls already delivered.")
+            f"Cannot be below the {setting.current_total_calls} calls already delivered{in_flight}.")
     for field in EDITABLE_FIELDS:
         if field in data:
             setattr(setting, field, data[field])

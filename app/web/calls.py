@@ -5,7 +5,6 @@ from datetime import date, datetime, time, timedelta
 
 import marshmallow as ma
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
-from flask_login import current_user
 
 from app.api.schemas.call_log_schemas import AdminCallLogQuerySchema, CallLogQuerySchema
 from app.database.models.call_log import CALL_STATUSES

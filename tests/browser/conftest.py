@@ -15,9 +15,6 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
-from app.agi.handlers import build_handlers
-from app.agi.server import AGIServer
-from app.services.routing import RoutingService
 from tests.support.routing import routing_agi_server
 from tests.agi_support.dialplan import Channel, load_dialplan
 from tests.conftest import SAMPLE_LOGINS, engine_of

@@ -63,8 +63,6 @@ def routing_agi_server(engine_or_url, **server_options):
     stopping the server closes the engine's pool."""
     from app.agi.handlers import build_handlers
     from app.agi.server import AGIServer
-    from app.services.routing import AsyncRoutingService
-
     routing = async_routing(engine_or_url)
     return AGIServer(build_handlers(routing), on_stop=routing.close, **server_options)
 

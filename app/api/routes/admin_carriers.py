@@ -1,6 +1,5 @@
 from flask.views import MethodView
 
-from app.api.smorest import Blueprint
 from app.api.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySchema,
                                              CarrierSchema, CarrierUpdateSchema)
 from app.api.schemas.common import list_schema

@@ -1,6 +1,5 @@
 from flask.views import MethodView
 
-from app.api.smorest import Blueprint
 from app.api.schemas.client_schemas import (ClientCreateSchema, ClientDeleteQuerySchema,
                                             ClientQuerySchema, ClientSchema, ClientUpdateSchema,
                                             SipSecretSchema)

@@ -2,7 +2,6 @@
 from flask import current_app
 from flask_login import current_user
 
-from app.api.smorest import Blueprint
 from app.api.schemas.call_log_schemas import (AdminCallLogFilterSchema, AdminCallLogQuerySchema,
                                               CallLogFilterSchema, CallLogPageSchema,
                                               CallLogQuerySchema, CallLogSchema,

@@ -1,7 +1,6 @@
 """The Asterisk-side API: the same routing engine as FastAGI, over HTTP with a Bearer token."""
 from flask import current_app
 
-from app.api.smorest import Blueprint
 from app.api.schemas.internal_schemas import (AnsweredSchema, AttemptResultSchema,
                                               CallArrivalSchema, CallEndResultSchema,
                                               CallEndSchema, LogCallSchema, ReconcileResultSchema,

@@ -3,9 +3,6 @@ import asyncio
 
 from sqlalchemy import create_engine
 
-from app.agi.handlers import build_handlers
-from app.agi.server import AGIServer
-from app.services.routing import RoutingService
 from tests.support.routing import routing_agi_server
 from tests.agi_support.dialplan import Channel, load_dialplan
 

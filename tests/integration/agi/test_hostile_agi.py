@@ -26,7 +26,7 @@ from app.agi import Outcome
 from app.agi.handlers import build_handlers
 from app.extensions import db
 from app.services.routing import AsyncRoutingService, RoutingService
-from tests.agi_support.dialplan import ANSWER, BUSY, NOANSWER, load_dialplan
+from tests.agi_support.dialplan import ANSWER, NOANSWER, load_dialplan
 from tests.agi_support.fake_asterisk import make_env
 from tests.agi_support.harness import env_block
 from tests.agi_support.hostile import HOST, HostileChannel, ServerThread, send_raw

@@ -133,6 +133,20 @@ def test_total_calls_allowed_down_to_the_calls_delivered_or_unlimited(seller, li
     assert response.json["total_calls_allowed"] == limit
 
 
+def test_a_total_cannot_be_lowered_beneath_the_calls_in_flight(seller, app):
+    """A ringing call may still be answered: the total it was admitted under cannot drop below
+    delivered + in flight, or that answer would deliver past the new total."""
+    from app.extensions import db
+    from app.services.routing import CallArrival, RoutingService
+    with app.app_context():
+        RoutingService(db.engine).route(CallArrival(uniqueid="ringing-1", did="+14155550102"))
+    response = seller.patch("/api/seller/campaigns/2/clients/4", json={"total_calls_allowed": 0})
+    assert response.status_code == 422
+    assert "1 in progress" in response.json["error"]["details"]["total_calls_allowed"][0]
+    assert seller.patch("/api/seller/campaigns/2/clients/4",
+                        json={"total_calls_allowed": 1}).status_code == 200
+
+
 @pytest.mark.parametrize("body, field", [
     ({"total_calls_allowed": 1}, "total_calls_allowed"),      # below the 2 delivered
     ({"total_calls_allowed": 0, "weight": 1}, "total_calls_allowed"),
