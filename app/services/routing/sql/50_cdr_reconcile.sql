@@ -224,10 +224,12 @@ BEGIN
         v_new.client_id := coalesce((SELECT id FROM clients WHERE client_identifier = p_call ->> 'client'),
                                     v_answer.client_id, v_call.client_id);
         v_new.billsec := v_billsec;
-        -- Ours is more precise than the CDR's whole second, unless it is off or missing.
-        IF v_call.answered_at IS NULL OR v_answered_at IS NOT NULL AND (
-               v_call.answered_at < v_answered_at
-               OR v_call.answered_at >= v_answered_at + interval '2 seconds') THEN
+        -- The answer time `answered` recorded is more precise than the CDR's whole second,
+        -- unless it is missing (lost, or only stamped by the hangup this run made) or off.
+        v_new.answered_at := v_before.answered_at;
+        IF v_before.answered_at IS NULL OR v_answered_at IS NOT NULL AND (
+               v_before.answered_at < v_answered_at
+               OR v_before.answered_at >= v_answered_at + interval '2 seconds') THEN
             v_new.answered_at := coalesce(v_answered_at, v_call.answered_at, v_ended);
         END IF;
     ELSIF v_call.status = 'answered' THEN
@@ -235,9 +237,11 @@ BEGIN
         v_new.billsec := 0;
         v_new.answered_at := NULL;
     END IF;
-    IF v_call.ended_at IS NULL
-       OR abs(extract(epoch FROM v_call.ended_at - v_ended)) > 2
-       OR abs(coalesce(v_call.duration, 0) - v_duration) > v_tolerance THEN
+    -- The end and the duration: Asterisk's, unless ours (the hangup's own) agree within the
+    -- seconds that truncation explains. A log this run ended has no end of its own.
+    IF v_before.ended_at IS NULL
+       OR abs(extract(epoch FROM v_before.ended_at - v_ended)) > 2
+       OR abs(coalesce(v_before.duration, 0) - v_duration) > v_tolerance THEN
         v_new.ended_at := GREATEST(v_call.started_at, v_ended);
         v_new.duration := v_duration;
     END IF;
