@@ -246,7 +246,8 @@ def test_the_captured_cdrs_reconcile_into_call_logs_once(engine, routing, write_
     assert_counters_match_a_recount(engine)
 
 
-def test_the_internal_api_and_the_command_line_reconcile_on_demand(app, engine, client, write_cdrs):
+def test_the_internal_api_and_the_command_line_reconcile_on_demand(app, engine, client, auth,
+                                                                   write_cdrs):
     t0 = now_second()
     write_cdrs(cdr_row("rc-api", start=t0, answer=t0, end=t0 + timedelta(seconds=9),
                        disposition="ANSWERED", client="summit-cc"))
@@ -264,3 +265,8 @@ def test_the_internal_api_and_the_command_line_reconcile_on_demand(app, engine, 
     again = app.test_cli_runner().invoke(args=["calls", "reconcile-cdr", "--since", "2h"])
     assert "0 call log(s) changed" in again.output
     assert logged(engine, "rc-cli")["status"] == "error"
+    # The audit trail shows both, as the system's changes.
+    auth.login("admin")
+    trail = client.get("/api/admin/audit", query_string={"entity_type": "call_log"}).json["items"]
+    assert sorted(e["changes"]["uniqueid"] for e in trail) == ["rc-api", "rc-cli"]
+    assert {(e["action"], e["actor_id"]) for e in trail} == {("reconcile", None)}
