@@ -98,6 +98,8 @@ DECLARE
     v_seller_id int;
     v_item jsonb;
     v_attempt_no int;
+    v_client_id int;
+    v_setting_id int;
     v_old_status text;
     v_new_status text;
     v_attempt_changes jsonb := '[]'::jsonb;
@@ -138,17 +140,16 @@ BEGIN
     FOR v_item IN SELECT value FROM jsonb_array_elements(coalesce(p_call -> 'attempts', '[]'::jsonb)) LOOP
         v_attempt_no := (v_item ->> 'attempt')::int;
         CONTINUE WHEN v_attempt_no IS NULL;
+        v_client_id := (SELECT id FROM clients WHERE client_identifier = v_item ->> 'client');
+        v_setting_id := (SELECT id FROM campaign_client_settings
+                         WHERE client_id = v_client_id AND campaign_id = v_call.campaign_id);
         INSERT INTO call_attempts (call_log_id, attempt_no, client_id, setting_id, started_at,
                                    ended_at, dial_status, duration)
-        SELECT v_call.id, v_attempt_no, cl.id, s.id,
-               coalesce((v_item ->> 'started_at')::timestamptz, v_call.started_at),
-               coalesce((v_item ->> 'ended_at')::timestamptz, v_ended),
-               coalesce(cc_cdr_dial_status(v_item ->> 'disposition'), 'UNKNOWN'),
-               (v_item ->> 'duration')::int
-        FROM (SELECT 1) one
-        LEFT JOIN clients cl ON cl.client_identifier = v_item ->> 'client'
-        LEFT JOIN campaign_client_settings s ON s.client_id = cl.id
-                                            AND s.campaign_id = v_call.campaign_id
+        VALUES (v_call.id, v_attempt_no, v_client_id, v_setting_id,
+                coalesce((v_item ->> 'started_at')::timestamptz, v_call.started_at),
+                coalesce((v_item ->> 'ended_at')::timestamptz, v_ended),
+                coalesce(cc_cdr_dial_status(v_item ->> 'disposition'), 'UNKNOWN'),
+                (v_item ->> 'duration')::int)
         ON CONFLICT (call_log_id, attempt_no) DO NOTHING;
         IF FOUND THEN
             v_attempt_changes := v_attempt_changes || jsonb_build_object(
@@ -180,8 +181,8 @@ BEGIN
     END IF;
 
     -- Each attempt the CDRs cover: a result lost (UNKNOWN), answered on one side only, or, for
-    -- a log this run ended, whatever the CDR says (BUSY rather than the CANCEL a lost hangup
-    -- leaves); "NO ANSWER" agrees with NOANSWER and CANCEL alike.
+    -- a log this run ended, the CANCEL its hangup assumed (BUSY, say, by the CDR); "NO ANSWER"
+    -- agrees with NOANSWER and CANCEL alike.
     FOR v_item IN SELECT value FROM jsonb_array_elements(coalesce(p_call -> 'attempts', '[]'::jsonb)) LOOP
         v_attempt_no := (v_item ->> 'attempt')::int;
         v_new_status := cc_cdr_dial_status(v_item ->> 'disposition');
@@ -193,7 +194,7 @@ BEGIN
                    OR (v_new_status = 'NOANSWER' AND v_old_status = 'CANCEL');
         CONTINUE WHEN v_old_status IS NOT NULL AND v_old_status <> 'UNKNOWN'
                   AND (v_old_status = 'ANSWER') = (v_new_status = 'ANSWER')
-                  AND v_outcome = 'corrected';
+                  AND NOT (v_outcome <> 'corrected' AND v_old_status = 'CANCEL');
         UPDATE call_attempts
         SET dial_status = v_new_status,
             ended_at = coalesce(ended_at, (v_item ->> 'ended_at')::timestamptz, v_ended),
