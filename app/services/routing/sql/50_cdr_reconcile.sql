@@ -154,7 +154,7 @@ BEGIN
         IF FOUND THEN
             v_attempt_changes := v_attempt_changes || jsonb_build_object(
                 'attempt', v_attempt_no, 'dial_status',
-                jsonb_build_array(NULL, coalesce(cc_cdr_dial_status(v_item ->> 'disposition'), 'UNKNOWN')));
+                jsonb_build_array(NULL::text, coalesce(cc_cdr_dial_status(v_item ->> 'disposition'), 'UNKNOWN')));
         END IF;
     END LOOP;
 
