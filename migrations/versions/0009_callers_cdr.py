@@ -18,7 +18,7 @@ Downgrading drops the column and the indexes but cannot give back the previous v
 the functions (the files are always the newest): go down further (0006 uninstalls them) or up
 again.
 
-Revision ID: 0009_caller_numbers_cdr_reconcile
+Revision ID: 0009_callers_cdr
 Revises: 0008_reports
 """
 import os
@@ -29,7 +29,7 @@ from alembic import op
 from app.services.routing import sql as routing_sql
 from app.services.routing.steps import caller_number
 
-revision = "0009_caller_numbers_cdr_reconcile"
+revision = "0009_callers_cdr"
 down_revision = "0008_reports"
 branch_labels = None
 depends_on = None
