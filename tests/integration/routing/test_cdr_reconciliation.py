@@ -251,13 +251,13 @@ def test_the_internal_api_and_the_command_line_reconcile_on_demand(app, engine, 
     t0 = now_second()
     write_cdrs(cdr_row("rc-api", start=t0, answer=t0, end=t0 + timedelta(seconds=9),
                        disposition="ANSWERED", client="summit-cc"))
-    auth = {"Authorization": "Bearer testing-internal-token-not-for-production"}
-    answer = client.post("/api/internal/reconcile_cdr", headers=auth,
+    token = {"Authorization": "Bearer testing-internal-token-not-for-production"}
+    answer = client.post("/api/internal/reconcile_cdr", headers=token,
                          json={"since": (t0 - timedelta(minutes=5)).isoformat()})
     assert answer.status_code == 200, answer.json
     [change] = answer.json["changed"]
     assert (change["uniqueid"], change["outcome"]) == ("rc-api", "created")
-    assert client.post("/api/internal/reconcile_cdr", headers=auth, json={}).json == {"changed": []}
+    assert client.post("/api/internal/reconcile_cdr", headers=token, json={}).json == {"changed": []}
     write_cdrs(cdr_row("rc-cli", start=t0, end=t0, disposition="NO ANSWER"))
     result = app.test_cli_runner().invoke(args=["calls", "reconcile-cdr", "--since", "2h"])
     assert result.exit_code == 0, result.output
