@@ -3,7 +3,7 @@ string, as an unknown body field does: `per_page=1` on the call log (which pages
 and `cursor`) used to answer 50 rows."""
 import pytest
 
-from app.api.smorest import Blueprint, StrictQueryParser
+from app.api.smorest import Blueprint, HardenedParser
 
 # Sample ids the sample data has, for paths that name a row (seller1 owns campaign 1).
 PATH_VALUES = {"campaign_id": "1", "client_id": "1", "user_id": "1", "carrier_id": "1",
@@ -32,7 +32,7 @@ def test_every_api_blueprint_refuses_unknown_query_parameters(app):
     assert len(api_blueprints) > 10
     for blueprint in api_blueprints:
         assert isinstance(blueprint, Blueprint), blueprint.name
-        assert isinstance(blueprint.ARGUMENTS_PARSER, StrictQueryParser), blueprint.name
+        assert isinstance(blueprint.ARGUMENTS_PARSER, HardenedParser), blueprint.name
 
 
 def test_every_operation_with_a_query_string_answers_422_naming_the_unknown_parameter(
