@@ -67,17 +67,17 @@ INSERT INTO campaign_client_settings
   (6, 3, 2, 'active', 2, 100, 2, NULL, 0);
 SELECT setval(pg_get_serial_sequence('campaign_client_settings', 'id'), 6);
 
-INSERT INTO call_logs (id, uniqueid, linkedid, did, caller_id, seller_id, campaign_id, client_id,
-                       started_at, answered_at, ended_at, duration, billsec, status, hangup_cause) VALUES
-  (1, 'pbx-a-1795500000.1', 'pbx-a-1795500000.1', '+14155550100', '+13105550111', 3, 1, 1,
+INSERT INTO call_logs (id, uniqueid, linkedid, did, caller_id, caller_number, seller_id, campaign_id,
+                       client_id, started_at, answered_at, ended_at, duration, billsec, status, hangup_cause) VALUES
+  (1, 'pbx-a-1795500000.1', 'pbx-a-1795500000.1', '+14155550100', '+13105550111', '+13105550111', 3, 1, 1,
    '2026-11-23 15:00:00+00', '2026-11-23 15:00:04+00', '2026-11-23 15:03:10+00', 190, 186, 'answered', 16),
-  (2, 'pbx-a-1795500100.3', 'pbx-a-1795500100.3', '+14155550101', '+13105550122', 3, 1, 2,
+  (2, 'pbx-a-1795500100.3', 'pbx-a-1795500100.3', '+14155550101', '+13105550122', '+13105550122', 3, 1, 2,
    '2026-11-23 15:10:00+00', '2026-11-23 15:10:15+00', '2026-11-23 15:12:00+00', 120, 105, 'answered', 16),
-  (3, 'pbx-a-1795500200.5', 'pbx-a-1795500200.5', '+14155550100', '+13105550133', 3, 1, 1,
+  (3, 'pbx-a-1795500200.5', 'pbx-a-1795500200.5', '+14155550100', '+13105550133', '+13105550133', 3, 1, 1,
    '2026-11-23 16:00:00+00', '2026-11-23 16:00:25+00', '2026-11-23 16:01:00+00', 60, 35, 'answered', 16),
-  (4, 'pbx-a-1795500300.7', 'pbx-a-1795500300.7', '+14155550102', '+13105550144', 3, 2, NULL,
+  (4, 'pbx-a-1795500300.7', 'pbx-a-1795500300.7', '+14155550102', '+13105550144', '+13105550144', 3, 2, NULL,
    '2026-11-23 17:00:00+00', NULL, '2026-11-23 17:00:40+00', 40, 0, 'all_failed', 0),
-  (5, 'pbx-a-1795500400.9', 'pbx-a-1795500400.9', '+12125550100', NULL, 4, 3, NULL,
+  (5, 'pbx-a-1795500400.9', 'pbx-a-1795500400.9', '+12125550100', NULL, NULL, 4, 3, NULL,
    '2026-11-23 18:00:00+00', NULL, '2026-11-23 18:00:01+00', 1, 0, 'all_capped', 34);
 SELECT setval(pg_get_serial_sequence('call_logs', 'id'), 5);
 

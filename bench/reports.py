@@ -55,10 +55,10 @@ DEPTHS = (0, 10, 45, 80, 89)
 
 # One routing round of a campaign with its candidates (the shape planning.Plan.round writes).
 GENERATE_CALLS = """
-INSERT INTO call_logs (uniqueid, linkedid, did, caller_id, seller_id, campaign_id, client_id,
-                       started_at, answered_at, ended_at, duration, billsec, status,
+INSERT INTO call_logs (uniqueid, linkedid, did, caller_id, caller_number, seller_id, campaign_id,
+                       client_id, started_at, answered_at, ended_at, duration, billsec, status,
                        hangup_cause, converted, payout, revenue, decision)
-SELECT 'bench-' || g.i, 'bench-' || g.i, g.did, g.caller, g.seller_id, g.campaign_id,
+SELECT 'bench-' || g.i, 'bench-' || g.i, g.did, g.caller, g.caller, g.seller_id, g.campaign_id,
        CASE WHEN g.status = 'answered' THEN g.client_id END,
        g.started_at,
        CASE WHEN g.status = 'answered' THEN g.started_at + interval '6 seconds' END,

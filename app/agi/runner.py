@@ -1,5 +1,6 @@
 """`flask agi serve`: the FastAGI server wired to the routing engine, in one process or in
-several that share the port (SO_REUSEPORT), plus the periodic expiry of dialling slots."""
+several that share the port (SO_REUSEPORT), plus, in one of them (the sweeper), the periodic
+expiry of dialling slots and the reconciliation of call logs with Asterisk's CDRs."""
 import asyncio
 import logging
 import multiprocessing
@@ -7,10 +8,11 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 
 from app.agi.handlers import build_handlers
 from app.agi.server import AGIServer, serve
-from app.services.routing import AsyncRoutingService
+from app.services.routing import AsyncRoutingService, cdr_reconciliation
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,18 @@ async def expire_periodically(routing: AsyncRoutingService, every: float) -> Non
             log.exception("reservation expiry failed")
 
 
+async def reconcile_cdr_periodically(routing: AsyncRoutingService, every: float,
+                                     window: float) -> None:
+    """Complete or correct call logs from Asterisk's CDRs of the last `window` seconds
+    (cdr_reconciliation): what lost FastAGI sessions left wrong or missing."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await routing.reconcile_cdr(datetime.now(timezone.utc) - timedelta(seconds=window))
+        except Exception:  # the database may be down; the next round tries again
+            log.exception("CDR reconciliation failed")
+
+
 async def stop_when_orphaned(parent_pid: int) -> None:
     """A server forked by the supervisor stops when the supervisor is gone (even SIGKILLed):
     nothing would restart or stop it any more."""
@@ -38,7 +52,9 @@ async def stop_when_orphaned(parent_pid: int) -> None:
 
 def serve_one(make_routing: RoutingFactory, *, bind: str, max_sessions: int, reuse_port: bool,
               sweeper: bool, allowed_peers: tuple[str, ...], parent_pid: int | None = None,
-              expiry_interval: float = 15.0, grace_seconds: float = 10.0) -> None:
+              expiry_interval: float = 15.0, grace_seconds: float = 10.0,
+              cdr_interval: float = cdr_reconciliation.PERIODIC_EVERY.total_seconds(),
+              cdr_window: float = cdr_reconciliation.PERIODIC_WINDOW.total_seconds()) -> None:
     """One server process: its own event loop, its own connection pool."""
     async def main() -> None:
         routing = make_routing()
@@ -49,6 +65,8 @@ def serve_one(make_routing: RoutingFactory, *, bind: str, max_sessions: int, reu
             loop = asyncio.get_running_loop()
             if sweeper:
                 background.append(loop.create_task(expire_periodically(routing, expiry_interval)))
+                background.append(loop.create_task(
+                    reconcile_cdr_periodically(routing, cdr_interval, cdr_window)))
             if parent_pid is not None:
                 background.append(loop.create_task(stop_when_orphaned(parent_pid)))
         try:
@@ -74,7 +92,8 @@ def run(make_routing: RoutingFactory, *, bind: str, max_sessions: int, processes
 
 class Supervisor:
     """Keeps `processes` servers running on one port until SIGTERM / SIGINT, restarting one
-    that dies; only the first runs the expiry sweep (it is idempotent, but one is enough)."""
+    that dies; only the first runs the expiry sweep and the CDR reconciliation (both are
+    idempotent, but one is enough)."""
 
     def __init__(self, make_routing: RoutingFactory, *, processes: int, **options):
         self.make_routing, self.processes, self.options = make_routing, processes, options

@@ -20,6 +20,11 @@ from app.services.pagination import Page, paginate
 
 AUDITED = {User: "user", Client: "client", Carrier: "carrier", Did: "did", Campaign: "campaign",
            CampaignDid: "campaign_did", CampaignClientSetting: "routing_setting"}
+# Changes recorded in SQL, in the transaction that makes them: the reconciliation of call logs
+# with Asterisk's CDRs (app/services/routing/sql/50_cdr_reconcile.sql) writes one line per call
+# log it creates, ends or corrects (action "reconcile", changes {field: [old, new]}, its
+# attempts and the counters it moved), with no actor (the system).
+SQL_AUDITED = {"call_log": "reconcile"}
 SECRET_FIELDS = {"password", "password_hash", "session_version"}
 # Counters the routing engine moves on every call: not configuration changes.
 NOISE_FIELDS = {"in_flight", "current_total_calls", "updated_at", "created_at"}

@@ -8,12 +8,13 @@ from decimal import Decimal
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import Select, select, text, tuple_
+from sqlalchemy import Select, false, select, text, tuple_
 from sqlalchemy.orm import selectinload
 
 from app.database.models import CallLog, Campaign, CampaignClientSetting, Client, User
 from app.extensions import db
 from app.services.phone_numbers import to_e164
+from app.services.routing.steps import caller_number
 from app.utils.exceptions import NotFound, ValidationFailed
 
 FINAL_STATUSES = ("answered", "no_route", "all_capped", "all_failed", "abandoned", "error",
@@ -43,13 +44,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise ValidationFailed.field("cursor", "Not a cursor this API gave out.") from None
 
 
-def _caller_values(caller: str, default_region: str) -> list[str]:
-    """The caller filter is exact: the number as received, or its E.164 form."""
-    values = [caller]
-    e164 = to_e164(caller, default_region)
-    if e164 and e164 != caller:
-        values.append(e164)
-    return values
+def _caller_number(caller: str, default_region: str) -> str | None:
+    """The caller filter is exact on the caller's E.164 number (call_logs.caller_number), read
+    with the same rules as the routing steps: `+14155559701`, `4155559701` and `14155559701`
+    find the same calls. A value that is no number (`anonymous`, a part of a number) finds
+    nothing: callers without a number have none to match."""
+    return caller_number(caller, default_region)
 
 
 def _filtered(statement: Select, filters: dict, default_region: str) -> Select:
@@ -66,8 +66,8 @@ def _filtered(statement: Select, filters: dict, default_region: str) -> Select:
         statement = statement.where(CallLog.did == (to_e164(filters["did"], default_region)
                                                     or filters["did"]))
     if filters.get("caller"):
-        statement = statement.where(CallLog.caller_id.in_(
-            _caller_values(filters["caller"], default_region)))
+        number = _caller_number(filters["caller"], default_region)
+        statement = statement.where(CallLog.caller_number == number if number else false())
     return statement
 
 
@@ -171,8 +171,9 @@ def _call_filters(filters: dict, default_region: str, *, alias: str, rollup: boo
         where.add(f"{alias}.did = :f_did",
                   f_did=to_e164(filters["did"], default_region) or filters["did"])
     if filters.get("caller"):
-        where.add(f"{alias}.caller_id = ANY(:f_caller)",
-                  f_caller=_caller_values(filters["caller"], default_region))
+        # No rollup carries callers: a caller filter always reads call_logs (see _plan).
+        where.add(f"{alias}.caller_number = :f_caller",
+                  f_caller=_caller_number(filters["caller"], default_region))
     return where
 
 
@@ -364,9 +365,9 @@ def summarize(filters: dict, *, default_region: str, use_rollup: bool = True) ->
 # Python's isoformat() writes them, booleans as true/false, and text that a spreadsheet would
 # run as a formula (=, @, tab, CR, or +/- not followed by a number) prefixed with '.
 CSV_COLUMNS = ("id", "uniqueid", "linkedid", "started_at", "answered_at", "ended_at", "did",
-               "caller_id", "seller_id", "campaign_id", "campaign", "client_id", "client",
-               "status", "duration", "billsec", "hangup_cause", "converted", "payout", "revenue",
-               "attempts", "attempt_details", "timezone")
+               "caller_id", "caller_number", "seller_id", "campaign_id", "campaign", "client_id",
+               "client", "status", "duration", "billsec", "hangup_cause", "converted", "payout",
+               "revenue", "attempts", "attempt_details", "timezone")
 _FORMULA_RE = r"^([=@\t\r]|[+-](?![0-9.[:space:]]*$))"
 
 
@@ -387,6 +388,7 @@ _CSV_SELECT = {
     "id": "c.id", "uniqueid": _safe("c.uniqueid"), "linkedid": _safe("c.linkedid"),
     "started_at": _iso("c.started_at"), "answered_at": _iso("c.answered_at"),
     "ended_at": _iso("c.ended_at"), "did": _safe("c.did"), "caller_id": _safe("c.caller_id"),
+    "caller_number": "c.caller_number",  # E.164 ('+' then digits) or empty: never a formula
     "seller_id": "c.seller_id", "campaign_id": "c.campaign_id",
     "campaign": _safe("(:campaign_names ->> c.campaign_id::text)"),
     "client_id": "c.client_id",

@@ -73,6 +73,7 @@ class CdrCall:
     billsec: int  # the answered attempt's billsec; 0 when nobody answered
     duration: int  # the attempts' durations added up (see call_from_cdrs)
     attempts: tuple[CdrAttempt, ...]  # the Dial attempts, in order
+    rows: int = 1  # how many CDRs tell it (each truncated its own duration)
 
 
 def client_from_dstchannel(dstchannel: str | None) -> str | None:
@@ -166,6 +167,7 @@ def call_from_cdrs(rows: Iterable, zone: tzinfo = timezone.utc) -> CdrCall:
         billsec=answer.billsec if answer else 0,
         duration=sum(record.duration for record in records),
         attempts=attempts,
+        rows=len(records),
     )
 
 

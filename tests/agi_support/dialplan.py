@@ -1,17 +1,35 @@
 """Runs the shipped asterisk/extensions.conf the way Asterisk would, against a real FastAGI
 server, with each Dial() outcome chosen by the test.
 
-Only what our dialplan uses is modelled: NoOp, Set, AGI, GotoIf, Goto, Dial (with its U()
-option), Hangup, Return, the `h` extension, `${VAR}` substitution and `$["a" != "b"]`.
+Only what our dialplan uses is modelled: [globals], NoOp, Set (of variables and of CDR
+variables, `Set(CDR(cc_attempt)=…)`), AGI, GotoIf, Goto, Dial (with its U() option), Hangup,
+Return, the `h` extension, `${VAR}` substitution and `$["a" != "b"]` / `$["a" = "b"]`.
 Each AGI() is one real FastAGI session played by FakeAsterisk, which shares this channel's
 variables, so a change to the dialplan or to the server that breaks the other fails here.
+An AGI() to a script named in `unreachable` fails as if the server could not be reached
+(AGISTATUS=FAILURE, and the dialplan goes on), as Asterisk does after its connect timeout.
+
+Asterisk's CDRs (cdr_pgsql, ASTERISK.md): when a test gives `cdr_database`, the call's CDRs are
+written into that database's `cdr` table when the channel is gone (after `h`), the way
+cdr_pgsql writes them (tests/support/asterisk_cdr.py): one per Dial (the B party), every one
+with the caller's uniqueid and linkedid, `sequence` increasing, disposition ANSWERED / BUSY /
+NO ANSWER (a ring timeout or the caller giving up) / FAILED (CHANUNAVAIL, CONGESTION),
+`dstchannel` PJSIP/<endpoint>-<8 hex>, `lastdata` the Dial argument string (with its U()
+option), the CDR variables the dialplan set (cc_attempt), times in UTC written
+'%Y-%m-%d %T' and duration/billsec in whole seconds, truncated; a call that dialled nobody
+has one CDR without a dstchannel (cdr.conf `unanswered = yes`). A failover's next CDR starts
+when the previous Dial ended. Time is the wall clock, except that an answered Dial talks for
+its outcome's `talk_seconds` (added to the channel's clock: the CDR's end and billsec, and the
+CDR(billsec) that `h` reads, say so; nothing waits).
 """
 from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +37,20 @@ from tests.agi_support.fake_asterisk import FakeAsterisk, make_env
 
 EXTENSIONS_CONF = Path(__file__).resolve().parents[2] / "asterisk" / "extensions.conf"
 _uniqueids = itertools.count(1)
+_channel_serials = itertools.count(1)  # Asterisk's channel name suffixes (8 hex digits)
+_cdr_sequences = itertools.count(1)
+CDR_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# DIALSTATUS -> the disposition of that Dial's CDR.
+DISPOSITIONS = {"ANSWER": "ANSWERED", "BUSY": "BUSY", "NOANSWER": "NO ANSWER",
+                "CANCEL": "NO ANSWER", "CHANUNAVAIL": "FAILED", "CONGESTION": "FAILED"}
+
+
+class Dialplan(dict):
+    """{context: {extension pattern: [steps]}}, plus `globals` ([globals]: name -> value)."""
+
+    def __init__(self):
+        super().__init__()
+        self.globals: dict[str, str] = {}
 
 
 @dataclass
@@ -29,16 +61,23 @@ class Step:
     data: str
 
 
-def parse_extensions(text: str) -> dict[str, dict[str, list[Step]]]:
-    """{context: {extension pattern: [steps in priority order]}}"""
-    contexts: dict[str, dict[str, list[Step]]] = {}
+def parse_extensions(text: str) -> Dialplan:
+    """{context: {extension pattern: [steps in priority order]}}, and the [globals]."""
+    contexts = Dialplan()
     context = current = None
+    in_globals = False
     for raw in text.splitlines():
         line = raw.split(";", 1)[0].strip()
         if not line:
             continue
         if line.startswith("[") and line.endswith("]"):
-            context = contexts.setdefault(line[1:-1], {})
+            in_globals = line == "[globals]"
+            if not in_globals:
+                context = contexts.setdefault(line[1:-1], {})
+            continue
+        if in_globals:
+            name, _, value = line.partition("=")
+            contexts.globals[name.strip()] = value.strip()
             continue
         key, _, rest = line.partition("=>")
         key = key.strip()
@@ -117,6 +156,8 @@ class CallRecord:
     agi_scripts: list[str] = field(default_factory=list)
     hangup_cause: str | None = None
     variables: dict[str, str] = field(default_factory=dict)
+    cdrs: list[dict[str, str]] = field(default_factory=list)  # as cdr_pgsql wrote them
+    failed_agi: list[str] = field(default_factory=list)  # scripts that could not connect
 
 
 class Channel:
@@ -124,25 +165,59 @@ class Channel:
 
     def __init__(self, dialplan, host: str, port: int, *, exten: str, callerid: str = "unknown",
                  outcomes: list[DialOutcome] | None = None, uniqueid: str | None = None,
-                 max_steps: int = 200):
+                 max_steps: int = 200, globals: dict[str, str] | None = None,
+                 cdr_database: str | None = None, unreachable=()):
         self.dialplan, self.host, self.port = dialplan, host, port
         self.exten, self.callerid = exten, callerid
         self.outcomes = list(outcomes or [])
         self.record = CallRecord(uniqueid or f"pbx-t-{next(_uniqueids)}.1")
+        self.globals = {**getattr(dialplan, "globals", {}), **(globals or {})}
         self.variables: dict[str, str] = {}
         # CDR(billsec) reads 0 until a Dial is answered.
         self.functions: dict[str, str] = {"CHANNEL(linkedid)": self.record.uniqueid,
                                           "CDR(billsec)": "0"}
         self.hangup_cause = "0"
         self.max_steps = max_steps
+        self.cdr_database = cdr_database
+        self.unreachable = set(unreachable)
+        self.cdr_variables: dict[str, str] = {}
+        self.name = f"PJSIP/carrier-2-{next(_channel_serials):08x}"
+        self.clock_offset = 0.0  # seconds of talk time the channel's clock is ahead
+        self.segment_start = self.now()  # when the current CDR began
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + timedelta(seconds=self.clock_offset)
 
     async def run(self, context: str = "cc-inbound") -> CallRecord:
         hung_up_by = await self._execute(context, self.exten)
         self.record.hangup_cause = self.hangup_cause
+        if not self.record.cdrs:  # dialled nobody: one CDR of the caller alone
+            self._cdr(dstchannel="", lastapp="Hangup", lastdata=self.hangup_cause,
+                      answer=None, end=self.now(), disposition="NO ANSWER")
         # Whatever ended the dialplan, Asterisk now runs `h` on the dead channel.
         await self._execute(context, "h", dead=True)
         self.record.variables = dict(self.variables)
+        if self.cdr_database:  # posted when the channel is gone, after `h`
+            await asyncio.to_thread(write_cdrs, self.cdr_database, self.record.cdrs)
         return self.record
+
+    def _cdr(self, *, dstchannel: str, lastapp: str, lastdata: str, answer: datetime | None,
+             end: datetime, disposition: str) -> None:
+        start = self.segment_start
+        self.record.cdrs.append({
+            "uniqueid": self.record.uniqueid, "linkedid": self.record.uniqueid,
+            "src": "" if self.callerid == "unknown" else self.callerid, "dst": self.exten,
+            "dcontext": "cc-inbound", "channel": self.name, "dstchannel": dstchannel,
+            "lastapp": lastapp, "lastdata": lastdata,
+            "start": start.strftime(CDR_TIME_FORMAT),
+            "answer": answer.strftime(CDR_TIME_FORMAT) if answer else "",
+            "end": end.strftime(CDR_TIME_FORMAT),
+            "duration": str(math.floor((end - start).total_seconds())),
+            "billsec": str(math.floor((end - answer).total_seconds())) if answer else "0",
+            "disposition": disposition, "sequence": str(next(_cdr_sequences)),
+            **{name: value for name, value in self.cdr_variables.items() if value},
+        })
+        self.segment_start = end  # the next Dial's CDR starts when this one ended
 
     async def _execute(self, context: str, exten: str, *, dead: bool = False) -> str:
         steps = next((s for p, s in self.dialplan[context].items() if matches(p, exten)), None)
@@ -160,7 +235,11 @@ class Channel:
                 continue
             if app == "set":
                 name, _, value = data.partition("=")
-                self.variables[name] = value
+                if name.startswith("CDR(") and name.endswith(")"):
+                    self.cdr_variables[name[4:-1]] = value
+                    self.functions[name] = value
+                else:
+                    self.variables[name] = value
             elif app == "agi":
                 status = await self._agi(data, exten=exten, context=context, dead=dead)
                 if status == "HANGUP" and not dead:
@@ -192,6 +271,9 @@ class Channel:
         parts = urlsplit(url)
         assert parts.scheme == "agi", url
         script = parts.path.lstrip("/")
+        if script in self.unreachable:
+            self.record.failed_agi.append(script)
+            return "FAILURE"  # Asterisk: could not connect; the dialplan goes on
         env = make_env(script, uniqueid=uniqueid or self.record.uniqueid, extension=exten,
                        callerid=self.callerid, context=context, args=args,
                        server=parts.netloc)
@@ -216,20 +298,31 @@ class Channel:
         target, timeout, *options = data.split(",")
         self.record.dials.append((target, timeout))
         outcome = self.outcomes.pop(0) if self.outcomes else NOANSWER
+        endpoint = target.split("/", 1)[-1].split(",")[0]
+        cdr = dict(dstchannel=f"PJSIP/{endpoint}-{next(_channel_serials):08x}", lastapp="Dial",
+                   lastdata=data)
         if outcome.hold is not None:
             await outcome.hold.wait()
         if outcome.caller_hangs_up:
             self.variables["DIALSTATUS"] = "CANCEL"
             self.hangup_cause = "0"
+            self._cdr(**cdr, answer=None, end=self.now(), disposition="NO ANSWER")
             return True
         self.variables["DIALSTATUS"] = outcome.status
         if outcome.status != "ANSWER":
+            self._cdr(**cdr, answer=None, end=self.now(),
+                      disposition=DISPOSITIONS.get(outcome.status, "FAILED"))
             return False
+        answered_at = self.now()
         for option in options:
             if option.startswith("U(") and option.endswith(")"):
                 routine, *gosub_args = option[2:-1].split("^")
                 callee = f"{self.record.uniqueid}-callee"
                 await self._gosub(routine, gosub_args, callee)
+        self.clock_offset += outcome.talk_seconds  # the call talks, nothing waits
+        self._cdr(**cdr, answer=answered_at,
+                  end=answered_at + timedelta(seconds=outcome.talk_seconds),
+                  disposition="ANSWERED")
         self.functions["CDR(billsec)"] = str(outcome.talk_seconds)
         self.hangup_cause = "16"
         return True
@@ -257,7 +350,7 @@ class Channel:
                 return self.hangup_cause
             if name.endswith(")"):
                 return self.functions.get(name, "")
-            return self.variables.get(name, "")
+            return self.variables.get(name, self.globals.get(name, ""))
         return re.sub(r"\$\{([^{}]+)\}", value, text)
 
     @staticmethod
@@ -277,3 +370,14 @@ class Channel:
 
 def load_dialplan(path: Path = EXTENSIONS_CONF):
     return parse_extensions(path.read_text())
+
+
+def write_cdrs(conninfo: str, cdrs: list[dict[str, str]]) -> None:
+    """Insert the CDRs as cdr_pgsql does (its column list read from the table, one literal
+    INSERT per CDR), CDR variables included (they are keys of each dict)."""
+    import psycopg
+
+    from tests.support.asterisk_cdr import write_cdrs as insert
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        insert(conn, cdrs)

@@ -80,8 +80,9 @@ def test_the_table_is_asterisks_cdr_table_plus_our_cdr_variables(asterisk):
                             "WHERE conrelid = 'cdr'::regclass").fetchone()[0] == 0
     indexes = {row[0]: row[1] for row in asterisk.execute(
         "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'cdr'")}
-    assert set(indexes) == {"ix_cdr_uniqueid", "ix_cdr_linkedid", "ix_cdr_start"}
+    assert set(indexes) == {"ix_cdr_uniqueid", "ix_cdr_linkedid", "ix_cdr_start", "ix_cdr_end"}
     assert indexes["ix_cdr_start"].endswith("(start)")
+    assert indexes["ix_cdr_end"].endswith('("end")')  # the reconciliation's recent CDRs
     # The model lists the same columns in the same order.
     assert [name for name, _, _ in EXPECTED_COLUMNS] == [*ASTERISK_CDR_COLUMNS, *CDR_VARIABLES]
     assert [column.name for column in Cdr.__table__.columns] == [

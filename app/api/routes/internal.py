@@ -1,11 +1,14 @@
 """The Asterisk-side API: the same routing engine as FastAGI, over HTTP with a Bearer token."""
+from datetime import datetime, timedelta, timezone
+
 from flask import current_app
 
 from app.api.schemas.internal_schemas import (AnsweredSchema, AttemptResultSchema,
                                               CallArrivalSchema, CallEndResultSchema,
-                                              CallEndSchema, LogCallSchema, ReconcileResultSchema,
-                                              ReconcileSchema, RouteDecisionSchema)
-from app.api.smorest import Blueprint
+                                              CallEndSchema, LogCallSchema,
+                                              ReconcileCdrResultSchema, ReconcileCdrSchema,
+                                              ReconcileResultSchema, ReconcileSchema,
+                                              RouteDecisionSchema)
 from app.extensions import db
 from app.services.routing import CallArrival, CallEnd, RoutingService
 from app.utils.decorators import internal_token_required
@@ -79,3 +82,21 @@ def reconcile(data):
     expired = service.expire()
     return {"ended": service.reconcile(data["live_uniqueids"], data["grace_seconds"]),
             "expired": expired}
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@blp.post("/reconcile_cdr")
+@internal_token_required
+@blp.arguments(ReconcileCdrSchema)
+@blp.response(200, ReconcileCdrResultSchema)
+def reconcile_cdr(data):
+    """Complete or correct call logs from Asterisk's CDRs (the calls whose CDRs ended in
+    [since, until)); every change is also in the audit trail. Running it again changes
+    nothing."""
+    since = _aware(data["since"]) or datetime.now(timezone.utc) - timedelta(hours=24)
+    return {"changed": routing().reconcile_cdr(since, _aware(data["until"]))}

@@ -23,7 +23,12 @@ class CallLogSchema(ma.Schema):
     uniqueid = ma.fields.String()
     linkedid = ma.fields.String(allow_none=True)
     did = ma.fields.String(allow_none=True)
-    caller_id = ma.fields.String(allow_none=True)
+    caller_id = ma.fields.String(allow_none=True, metadata={
+        "description": "The caller as the carrier sent it"})
+    caller_number = ma.fields.String(allow_none=True, metadata={
+        "description": "The caller as E.164 (what rules and the caller filter compare); null "
+                       "for an anonymous, withheld or unknown caller, or one that is no valid "
+                       "number"})
     seller_id = ma.fields.Integer(allow_none=True)
     campaign_id = ma.fields.Integer(allow_none=True)
     client_id = ma.fields.Integer(allow_none=True)

@@ -81,3 +81,24 @@ class ReconcileSchema(InputSchema):
 class ReconcileResultSchema(ma.Schema):
     ended = ma.fields.List(ma.fields.String())
     expired = ma.fields.Integer()
+
+
+class ReconcileCdrSchema(InputSchema):
+    since = ma.fields.DateTime(load_default=None, allow_none=True, metadata={
+        "description": "Reconcile the calls whose CDRs ended since then (default: 24 hours "
+                       "ago); a time without a zone is UTC"})
+    until = ma.fields.DateTime(load_default=None, allow_none=True, metadata={
+        "description": "…and before then (default: now)"})
+
+
+class ReconciledCallSchema(ma.Schema):
+    call_log_id = ma.fields.Integer()
+    uniqueid = ma.fields.String()
+    outcome = ma.fields.String(metadata={"enum": ["created", "closed", "corrected"]})
+    changes = ma.fields.Dict(metadata={
+        "description": "What changed, as written to the audit trail: {field: [old, new]}, "
+                       "attempts, counters"})
+
+
+class ReconcileCdrResultSchema(ma.Schema):
+    changed = ma.fields.List(ma.fields.Nested(ReconciledCallSchema))

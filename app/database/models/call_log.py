@@ -28,12 +28,13 @@ class CallLog(db.Model):
         Index("ix_call_logs_client_started_id", "client_id", "started_at", "id"),
         Index("ix_call_logs_status_started_id", "status", "started_at", "id"),
         Index("ix_call_logs_did_started_id", "did", "started_at", "id"),
-        Index("ix_call_logs_caller_started_id", "caller_id", "started_at", "id"),
+        Index("ix_call_logs_caller_number_started_id", "caller_number", "started_at", "id"),
         Index("ix_call_logs_seller_status_started_id", "seller_id", "status", "started_at", "id"),
         Index("ix_call_logs_seller_client_started_id", "seller_id", "client_id", "started_at",
               "id"),
-        # Duplicate-caller checks of the routing engine.
-        Index("ix_call_logs_campaign_caller", "campaign_id", "caller_id", "started_at"),
+        # Repeat-caller checks of the routing engine (by the caller's E.164 number).
+        Index("ix_call_logs_campaign_caller_number", "campaign_id", "caller_number",
+              "started_at"),
         # Calls still up: reconcile and the live part of the summaries.
         Index("ix_call_logs_open", "started_at", postgresql_where=text("ended_at IS NULL")),
     )
@@ -42,7 +43,10 @@ class CallLog(db.Model):
     uniqueid: Mapped[str] = mapped_column(String(150), unique=True)
     linkedid: Mapped[str | None] = mapped_column(String(150))
     did: Mapped[str | None] = mapped_column(String(32))
-    caller_id: Mapped[str | None] = mapped_column(String(80))
+    caller_id: Mapped[str | None] = mapped_column(String(80))  # as the carrier sent it
+    # The caller as E.164 (the DIDs' region rules); NULL for an anonymous, withheld or unknown
+    # caller, or one that is not a valid number. Rules and filters compare this.
+    caller_number: Mapped[str | None] = mapped_column(String(32))
     seller_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaigns.id", ondelete="SET NULL"))

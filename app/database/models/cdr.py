@@ -30,6 +30,8 @@ class Cdr(db.Model):
         Index("ix_cdr_uniqueid", "uniqueid"),
         Index("ix_cdr_linkedid", "linkedid"),
         Index("ix_cdr_start", "start"),
+        # The reconciliation reads the CDRs that ended recently (migration 0009).
+        Index("ix_cdr_end", "end"),
     )
 
     accountcode: Mapped[str | None] = mapped_column(String(80))

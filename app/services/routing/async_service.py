@@ -10,6 +10,7 @@ from datetime import datetime
 import psycopg
 from sqlalchemy.engine import make_url
 
+from app.services.routing import cdr_reconciliation
 from app.services.routing.connections import ConnectionPool, PoolOverloaded
 from app.services.routing.outcomes import CallArrival, CallEnd, RouteDecision
 from app.services.routing.steps import (RETRIES, RETRYABLE_SQLSTATES, RoutingSteps, Simulation,
@@ -103,6 +104,17 @@ class AsyncRoutingService(RoutingSteps):
             await self.hangup(CallEnd(uniqueid=uniqueid), unanswered_status="abandoned")
         return vanished
 
+    async def reconcile_cdr(self, since: datetime, until: datetime | None = None) -> list[dict]:
+        """As RoutingService.reconcile_cdr, from the server's own connections."""
+        changed = []
+        for batch in cdr_reconciliation.batches(await self._run(self.cdr_suspects(since, until))):
+            for call in cdr_reconciliation.calls(await self._run(self.cdr_rows(batch))):
+                result = await self._run(self.reconcile_cdr_call(call))
+                if result:
+                    changed.append(result)
+        cdr_reconciliation.log_changes(changed)
+        return changed
+
     # -- plumbing ------------------------------------------------------------------------
     async def _run(self, statement: Statement, wait: float | None = None):
         if self._pool is None:
@@ -112,7 +124,7 @@ class AsyncRoutingService(RoutingSteps):
             try:
                 async with pool.connection(wait) as conn:
                     cursor = await conn.execute(statement.sql, statement.params)
-                    row = await cursor.fetchone()
+                    row = await (cursor.fetchall() if statement.many else cursor.fetchone())
                 return statement.decode(row)
             except psycopg.DatabaseError as error:
                 if attempt == RETRIES:

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from app.services.routing import cdr_reconciliation
 from app.services.routing.outcomes import CallArrival, CallEnd, RouteDecision
 from app.services.routing.steps import (RETRIES, RETRYABLE_SQLSTATES, RoutingSteps, Simulation,
                                         Statement)
@@ -62,11 +63,24 @@ class RoutingService(RoutingSteps):
             log.warning("reconcile ended %d vanished call(s)", len(vanished))
         return vanished
 
+    def reconcile_cdr(self, since: datetime, until: datetime | None = None) -> list[dict]:
+        """Complete or correct the call logs of the calls whose CDRs ended in [since, until)
+        (see cdr_reconciliation). Returns what changed, one entry per call log."""
+        changed = []
+        for batch in cdr_reconciliation.batches(self._run(self.cdr_suspects(since, until))):
+            for call in cdr_reconciliation.calls(self._run(self.cdr_rows(batch))):
+                result = self._run(self.reconcile_cdr_call(call))
+                if result:
+                    changed.append(result)
+        cdr_reconciliation.log_changes(changed)
+        return changed
+
     def _run(self, statement: Statement):
         for attempt in range(1, RETRIES + 1):
             try:
                 with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                    row = conn.exec_driver_sql(statement.sql, statement.params).first()
+                    result = conn.exec_driver_sql(statement.sql, statement.params)
+                    row = result.all() if statement.many else result.first()
                 return statement.decode(row)
             except DBAPIError as error:
                 sqlstate = getattr(error.orig, "sqlstate", None)

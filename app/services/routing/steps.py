@@ -4,6 +4,7 @@ The rules live in the database functions (sql/*.sql); a step here only normalise
 Asterisk sent, names the function and decodes its row. The synchronous service (API, CLI,
 simulator) and the asynchronous one (FastAGI) send exactly these statements.
 """
+import json
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ RETRIES = 3
 class Statement:
     sql: str
     params: dict[str, Any]
-    decode: Callable[[tuple | None], Any]
+    decode: Callable[[Any], Any]
+    many: bool = False  # decode gets every row (a list), not the first one
 
 
 @dataclass
@@ -38,6 +40,25 @@ class Simulation:
 @lru_cache(maxsize=4096)
 def _e164(raw: str, region: str) -> str | None:
     return to_e164(raw, region)
+
+
+# What carriers and Asterisk send for a caller without a number (withheld, presentation
+# restricted, or none at all): such a caller has no caller_number.
+WITHHELD_CALLERS = frozenset({"anonymous", "unknown", "restricted", "private", "withheld",
+                              "unavailable", "blocked", "asterisk"})
+
+
+def caller_number(raw: str | None, region: str) -> str | None:
+    """The caller as E.164 with the DIDs' region rules (`+14155559701`, `4155559701` and
+    `14155559701` are one caller), or None for an anonymous, withheld or unknown caller, and
+    for anything that is not a valid number (a caller *name*, letters: no vanity readings).
+    None is never a duplicate of anybody: the repeat-caller rules skip it."""
+    if not raw:
+        return None
+    text = raw.strip()
+    if text.lower() in WITHHELD_CALLERS or any(ch.isalpha() for ch in text):
+        return None
+    return _e164(text, region)
 
 
 def _first(row: tuple | None) -> Any:
@@ -83,16 +104,20 @@ class RoutingSteps:
     def _number(self, raw: str | None) -> str | None:
         return _e164(raw, self.default_region) if raw else None
 
+    def _caller(self, raw: str | None) -> str | None:
+        return caller_number(raw, self.default_region)
+
     def route(self, arrival: CallArrival) -> Statement | RouteDecision:
         arrival = arrival.sanitized()
         if not arrival.uniqueid:
             return RouteDecision.reject("error")
         return Statement(
             "SELECT * FROM cc_route(%(uniqueid)s::text, %(linkedid)s::text, %(did)s::text, "
-            "%(number)s::text, %(caller_id)s::text, %(now)s::timestamptz, %(margin)s::int, "
-            "%(seed)s::float8)",
+            "%(number)s::text, %(caller_id)s::text, %(caller_number)s::text, "
+            "%(now)s::timestamptz, %(margin)s::int, %(seed)s::float8)",
             {"uniqueid": arrival.uniqueid, "linkedid": arrival.linkedid, "did": arrival.did,
              "number": self._number(arrival.did), "caller_id": arrival.caller_id,
+             "caller_number": self._caller(arrival.caller_id),
              "now": self._now(), "margin": self.dial_hold_margin, "seed": self._seed()},
             _route_decision)
 
@@ -112,20 +137,22 @@ class RoutingSteps:
             return None
         return Statement(
             "SELECT cc_hangup(%(uniqueid)s::text, %(linkedid)s::text, %(did)s::text, "
-            "%(number)s::text, %(caller_id)s::text, %(dial_status)s::text, %(attempt)s::int, "
-            "%(cause)s::int, %(billsec)s::int, %(unanswered)s::text, %(now)s::timestamptz)",
+            "%(number)s::text, %(caller_id)s::text, %(caller_number)s::text, "
+            "%(dial_status)s::text, %(attempt)s::int, %(cause)s::int, %(billsec)s::int, "
+            "%(unanswered)s::text, %(now)s::timestamptz)",
             {"uniqueid": end.uniqueid, "linkedid": end.linkedid, "did": end.did,
              "number": self._number(end.did), "caller_id": end.caller_id,
+             "caller_number": self._caller(end.caller_id),
              "dial_status": end.dial_status, "attempt": end.attempt, "cause": end.hangup_cause,
              "billsec": end.billsec, "unanswered": unanswered_status, "now": self._now()},
             _first)
 
     def simulate(self, campaign_id: int, caller_id: str | None, at: datetime | None) -> Statement:
         return Statement(
-            "SELECT cc_simulate(%(campaign_id)s::int, %(caller_id)s::text, "
+            "SELECT cc_simulate(%(campaign_id)s::int, %(caller_number)s::text, "
             "coalesce(%(at)s::timestamptz, now()), %(seed)s::float8)",
             {"campaign_id": campaign_id,
-             "caller_id": clean_text(caller_id, FIELD_LIMITS["caller_id"]),
+             "caller_number": self._caller(clean_text(caller_id, FIELD_LIMITS["caller_id"])),
              "at": at or self._now(), "seed": self._seed()},
             _simulation)
 
@@ -136,3 +163,58 @@ class RoutingSteps:
         live = sorted({u.strip() for u in live_uniqueids if u and u.strip()})
         return Statement("SELECT array(SELECT cc_vanished_calls(%(live)s::text[], %(grace)s::int))",
                          {"live": live, "grace": grace_seconds}, lambda row: list(row[0]))
+
+    # -- Asterisk's CDRs (not a FastAGI step: the reconciliation, sql/50_cdr_reconcile.sql) --
+    def cdr_suspects(self, since: datetime, until: datetime | None = None) -> Statement:
+        """The uniqueids whose CDRs ended in [since, until) and disagree with their call log."""
+        return Statement(
+            "SELECT array(SELECT cc_cdr_suspects(%(since)s::timestamptz, %(until)s::timestamptz))",
+            {"since": since, "until": until}, lambda row: list(row[0]))
+
+    def cdr_rows(self, uniqueids: list[str]) -> Statement:
+        """Every CDR of these calls, as mappings of column name to value."""
+        columns = ", ".join(f'"{name}"' for name in CDR_READ_COLUMNS)
+        return Statement(
+            f"SELECT {columns} FROM cdr WHERE uniqueid = ANY(%(ids)s::text[])",
+            {"ids": list(uniqueids)},
+            lambda rows: [dict(zip(CDR_READ_COLUMNS, row)) for row in rows], many=True)
+
+    def reconcile_cdr_call(self, call) -> Statement:
+        """Apply what one call's CDRs say (a cdr_service.CdrCall) to its log and counters."""
+        return Statement("SELECT cc_reconcile_cdr(%(call)s::jsonb)",
+                         {"call": json.dumps(self.cdr_facts(call))}, _first)
+
+    def cdr_facts(self, call) -> dict:
+        """A CdrCall as cc_reconcile_cdr reads it: numbers normalised like the live steps',
+        every Dial attempt numbered (cc_attempt, or the U() option in lastdata; a Dial that
+        carries neither, such as the overflow, is the next number after the ones before it)."""
+        attempts, last = [], 0
+        answered_attempt = None
+        for attempt in call.attempts:
+            number = attempt.attempt if attempt.attempt is not None else last + 1
+            last = max(last, number)
+            if attempt.answered and answered_attempt is None:
+                answered_attempt = number
+            attempts.append({"attempt": number, "client": attempt.client_identifier,
+                             "disposition": attempt.disposition,
+                             "started_at": _iso(attempt.started_at),
+                             "ended_at": _iso(attempt.ended_at), "duration": attempt.duration})
+        did = clean_text(call.dialled, FIELD_LIMITS["did"])
+        caller = clean_text(call.caller, FIELD_LIMITS["caller_id"])
+        return {"uniqueid": call.uniqueid, "linkedid": call.linkedid, "did": did,
+                "number": self._number(did), "caller_id": caller,
+                "caller_number": self._caller(caller), "started_at": _iso(call.started_at),
+                "ended_at": _iso(call.ended_at), "answered_at": _iso(call.answered_at),
+                "attempt": answered_attempt,
+                "client": call.client_identifier, "billsec": call.billsec,
+                "duration": call.duration, "cdrs": call.rows, "attempts": attempts}
+
+
+# The CDR columns the reconciliation reads (app/services/cdr_service.py interprets them).
+CDR_READ_COLUMNS = ("uniqueid", "linkedid", "src", "dst", "dstchannel", "lastdata", "start",
+                    "answer", "end", "duration", "billsec", "disposition", "sequence",
+                    "cc_attempt")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -13,7 +13,7 @@ def engine(app):
 
 
 @pytest.mark.parametrize("path", ["route", "attempt_result", "answered", "hangup", "log_call",
-                                  "reconcile"])
+                                  "reconcile", "reconcile_cdr"])
 @pytest.mark.parametrize("headers", [
     {}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN},
     {"Authorization": f"Basic {TOKEN}"}, {"Authorization": f"Bearer {TOKEN}x"},

@@ -17,10 +17,11 @@ T0 = datetime(2026, 11, 10, 0, 0, tzinfo=timezone.utc)
 # DID and outcome, a few still open, and 0-2 attempts each (an attempt may start the next UTC
 # day, and an open call may already hold ended attempts).
 MANY_CALLS = """
-INSERT INTO call_logs (uniqueid, did, caller_id, seller_id, campaign_id, client_id, started_at,
-                       ended_at, billsec, status, converted, payout, revenue)
+INSERT INTO call_logs (uniqueid, did, caller_id, caller_number, seller_id, campaign_id, client_id,
+                       started_at, ended_at, billsec, status, converted, payout, revenue)
 SELECT 'rep-' || n,
        CASE WHEN n % 3 = 2 THEN '+12125550100' WHEN n % 2 = 0 THEN '+14155550100' ELSE '+14155550101' END,
+       CASE WHEN n % 2 = 0 THEN '+1310555' ELSE '1310555' END || lpad((n % 40)::text, 4, '0'),
        '+1310555' || lpad((n % 40)::text, 4, '0'),
        CASE WHEN n % 3 = 2 THEN 4 ELSE 3 END,
        CASE WHEN n % 3 = 2 THEN 3 WHEN n % 5 = 0 THEN 2 ELSE 1 END,
@@ -83,8 +84,9 @@ def test_pages_with_ties_in_started_at_show_every_call_once_in_order(many, sql, 
     ({"status": "error"}, "status = 'error'"),
     ({"status": "in_progress"}, "status = 'in_progress'"),
     ({"did": "4155550101"}, "did = '+14155550101'"),
-    ({"caller": "+13105550007"}, "caller_id = '+13105550007'"),
-    ({"caller": "3105550007"}, "caller_id = '+13105550007'"),
+    # The caller as E.164, whatever the carrier sent (+1310…, 1310…) and the filter says.
+    ({"caller": "+13105550007"}, "caller_number = '+13105550007'"),
+    ({"caller": "3105550007"}, "caller_id IN ('+13105550007', '13105550007')"),
     ({"from": "2026-11-12T05:00:00+00:00", "to": "2026-11-15T00:00:00+00:00", "status": "answered"},
      "started_at >= '2026-11-12T05:00:00+00:00' AND started_at < '2026-11-15' AND status = 'answered'"),
 ])

@@ -25,6 +25,23 @@ RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN p_stored_start = p_current_start THEN p_stored_count ELSE 0 END
 $$;
 
+-- A period counter (its stored start and count) after `p_delta` calls that ended in the period
+-- starting `p_start` are added (or taken back, when negative). A counter only moves forward:
+-- calls of an older period than the one stored (a late hangup, a reconciliation of yesterday's
+-- calls) leave it alone, and a count never goes below 0.
+CREATE OR REPLACE FUNCTION cc_period_add(p_stored_start timestamptz, p_stored_count int,
+                                         p_start timestamptz, p_delta int,
+                                         OUT period_start timestamptz, OUT period_count int)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_delta = 0 OR p_stored_start = p_start THEN p_stored_start
+                WHEN p_delta > 0 AND (p_stored_start IS NULL OR p_stored_start < p_start) THEN p_start
+                ELSE p_stored_start END,
+           CASE WHEN p_delta = 0 THEN p_stored_count
+                WHEN p_stored_start = p_start THEN GREATEST(0, coalesce(p_stored_count, 0) + p_delta)
+                WHEN p_delta > 0 AND (p_stored_start IS NULL OR p_stored_start < p_start) THEN p_delta
+                ELSE p_stored_count END
+$$;
+
 -- The first cap a new call would break on this link, its client and its campaign, or NULL
 -- when every cap holds. Calls in flight count against every cap: each may still be answered.
 -- The planner reports it, and the reservation enforces it on locked rows: one definition.
@@ -129,5 +146,54 @@ BEGIN
     UPDATE campaign_client_settings s SET in_flight = s.in_flight - r.n
     FROM (SELECT id, count(*) AS n FROM unnest(v_settings) id GROUP BY id) r WHERE s.id = r.id;
     RETURN array_length(v_settings, 1);
+END
+$$;
+
+-- Count delivered calls on a link (the one definition; `hangup` and the CDR reconciliation
+-- both call it): `p_answered` answered calls (+1, or -1 to take one back) go to the link's
+-- total and to its campaign's day (in the campaign's zone); the link's hour, day and month (in
+-- its client's zone) count `p_answered` when the link counts answered calls, `p_converted`
+-- when it counts converted ones. `p_at` is when the call ended: calls count in the period in
+-- which they end. The caller holds (or takes here, campaign then link) the row locks.
+CREATE OR REPLACE FUNCTION cc_count_delivery(p_setting_id int, p_answered int, p_converted int,
+                                             p_at timestamptz)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_link record;
+    v_periods int;
+BEGIN
+    SELECT s.campaign_id, s.cap_counts, c.timezone AS zone INTO v_link
+    FROM campaign_client_settings s JOIN clients c ON c.id = s.client_id
+    WHERE s.id = p_setting_id;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    v_periods := CASE WHEN v_link.cap_counts = 'answered' THEN p_answered ELSE p_converted END;
+    IF p_answered <> 0 THEN
+        UPDATE campaigns cp
+        SET (day_start, day_count) = (SELECT p.period_start, p.period_count
+                                      FROM cc_period_add(cp.day_start, cp.day_count,
+                                                         cc_period_start('day', cp.timezone, p_at),
+                                                         p_answered) p)
+        WHERE cp.id = v_link.campaign_id;
+    END IF;
+    IF p_answered = 0 AND v_periods = 0 THEN
+        RETURN;
+    END IF;
+    UPDATE campaign_client_settings s
+    SET current_total_calls = GREATEST(0, s.current_total_calls + p_answered),
+        (hour_start, hour_count) = (SELECT p.period_start, p.period_count
+                                    FROM cc_period_add(s.hour_start, s.hour_count,
+                                                       cc_period_start('hour', v_link.zone, p_at),
+                                                       v_periods) p),
+        (day_start, day_count) = (SELECT p.period_start, p.period_count
+                                  FROM cc_period_add(s.day_start, s.day_count,
+                                                     cc_period_start('day', v_link.zone, p_at),
+                                                     v_periods) p),
+        (month_start, month_count) = (SELECT p.period_start, p.period_count
+                                      FROM cc_period_add(s.month_start, s.month_count,
+                                                         cc_period_start('month', v_link.zone, p_at),
+                                                         v_periods) p)
+    WHERE s.id = p_setting_id;
 END
 $$;

@@ -16,23 +16,26 @@ EXCEPTION WHEN duplicate_object THEN NULL;
 END $$;
 
 -- The repeat-caller rules for a caller's first round: (rejection, sticky client).
--- Withheld callers are never duplicates of one another.
+-- Callers are compared by their E.164 number (call_logs.caller_number, computed by the step
+-- from what the carrier sent, with the DIDs' region rules), so +14155559701, 4155559701 and
+-- 14155559701 are one caller. A caller without a number (anonymous, withheld, unknown, or
+-- not a valid number: caller_number NULL) is never a duplicate of anybody, itself included.
 CREATE OR REPLACE FUNCTION cc_duplicate_check(p_campaign_id int, p_uniqueid text,
-                                              p_caller_id text, p_now timestamptz,
+                                              p_caller_number text, p_now timestamptz,
                                               OUT rejection text, OUT sticky_client_id int)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_rules record;
     v_recent record;
 BEGIN
-    IF p_caller_id IS NULL OR lower(p_caller_id) IN ('anonymous', 'unknown', 'restricted') THEN
+    IF p_caller_number IS NULL THEN
         RETURN;
     END IF;
     SELECT reject_concurrent_duplicate, duplicate_window_hours, duplicate_action INTO v_rules
     FROM campaigns WHERE id = p_campaign_id;
     IF v_rules.reject_concurrent_duplicate AND EXISTS (
         SELECT 1 FROM call_logs
-        WHERE campaign_id = p_campaign_id AND caller_id = p_caller_id AND ended_at IS NULL
+        WHERE campaign_id = p_campaign_id AND caller_number = p_caller_number AND ended_at IS NULL
           AND status = 'in_progress' AND uniqueid <> p_uniqueid
           AND started_at > p_now - interval '1 day') THEN
         rejection := 'duplicate';
@@ -42,7 +45,7 @@ BEGIN
         RETURN;
     END IF;
     SELECT status, client_id INTO v_recent FROM call_logs
-    WHERE campaign_id = p_campaign_id AND caller_id = p_caller_id AND uniqueid <> p_uniqueid
+    WHERE campaign_id = p_campaign_id AND caller_number = p_caller_number AND uniqueid <> p_uniqueid
       AND started_at > p_now - make_interval(hours => v_rules.duplicate_window_hours)
       AND started_at <= p_now
     ORDER BY (status = 'answered') DESC, started_at DESC
@@ -120,10 +123,10 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
     END
 $$;
 
--- Where would a call from p_caller_id to this campaign go at p_now? The same planning as a
--- live call, on the live counters, reserving nothing.
-CREATE OR REPLACE FUNCTION cc_simulate(p_campaign_id int, p_caller_id text, p_now timestamptz,
-                                       p_seed float8 DEFAULT NULL)
+-- Where would a call from p_caller_number (E.164) to this campaign go at p_now? The same
+-- planning as a live call, on the live counters, reserving nothing.
+CREATE OR REPLACE FUNCTION cc_simulate(p_campaign_id int, p_caller_number text,
+                                       p_now timestamptz, p_seed float8 DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     v_check record;
@@ -133,7 +136,7 @@ BEGIN
     IF p_seed IS NOT NULL THEN
         PERFORM setseed(p_seed);
     END IF;
-    SELECT * INTO v_check FROM cc_duplicate_check(p_campaign_id, '', p_caller_id, p_now);
+    SELECT * INTO v_check FROM cc_duplicate_check(p_campaign_id, '', p_caller_number, p_now);
     IF v_check.rejection IS NOT NULL THEN
         RETURN jsonb_build_object('action', 'reject', 'reason', v_check.rejection, 'dial', NULL,
                                   'candidates', '[]'::jsonb);

@@ -41,7 +41,8 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION cc_route(p_uniqueid text, p_linkedid text, p_did text, p_number text,
-                                    p_caller_id text, p_now timestamptz DEFAULT NULL,
+                                    p_caller_id text, p_caller_number text,
+                                    p_now timestamptz DEFAULT NULL,
                                     p_hold_margin int DEFAULT 30, p_seed float8 DEFAULT NULL,
                                     OUT action text, OUT dial text, OUT dial_timeout int,
                                     OUT attempt int, OUT reason text)
@@ -97,16 +98,17 @@ BEGIN
             v_status := 'no_route';
         ELSE
             SELECT * INTO v_check
-            FROM cc_duplicate_check(v_campaign_id, p_uniqueid, p_caller_id, v_now);
+            FROM cc_duplicate_check(v_campaign_id, p_uniqueid, p_caller_number, v_now);
             v_status := coalesce(v_check.rejection, 'in_progress');
             v_sticky := v_check.sticky_client_id;
         END IF;
         -- The call is opened with what is known, in one write (its indexed columns change
         -- no more until it ends).
         IF v_call_id IS NULL THEN
-            INSERT INTO call_logs (uniqueid, linkedid, did, caller_id, status, started_at,
-                                   campaign_id, seller_id, decision)
-            VALUES (p_uniqueid, p_linkedid, coalesce(p_number, p_did), p_caller_id, v_status, now(),
+            INSERT INTO call_logs (uniqueid, linkedid, did, caller_id, caller_number, status,
+                                   started_at, campaign_id, seller_id, decision)
+            VALUES (p_uniqueid, p_linkedid, coalesce(p_number, p_did), p_caller_id, p_caller_number,
+                    v_status, now(),
                     v_campaign_id, v_seller_id,
                     CASE WHEN v_status IN ('in_progress', 'no_route') THEN '[]'::jsonb
                          ELSE jsonb_build_array(cc_round(1, v_now, v_status, '{}'::cc_candidate[], NULL)) END)
@@ -115,8 +117,8 @@ BEGIN
             IF v_call_id IS NULL THEN
                 -- Another session of this call opened it a moment ago: route as a later round.
                 SELECT * INTO action, dial, dial_timeout, attempt, reason
-                FROM cc_route(p_uniqueid, p_linkedid, p_did, p_number, p_caller_id, p_now,
-                              p_hold_margin, NULL);
+                FROM cc_route(p_uniqueid, p_linkedid, p_did, p_number, p_caller_id,
+                              p_caller_number, p_now, p_hold_margin, NULL);
                 RETURN;
             END IF;
         ELSE

@@ -88,7 +88,8 @@ $$;
 -- every slot the call still holds. Returns the final status, or NULL when the call had
 -- already ended (a duplicate).
 CREATE OR REPLACE FUNCTION cc_hangup(p_uniqueid text, p_linkedid text, p_did text, p_number text,
-                                     p_caller_id text, p_dial_status text, p_attempt int,
+                                     p_caller_id text, p_caller_number text,
+                                     p_dial_status text, p_attempt int,
                                      p_hangup_cause int, p_billsec int,
                                      p_unanswered_status text DEFAULT 'abandoned',
                                      p_now timestamptz DEFAULT NULL)
@@ -111,8 +112,9 @@ BEGIN
     FROM call_logs WHERE uniqueid = p_uniqueid FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         -- A call that ends without ever reaching `route` (caller gone at once) still gets its log.
-        INSERT INTO call_logs (uniqueid, linkedid, did, caller_id, status, started_at)
-        VALUES (p_uniqueid, p_linkedid, coalesce(p_number, p_did), p_caller_id, 'in_progress', now())
+        INSERT INTO call_logs (uniqueid, linkedid, did, caller_id, caller_number, status, started_at)
+        VALUES (p_uniqueid, p_linkedid, coalesce(p_number, p_did), p_caller_id, p_caller_number,
+                'in_progress', now())
         ON CONFLICT (uniqueid) DO NOTHING;
         SELECT id, campaign_id, ended_at INTO v_call
         FROM call_logs WHERE uniqueid = p_uniqueid FOR NO KEY UPDATE;
@@ -187,51 +189,21 @@ BEGIN
     IF cardinality(v_settings) = 0 AND v_delivered_setting IS NULL THEN
         RETURN v_status;
     END IF;
-    -- One statement per class, in the lock order: clients, campaigns, links. Each lowers the
-    -- in-flight counters by what the DELETE above returned and, for the link that answered
-    -- and its campaign, counts the delivery: the link's total and, where the link counts it
-    -- (every answered call, or converted ones only), the hour, day and month of the client's
-    -- calendar; the campaign's day in its own zone.
+    -- Every counter row this step touches is locked first, in the lock order (clients,
+    -- campaigns, links); then one statement per class lowers the in-flight counters by what
+    -- the DELETE above returned, and the link that answered counts the delivery
+    -- (cc_count_delivery: its total and periods, its campaign's day).
     PERFORM cc_lock_counters_if_several(v_clients, v_campaigns || v_delivered_campaign,
                                         v_settings || v_delivered_setting);
     UPDATE clients c SET in_flight = c.in_flight - r.n
     FROM (SELECT id, count(*) AS n FROM unnest(v_clients) id GROUP BY id) r WHERE c.id = r.id;
-    UPDATE campaigns cp
-    SET in_flight = cp.in_flight - r.released,
-        day_count = CASE WHEN r.delivered THEN cc_period_count(cp.day_start, cp.day_count,
-                                                               cc_period_start('day', cp.timezone, v_now)) + 1
-                         ELSE cp.day_count END,
-        day_start = CASE WHEN r.delivered THEN cc_period_start('day', cp.timezone, v_now)
-                         ELSE cp.day_start END
-    FROM (SELECT id, count(*) FILTER (WHERE NOT delivered) AS released, bool_or(delivered) AS delivered
-          FROM (SELECT unnest(v_campaigns) AS id, false AS delivered
-                UNION ALL SELECT v_delivered_campaign, true WHERE v_delivered_campaign IS NOT NULL) x
-          GROUP BY id) r
-    WHERE cp.id = r.id;
-    UPDATE campaign_client_settings s
-    SET in_flight = s.in_flight - r.released,
-        current_total_calls = s.current_total_calls + CASE WHEN r.delivered THEN 1 ELSE 0 END,
-        hour_count = CASE WHEN r.counts THEN cc_period_count(s.hour_start, s.hour_count, r.hour) + 1
-                          ELSE s.hour_count END,
-        hour_start = CASE WHEN r.counts THEN r.hour ELSE s.hour_start END,
-        day_count = CASE WHEN r.counts THEN cc_period_count(s.day_start, s.day_count, r.day) + 1
-                         ELSE s.day_count END,
-        day_start = CASE WHEN r.counts THEN r.day ELSE s.day_start END,
-        month_count = CASE WHEN r.counts THEN cc_period_count(s.month_start, s.month_count, r.month) + 1
-                           ELSE s.month_count END,
-        month_start = CASE WHEN r.counts THEN r.month ELSE s.month_start END
-    FROM (SELECT x.id, count(*) FILTER (WHERE NOT x.delivered) AS released,
-                 bool_or(x.delivered) AS delivered,
-                 bool_or(x.delivered AND (v_converted OR l.cap_counts = 'answered')) AS counts,
-                 cc_period_start('hour', c.timezone, v_now) AS hour,
-                 cc_period_start('day', c.timezone, v_now) AS day,
-                 cc_period_start('month', c.timezone, v_now) AS month
-          FROM (SELECT unnest(v_settings) AS id, false AS delivered
-                UNION ALL SELECT v_delivered_setting, true WHERE v_delivered_setting IS NOT NULL) x
-          JOIN campaign_client_settings l ON l.id = x.id
-          JOIN clients c ON c.id = l.client_id
-          GROUP BY x.id, c.timezone) r
-    WHERE s.id = r.id;
+    UPDATE campaigns cp SET in_flight = cp.in_flight - r.n
+    FROM (SELECT id, count(*) AS n FROM unnest(v_campaigns) id GROUP BY id) r WHERE cp.id = r.id;
+    UPDATE campaign_client_settings s SET in_flight = s.in_flight - r.n
+    FROM (SELECT id, count(*) AS n FROM unnest(v_settings) id GROUP BY id) r WHERE s.id = r.id;
+    IF v_delivered_setting IS NOT NULL THEN
+        PERFORM cc_count_delivery(v_delivered_setting, 1, v_converted::int, v_now);
+    END IF;
     RETURN v_status;
 END
 $$;

@@ -12,19 +12,32 @@ FILES = sorted(SQL_DIR.glob("*.sql"))
 
 FUNCTIONS = (
     "cc_period_start(text, text, timestamptz)", "cc_period_count(timestamptz, int, timestamptz)",
+    "cc_period_add(timestamptz, int, timestamptz, int)",
     "cc_cap_hit(campaign_client_settings, clients, campaigns, timestamptz)",
     "cc_is_open(jsonb, jsonb, text, timestamptz)", "cc_lock_counters(int[], int[], int[])",
     "cc_lock_counters_if_several(int[], int[], int[])",
-    "cc_release(text, int, boolean)", "cc_duplicate_check(int, text, text, timestamptz)",
+    "cc_release(text, int, boolean)", "cc_count_delivery(int, int, int, timestamptz)",
+    "cc_duplicate_check(int, text, text, timestamptz)",
     "cc_plan(int, bigint, timestamptz, int)", "cc_candidates_json(cc_candidate[])",
     "cc_round(int, timestamptz, text, cc_candidate[], int)",
     "cc_reason_when_nothing_admitted(cc_candidate[], int)",
     "cc_simulate(int, text, timestamptz, float8)",
     "cc_reserve(int, int, int, text, int, bigint, timestamptz, int)",
-    "cc_route(text, text, text, text, text, timestamptz, int, float8)",
+    "cc_route(text, text, text, text, text, text, timestamptz, int, float8)",
     "cc_answered(text, int)", "cc_attempt_result(text, int, text)",
-    "cc_hangup(text, text, text, text, text, text, int, int, int, text, timestamptz)",
+    "cc_hangup(text, text, text, text, text, text, text, int, int, int, text, timestamptz)",
     "cc_expire()", "cc_vanished_calls(text[], int)",
+    "cc_cdr_dial_status(text)", "cc_cdr_suspects(timestamptz, timestamptz)",
+    "cc_reconcile_cdr(jsonb)",
+)
+# Signatures of earlier revisions that a newer one replaced (a new parameter makes a new
+# function in PostgreSQL, or a renamed one cannot be replaced in place): the migration that
+# installs the new files drops these first.
+SUPERSEDED = (
+    "cc_route(text, text, text, text, text, timestamptz, int, float8)",
+    "cc_hangup(text, text, text, text, text, text, int, int, int, text, timestamptz)",
+    "cc_duplicate_check(int, text, text, timestamptz)",  # p_caller_id became p_caller_number
+    "cc_simulate(int, text, timestamptz, float8)",
 )
 
 
