@@ -35,7 +35,7 @@ branch_labels = None
 depends_on = None
 
 # routing_sql.fingerprint() of the files this revision installs (tests compare it).
-INSTALLS_ROUTING_SQL = "82f08cd4716a36e2"
+INSTALLS_ROUTING_SQL = "afe6293f4d81ca15"
 
 BACKFILL_BATCH = 1000
 

@@ -9,6 +9,7 @@ from app.api.schemas.internal_schemas import (AnsweredSchema, AttemptResultSchem
                                               ReconcileCdrResultSchema, ReconcileCdrSchema,
                                               ReconcileResultSchema, ReconcileSchema,
                                               RouteDecisionSchema)
+from app.api.smorest import Blueprint
 from app.extensions import db
 from app.services.routing import CallArrival, CallEnd, RoutingService
 from app.utils.decorators import internal_token_required
