@@ -18,7 +18,7 @@ class CallLog(db.Model):
 
     __tablename__ = "call_logs"
     __table_args__ = (
-        CheckConstraint(f"status IN {CALL_STATUSES}", name="status"),
+        CheckConstraint(f"status::text = ANY ('{{{','.join(CALL_STATUSES)}}}'::text[])", name="status"),
         # Keyset pagination walks (started_at, id) newest first, overall and under each list
         # filter: every index is the filter's equality columns, then (started_at, id), so a
         # page is one index range scan bounded by the cursor's row value, at any depth.

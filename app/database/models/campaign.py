@@ -5,7 +5,6 @@ from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Integer,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.database.models.client import ACTIVE_STATUSES
 from app.database.models.mixins import TimestampMixin
 from app.extensions import db
 
@@ -17,20 +16,11 @@ CAP_COUNTS = ("answered", "converted")
 class Campaign(TimestampMixin, db.Model):
     __tablename__ = "campaigns"
     __table_args__ = (
-        CheckConstraint(f"status IN {ACTIVE_STATUSES}", name="status"),
-        CheckConstraint(
-            f"dial_timeout BETWEEN {DIAL_TIMEOUT_RANGE[0]} AND {DIAL_TIMEOUT_RANGE[1]}",
-            name="dial_timeout",
-        ),
+        # Rules on configuration columns (status, dial_timeout, caps, payout, duplicates): the
+        # trigger config_rules_campaigns, which routing's counter updates never fire (migration
+        # 0013_hot_path_writes says why).
         UniqueConstraint("seller_id", "name"),
-        CheckConstraint("max_concurrency IS NULL OR max_concurrency >= 1", name="max_concurrency"),
-        CheckConstraint("daily_cap IS NULL OR daily_cap >= 0", name="daily_cap"),
         CheckConstraint("in_flight >= 0", name="in_flight"),
-        CheckConstraint("billable_after IS NULL OR billable_after >= 0", name="billable_after"),
-        CheckConstraint("payout IS NULL OR payout >= 0", name="payout"),
-        CheckConstraint("duplicate_window_hours IS NULL OR duplicate_window_hours BETWEEN 1 AND 8760",
-                        name="duplicate_window_hours"),
-        CheckConstraint(f"duplicate_action IN {DUPLICATE_ACTIONS}", name="duplicate_action"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,20 +66,11 @@ class CampaignClientSetting(TimestampMixin, db.Model):
 
     __tablename__ = "campaign_client_settings"
     __table_args__ = (
-        CheckConstraint(f"status IN {ACTIVE_STATUSES}", name="status"),
-        CheckConstraint("forwarding_priority >= 1", name="forwarding_priority"),
-        CheckConstraint("weight BETWEEN 0 AND 1000", name="weight"),
-        CheckConstraint("max_concurrency >= 1", name="max_concurrency"),
-        CheckConstraint("total_calls_allowed IS NULL OR total_calls_allowed >= 0",
-                        name="total_calls_allowed"),
+        # Rules on configuration columns (status, priority, weight, caps, price): the trigger
+        # config_rules_campaign_client_settings (migration 0013_hot_path_writes).
         CheckConstraint("current_total_calls >= 0", name="current_total_calls"),
         CheckConstraint("in_flight >= 0", name="in_flight"),
         UniqueConstraint("campaign_id", "client_id"),
-        CheckConstraint("hourly_cap IS NULL OR hourly_cap >= 0", name="hourly_cap"),
-        CheckConstraint("daily_cap IS NULL OR daily_cap >= 0", name="daily_cap"),
-        CheckConstraint("monthly_cap IS NULL OR monthly_cap >= 0", name="monthly_cap"),
-        CheckConstraint(f"cap_counts IN {CAP_COUNTS}", name="cap_counts"),
-        CheckConstraint("buyer_price IS NULL OR buyer_price >= 0", name="buyer_price"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,10 +16,8 @@ class Client(TimestampMixin, db.Model):
 
     __tablename__ = "clients"
     __table_args__ = (
-        CheckConstraint(f"status IN {ACTIVE_STATUSES}", name="status"),
-        CheckConstraint(f"pjsip_mode IN {PJSIP_MODES}", name="pjsip_mode"),
-        CheckConstraint(f"client_identifier ~ '{CLIENT_IDENTIFIER_PATTERN}'", name="identifier"),
-        CheckConstraint("max_concurrency IS NULL OR max_concurrency >= 1", name="max_concurrency"),
+        # Rules on configuration columns (status, pjsip_mode, identifier, max_concurrency): the
+        # trigger config_rules_clients (migration 0013_hot_path_writes).
         CheckConstraint("in_flight >= 0", name="in_flight"),
     )
 

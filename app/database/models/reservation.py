@@ -16,7 +16,9 @@ class Reservation(db.Model):
     """
 
     __tablename__ = "reservations"
-    __table_args__ = (CheckConstraint(f"state IN {RESERVATION_STATES}", name="state"),)
+    __table_args__ = (
+        CheckConstraint(f"state::text = ANY ('{{{','.join(RESERVATION_STATES)}}}'::text[])", name="state"),
+    )
 
     uniqueid: Mapped[str] = mapped_column(String(150), primary_key=True)
     attempt: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -107,11 +107,15 @@ $$;
 CREATE OR REPLACE FUNCTION cc_lock_counters_if_several(p_clients int[], p_campaigns int[],
                                                        p_settings int[])
 RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_clients int[] := array_remove(p_clients, NULL);
+    v_campaigns int[] := array_remove(p_campaigns, NULL);
+    v_settings int[] := array_remove(p_settings, NULL);
 BEGIN
-    IF (SELECT count(DISTINCT id) FROM unnest(p_clients) id) > 1
-       OR (SELECT count(DISTINCT id) FROM unnest(p_campaigns) id) > 1
-       OR (SELECT count(DISTINCT id) FROM unnest(p_settings) id) > 1 THEN
-        PERFORM cc_lock_counters(p_clients, p_campaigns, p_settings);
+    -- Expressions, not queries: this runs on every release.
+    IF NOT (v_clients[1] = ALL(v_clients) AND v_campaigns[1] = ALL(v_campaigns)
+            AND v_settings[1] = ALL(v_settings)) THEN
+        PERFORM cc_lock_counters(v_clients, v_campaigns, v_settings);
     END IF;
 END
 $$;
@@ -154,9 +158,11 @@ $$;
 -- total and to its campaign's day (in the campaign's zone); the link's hour, day and month (in
 -- its client's zone) count `p_answered` when the link counts answered calls, `p_converted`
 -- when it counts converted ones. `p_at` is when the call ended: calls count in the period in
--- which they end. The caller holds (or takes here, campaign then link) the row locks.
+-- which they end. `p_release` slots of this link end in the same writes (its and its
+-- campaign's in-flight counters; the caller lowers the client's). The caller holds (or takes
+-- here, campaign then link) the row locks.
 CREATE OR REPLACE FUNCTION cc_count_delivery(p_setting_id int, p_answered int, p_converted int,
-                                             p_at timestamptz)
+                                             p_at timestamptz, p_release int DEFAULT 0)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v_link record;
@@ -169,19 +175,21 @@ BEGIN
         RETURN;
     END IF;
     v_periods := CASE WHEN v_link.cap_counts = 'answered' THEN p_answered ELSE p_converted END;
-    IF p_answered <> 0 THEN
+    IF p_answered <> 0 OR p_release <> 0 THEN
         UPDATE campaigns cp
-        SET (day_start, day_count) = (SELECT p.period_start, p.period_count
+        SET in_flight = cp.in_flight - p_release,
+            (day_start, day_count) = (SELECT p.period_start, p.period_count
                                       FROM cc_period_add(cp.day_start, cp.day_count,
                                                          cc_period_start('day', cp.timezone, p_at),
                                                          p_answered) p)
         WHERE cp.id = v_link.campaign_id;
     END IF;
-    IF p_answered = 0 AND v_periods = 0 THEN
+    IF p_answered = 0 AND v_periods = 0 AND p_release = 0 THEN
         RETURN;
     END IF;
     UPDATE campaign_client_settings s
-    SET current_total_calls = GREATEST(0, s.current_total_calls + p_answered),
+    SET in_flight = s.in_flight - p_release,
+        current_total_calls = GREATEST(0, s.current_total_calls + p_answered),
         (hour_start, hour_count) = (SELECT p.period_start, p.period_count
                                     FROM cc_period_add(s.hour_start, s.hour_count,
                                                        cc_period_start('hour', v_link.zone, p_at),

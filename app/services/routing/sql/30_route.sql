@@ -3,10 +3,14 @@
 -- first admissible candidate with every cap checked on locked rows; it appends the round to
 -- the call's decision and answers what the dialplan needs.
 
--- Reserve one candidate: lock its client, campaign and link (the global order), check that
--- all three are active and every cap holds on the locked rows, then raise the three in-flight
--- counters and write the reservation and the attempt. Returns 'dialled', or the verdict that
--- refused it ('inactive', 'capped:<cap>'), in which case it changed nothing.
+-- Reserve one candidate: raise the in-flight counters of its client, campaign and link (the
+-- global lock order: each UPDATE locks its row), then check on those locked rows that all
+-- three are active and every cap held before this call. A refusal raises CC001 with the
+-- verdict ('inactive', 'capped:<cap>'): the caller runs this in a subtransaction, whose
+-- rollback undoes the counters and gives the candidate's locks back at once. Returns
+-- 'dialled' after writing the reservation and the attempt. Locking by the UPDATE itself
+-- saves a statement per row: refusals are rare here, the planner has filtered on fresh
+-- counters a moment before.
 CREATE OR REPLACE FUNCTION cc_reserve(p_setting_id int, p_client_id int, p_campaign_id int,
                                       p_uniqueid text, p_attempt int, p_call_id bigint,
                                       p_now timestamptz, p_hold_seconds int)
@@ -17,19 +21,21 @@ DECLARE
     s campaign_client_settings;
     v_cap text;
 BEGIN
-    SELECT * INTO c FROM clients WHERE id = p_client_id FOR NO KEY UPDATE;
-    SELECT * INTO cp FROM campaigns WHERE id = p_campaign_id FOR NO KEY UPDATE;
-    SELECT * INTO s FROM campaign_client_settings WHERE id = p_setting_id FOR NO KEY UPDATE;
-    IF s.id IS NULL OR s.status <> 'active' OR c.status <> 'active' OR cp.status <> 'active' THEN
-        RETURN 'inactive';
+    UPDATE clients SET in_flight = in_flight + 1 WHERE id = p_client_id RETURNING * INTO c;
+    UPDATE campaigns SET in_flight = in_flight + 1 WHERE id = p_campaign_id RETURNING * INTO cp;
+    UPDATE campaign_client_settings SET in_flight = in_flight + 1 WHERE id = p_setting_id
+    RETURNING * INTO s;
+    IF s.id IS NULL OR c.id IS NULL OR cp.id IS NULL
+       OR s.status <> 'active' OR c.status <> 'active' OR cp.status <> 'active' THEN
+        RAISE EXCEPTION USING ERRCODE = 'CC001', MESSAGE = 'inactive';
     END IF;
+    c.in_flight := c.in_flight - 1;  -- the caps are about the calls before this one
+    cp.in_flight := cp.in_flight - 1;
+    s.in_flight := s.in_flight - 1;
     v_cap := cc_cap_hit(s, c, cp, p_now);
     IF v_cap IS NOT NULL THEN
-        RETURN 'capped:' || v_cap;
+        RAISE EXCEPTION USING ERRCODE = 'CC001', MESSAGE = 'capped:' || v_cap;
     END IF;
-    UPDATE clients SET in_flight = in_flight + 1 WHERE id = p_client_id;
-    UPDATE campaigns SET in_flight = in_flight + 1 WHERE id = p_campaign_id;
-    UPDATE campaign_client_settings SET in_flight = in_flight + 1 WHERE id = p_setting_id;
     INSERT INTO reservations (uniqueid, attempt, setting_id, client_id, campaign_id, state,
                               created_at, expires_at)
     VALUES (p_uniqueid, p_attempt, p_setting_id, p_client_id, p_campaign_id, 'dialing', now(),
@@ -140,14 +146,11 @@ BEGIN
     FOR v_i IN 1 .. coalesce(array_length(v_plan, 1), 0) LOOP
         CONTINUE WHEN v_plan[v_i].verdict IS NOT NULL;
         BEGIN
+            -- Full a moment after planning (another call took the last slot): the
+            -- subtransaction rolls back, giving this candidate's row locks back at once.
             v_verdict := cc_reserve(v_plan[v_i].setting_id, v_plan[v_i].client_id,
                                     v_campaign_id, p_uniqueid, attempt, v_call_id, v_now,
                                     v_plan[v_i].dial_timeout + p_hold_margin);
-            IF v_verdict <> 'dialled' THEN
-                -- Full a moment after planning (another call took the last slot): roll the
-                -- subtransaction back so this candidate's row locks are given back at once.
-                RAISE EXCEPTION USING ERRCODE = 'CC001', MESSAGE = v_verdict;
-            END IF;
         EXCEPTION WHEN SQLSTATE 'CC001' THEN
             v_verdict := SQLERRM;
         END;

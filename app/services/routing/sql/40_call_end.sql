@@ -189,10 +189,23 @@ BEGIN
     IF cardinality(v_settings) = 0 AND v_delivered_setting IS NULL THEN
         RETURN v_status;
     END IF;
+    IF cardinality(v_settings) = 1
+       AND (v_delivered_setting IS NULL OR v_delivered_setting = v_settings[1]) THEN
+        -- The usual end: the call held one slot, on the link that answered if any. One write
+        -- per counter row, in the lock order; the link's delivery is counted in the same
+        -- writes that release its slot.
+        UPDATE clients SET in_flight = in_flight - 1 WHERE id = v_clients[1];
+        IF v_delivered_setting IS NULL THEN
+            UPDATE campaigns SET in_flight = in_flight - 1 WHERE id = v_campaigns[1];
+            UPDATE campaign_client_settings SET in_flight = in_flight - 1 WHERE id = v_settings[1];
+        ELSE
+            PERFORM cc_count_delivery(v_delivered_setting, 1, v_converted::int, v_now, 1);
+        END IF;
+        RETURN v_status;
+    END IF;
     -- Every counter row this step touches is locked first, in the lock order (clients,
     -- campaigns, links); then one statement per class lowers the in-flight counters by what
-    -- the DELETE above returned, and the link that answered counts the delivery
-    -- (cc_count_delivery: its total and periods, its campaign's day).
+    -- the DELETE above returned, and the link that answered counts the delivery.
     PERFORM cc_lock_counters_if_several(v_clients, v_campaigns || v_delivered_campaign,
                                         v_settings || v_delivered_setting);
     UPDATE clients c SET in_flight = c.in_flight - r.n

@@ -16,7 +16,7 @@ FUNCTIONS = (
     "cc_cap_hit(campaign_client_settings, clients, campaigns, timestamptz)",
     "cc_is_open(jsonb, jsonb, text, timestamptz)", "cc_lock_counters(int[], int[], int[])",
     "cc_lock_counters_if_several(int[], int[], int[])",
-    "cc_release(text, int, boolean)", "cc_count_delivery(int, int, int, timestamptz)",
+    "cc_release(text, int, boolean)", "cc_count_delivery(int, int, int, timestamptz, int)",
     "cc_duplicate_check(int, text, text, timestamptz)",
     "cc_plan(int, bigint, timestamptz, int)", "cc_candidates_json(cc_candidate[])",
     "cc_round(int, timestamptz, text, cc_candidate[], int)",
@@ -34,6 +34,7 @@ FUNCTIONS = (
 # function in PostgreSQL, or a renamed one cannot be replaced in place): the migration that
 # installs the new files drops these first.
 SUPERSEDED = (
+    "cc_count_delivery(int, int, int, timestamptz)",  # p_release added
     "cc_route(text, text, text, text, text, timestamptz, int, float8)",
     "cc_hangup(text, text, text, text, text, text, int, int, int, text, timestamptz)",
     "cc_duplicate_check(int, text, text, timestamptz)",  # p_caller_id became p_caller_number
