@@ -13,8 +13,11 @@ so their WHEN is a single comparison; the status CHECKs of call logs and reserva
 with one array constant instead of a list of casts.
 
 The routing functions are installed again: a reservation locks its three counter rows with
-the UPDATE that raises them, and the usual end of a call (one slot, on the link that
-answered) releases and counts it in one write per counter row.
+the UPDATE that raises them; the usual end of a call (one slot, on the link that answered)
+releases and counts it in one write per counter row; period counters are two scalar SQL
+functions the planner inlines (cc_period_add is gone); the planner, the candidates' JSON and
+the opening hours are PL/pgSQL, whose plans are kept for the session (a SQL function that
+cannot be inlined is planned again at every call).
 
 Revision ID: 0013_hot_path_writes
 """
@@ -28,7 +31,7 @@ branch_labels = None
 depends_on = None
 
 # routing_sql.fingerprint() of the files this revision installs (tests compare it).
-INSTALLS_ROUTING_SQL = "b35acc16bb28bb51"
+INSTALLS_ROUTING_SQL = "f6eefad654ce79a6"
 
 ACTIVE = "('active', 'inactive')"
 

@@ -28,15 +28,20 @@ $$;
 -- A period counter (its stored start and count) after `p_delta` calls that ended in the period
 -- starting `p_start` are added (or taken back, when negative). A counter only moves forward:
 -- calls of an older period than the one stored (a late hangup, a reconciliation of yesterday's
--- calls) leave it alone, and a count never goes below 0.
-CREATE OR REPLACE FUNCTION cc_period_add(p_stored_start timestamptz, p_stored_count int,
-                                         p_start timestamptz, p_delta int,
-                                         OUT period_start timestamptz, OUT period_count int)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+-- calls) leave it alone, and a count never goes below 0. Two scalar SQL functions (start, then
+-- count), so the planner inlines them into the UPDATE that uses them and caches that plan.
+CREATE OR REPLACE FUNCTION cc_period_add_start(p_stored_start timestamptz, p_start timestamptz,
+                                               p_delta int)
+RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN p_delta = 0 OR p_stored_start = p_start THEN p_stored_start
                 WHEN p_delta > 0 AND (p_stored_start IS NULL OR p_stored_start < p_start) THEN p_start
-                ELSE p_stored_start END,
-           CASE WHEN p_delta = 0 THEN p_stored_count
+                ELSE p_stored_start END
+$$;
+
+CREATE OR REPLACE FUNCTION cc_period_add_count(p_stored_start timestamptz, p_stored_count int,
+                                               p_start timestamptz, p_delta int)
+RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_delta = 0 THEN p_stored_count
                 WHEN p_stored_start = p_start THEN GREATEST(0, coalesce(p_stored_count, 0) + p_delta)
                 WHEN p_delta > 0 AND (p_stored_start IS NULL OR p_stored_start < p_start) THEN p_delta
                 ELSE p_stored_count END
@@ -76,20 +81,30 @@ $$;
 -- open; a weekday missing from the schedule: closed.
 CREATE OR REPLACE FUNCTION cc_is_open(p_schedule jsonb, p_closures jsonb, p_zone text,
                                       p_now timestamptz)
-RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT CASE
-        WHEN coalesce(p_closures, '[]'::jsonb) ? to_char(p_now AT TIME ZONE p_zone, 'YYYY-MM-DD')
-            THEN false
-        WHEN p_schedule IS NULL OR jsonb_typeof(p_schedule) = 'null' THEN true
-        ELSE EXISTS (
-            SELECT 1
-            FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_schedule -> today) = 'array'
-                                           THEN p_schedule -> today ELSE '[]'::jsonb END) span
-            WHERE (p_now AT TIME ZONE p_zone)::time >= (span ->> 0)::time
-              AND (p_now AT TIME ZONE p_zone)::time < (span ->> 1)::time)
-    END
-    FROM (SELECT (ARRAY['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])
-                 [extract(isodow FROM p_now AT TIME ZONE p_zone)::int] AS today) d
+RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_local timestamp;
+    v_spans jsonb;
+BEGIN
+    IF (p_schedule IS NULL OR jsonb_typeof(p_schedule) = 'null')
+       AND (p_closures IS NULL OR p_closures = '[]'::jsonb) THEN
+        RETURN true;  -- open around the clock and never closed: no clock to read
+    END IF;
+    v_local := p_now AT TIME ZONE p_zone;
+    IF coalesce(p_closures, '[]'::jsonb) ? to_char(v_local, 'YYYY-MM-DD') THEN
+        RETURN false;
+    END IF;
+    IF p_schedule IS NULL OR jsonb_typeof(p_schedule) = 'null' THEN
+        RETURN true;
+    END IF;
+    v_spans := p_schedule -> (ARRAY['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])
+                             [extract(isodow FROM v_local)::int];
+    IF jsonb_typeof(v_spans) IS DISTINCT FROM 'array' THEN
+        RETURN false;  -- no hours that day
+    END IF;
+    RETURN EXISTS (SELECT 1 FROM jsonb_array_elements(v_spans) span
+                   WHERE v_local::time >= (span ->> 0)::time AND v_local::time < (span ->> 1)::time);
+END
 $$;
 
 -- Take the counters' row locks in the global order (clients, campaigns, links; each by id).
@@ -178,10 +193,10 @@ BEGIN
     IF p_answered <> 0 OR p_release <> 0 THEN
         UPDATE campaigns cp
         SET in_flight = cp.in_flight - p_release,
-            (day_start, day_count) = (SELECT p.period_start, p.period_count
-                                      FROM cc_period_add(cp.day_start, cp.day_count,
-                                                         cc_period_start('day', cp.timezone, p_at),
-                                                         p_answered) p)
+            day_start = cc_period_add_start(cp.day_start, cc_period_start('day', cp.timezone, p_at),
+                                            p_answered),
+            day_count = cc_period_add_count(cp.day_start, cp.day_count,
+                                            cc_period_start('day', cp.timezone, p_at), p_answered)
         WHERE cp.id = v_link.campaign_id;
     END IF;
     IF p_answered = 0 AND v_periods = 0 AND p_release = 0 THEN
@@ -190,18 +205,18 @@ BEGIN
     UPDATE campaign_client_settings s
     SET in_flight = s.in_flight - p_release,
         current_total_calls = GREATEST(0, s.current_total_calls + p_answered),
-        (hour_start, hour_count) = (SELECT p.period_start, p.period_count
-                                    FROM cc_period_add(s.hour_start, s.hour_count,
-                                                       cc_period_start('hour', v_link.zone, p_at),
-                                                       v_periods) p),
-        (day_start, day_count) = (SELECT p.period_start, p.period_count
-                                  FROM cc_period_add(s.day_start, s.day_count,
-                                                     cc_period_start('day', v_link.zone, p_at),
-                                                     v_periods) p),
-        (month_start, month_count) = (SELECT p.period_start, p.period_count
-                                      FROM cc_period_add(s.month_start, s.month_count,
-                                                         cc_period_start('month', v_link.zone, p_at),
-                                                         v_periods) p)
+        hour_start = cc_period_add_start(s.hour_start, cc_period_start('hour', v_link.zone, p_at),
+                                         v_periods),
+        hour_count = cc_period_add_count(s.hour_start, s.hour_count, cc_period_start('hour', v_link.zone, p_at),
+                                         v_periods),
+        day_start = cc_period_add_start(s.day_start, cc_period_start('day', v_link.zone, p_at),
+                                         v_periods),
+        day_count = cc_period_add_count(s.day_start, s.day_count, cc_period_start('day', v_link.zone, p_at),
+                                         v_periods),
+        month_start = cc_period_add_start(s.month_start, cc_period_start('month', v_link.zone, p_at),
+                                         v_periods),
+        month_count = cc_period_add_count(s.month_start, s.month_count, cc_period_start('month', v_link.zone, p_at),
+                                         v_periods)
     WHERE s.id = p_setting_id;
 END
 $$;

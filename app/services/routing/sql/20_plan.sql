@@ -65,18 +65,22 @@ $$;
 -- verdict. Order: the sticky client first; then by forwarding_priority, and inside a tier a
 -- weighted random order (Efraimidis-Spirakis: sort by u^(1/weight), u uniform in (0, 1]); links
 -- of weight 0 last. The counters are read without locks: the reservation checks them again.
+-- PL/pgSQL, not SQL: a SQL function that cannot be inlined is planned again at every call,
+-- a PL/pgSQL one keeps its plan for the session (the same goes for cc_candidates_json).
 CREATE OR REPLACE FUNCTION cc_plan(p_campaign_id int, p_call_id bigint, p_now timestamptz,
                                    p_sticky_client_id int)
-RETURNS SETOF cc_candidate LANGUAGE sql VOLATILE AS $$
-    SELECT ROW(s.id, s.client_id, c.client_identifier, s.forwarding_priority, s.weight,
-               cp.dial_timeout,
-               CASE WHEN s.status <> 'active' OR c.status <> 'active' THEN 'inactive'
-                    WHEN s.weight <= 0 THEN 'weight 0'
-                    WHEN NOT EXISTS (SELECT 1 FROM ps_endpoints e WHERE e.id = c.client_identifier)
-                        THEN 'no_endpoint'
-                    WHEN NOT cc_is_open(c.schedule, c.closures, c.timezone, p_now) THEN 'closed'
-                    ELSE 'capped:' || cc_cap_hit(s, c, cp, p_now) END,
-               s.client_id = p_sticky_client_id IS TRUE)::cc_candidate
+RETURNS SETOF cc_candidate LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RETURN QUERY
+    SELECT s.id, s.client_id, c.client_identifier::text, s.forwarding_priority, s.weight,
+           cp.dial_timeout,
+           CASE WHEN s.status <> 'active' OR c.status <> 'active' THEN 'inactive'
+                WHEN s.weight <= 0 THEN 'weight 0'
+                WHEN NOT EXISTS (SELECT 1 FROM ps_endpoints e WHERE e.id = c.client_identifier)
+                    THEN 'no_endpoint'
+                WHEN NOT cc_is_open(c.schedule, c.closures, c.timezone, p_now) THEN 'closed'
+                ELSE 'capped:' || cc_cap_hit(s, c, cp, p_now) END,
+           s.client_id = p_sticky_client_id IS TRUE
     FROM campaign_client_settings s
     JOIN clients c ON c.id = s.client_id
     JOIN campaigns cp ON cp.id = s.campaign_id
@@ -85,12 +89,14 @@ RETURNS SETOF cc_candidate LANGUAGE sql VOLATILE AS $$
                       WHERE a.call_log_id = p_call_id AND a.setting_id = s.id)
     ORDER BY (s.client_id = p_sticky_client_id) IS TRUE DESC, s.weight > 0 DESC,
              s.forwarding_priority,
-             CASE WHEN s.weight > 0 THEN power(1.0 - random(), 1.0 / s.weight) END DESC, s.id
+             CASE WHEN s.weight > 0 THEN power(1.0 - random(), 1.0 / s.weight) END DESC, s.id;
+END
 $$;
 
 CREATE OR REPLACE FUNCTION cc_candidates_json(p_plan cc_candidate[])
-RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
-    SELECT coalesce(jsonb_agg(
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(
                jsonb_build_object('setting_id', (p_plan[i]).setting_id,
                                   'client_id', (p_plan[i]).client_id,
                                   'client', (p_plan[i]).client,
@@ -99,7 +105,8 @@ RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
                                   'verdict', coalesce((p_plan[i]).verdict, 'standby'))
                || CASE WHEN (p_plan[i]).sticky THEN '{"sticky": true}'::jsonb ELSE '{}'::jsonb END
                ORDER BY i), '[]'::jsonb)
-    FROM generate_subscripts(p_plan, 1) i
+            FROM generate_subscripts(p_plan, 1) i);
+END
 $$;
 
 -- One round of the decision trace kept with the call (and shown by the pages).

@@ -12,7 +12,8 @@ FILES = sorted(SQL_DIR.glob("*.sql"))
 
 FUNCTIONS = (
     "cc_period_start(text, text, timestamptz)", "cc_period_count(timestamptz, int, timestamptz)",
-    "cc_period_add(timestamptz, int, timestamptz, int)",
+    "cc_period_add_start(timestamptz, timestamptz, int)",
+    "cc_period_add_count(timestamptz, int, timestamptz, int)",
     "cc_cap_hit(campaign_client_settings, clients, campaigns, timestamptz)",
     "cc_is_open(jsonb, jsonb, text, timestamptz)", "cc_lock_counters(int[], int[], int[])",
     "cc_lock_counters_if_several(int[], int[], int[])",
@@ -35,6 +36,7 @@ FUNCTIONS = (
 # installs the new files drops these first.
 SUPERSEDED = (
     "cc_count_delivery(int, int, int, timestamptz)",  # p_release added
+    "cc_period_add(timestamptz, int, timestamptz, int)",  # split in two inlinable functions
     "cc_route(text, text, text, text, text, timestamptz, int, float8)",
     "cc_hangup(text, text, text, text, text, text, int, int, int, text, timestamptz)",
     "cc_duplicate_check(int, text, text, timestamptz)",  # p_caller_id became p_caller_number
