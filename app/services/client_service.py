@@ -243,11 +243,23 @@ def reset_sip_password(client_id: int) -> dict:
 
 # --- rules --------------------------------------------------------------------------------
 
-def sip_rule_errors(identifier: str, changes: dict) -> dict:
-    """The errors the SIP rules find in a new client's `pjsip` (field -> messages), touching no
-    database: the create schema reports them with the fields' own errors."""
+def sip_rule_errors(identifier: str, changes: dict, *, client_id: int | None = None) -> dict:
+    """The errors the SIP rules find in a client's `pjsip` changes (field -> messages), writing
+    nothing: the schemas report them with the fields' own errors, in the same answer.
+
+    A new client's rules need no database; an update's (`client_id`) are judged against the
+    stored client's mode and endpoint, as `update_client` will (none for an absent client:
+    the update answers 404).
+    """
+    mode = current = None
+    if client_id is not None:
+        client = db.session.get(Client, client_id)
+        if client is None:
+            return {}
+        mode, current = client.pjsip_mode, pjsip_service.read_endpoint(client.client_identifier)
+        identifier = identifier or client.client_identifier
     try:
-        _merge_sip(identifier, None, None, changes)
+        _merge_sip(identifier, mode, current, changes)
     except ValidationFailed as error:
         return error.details.get("pjsip", {})
     return {}

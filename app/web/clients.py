@@ -8,7 +8,8 @@ from flask_login import current_user
 from app.api.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySchema,
                                              CarrierUpdateSchema)
 from app.api.schemas.client_schemas import (ClientCreateSchema, ClientQuerySchema,
-                                            ClientUpdateSchema, PjsipInputSchema)
+                                            ClientUpdateSchema, PjsipInputSchema,
+                                            UpdatedClient)
 from app.database.models.client import ACTIVE_STATUSES, PJSIP_MODES
 from app.database.models.pjsip import PsAor, PsAuth, PsEndpoint
 from app.services import carrier_service, client_service
@@ -182,8 +183,9 @@ def client(client_id):
     current = client_service.get_client(client_id)
     state = FormState(values=client_values(current))
     if request.method == "POST":
-        saved = _post_client(state, ClientUpdateSchema(),
-                             lambda data: client_service.update_client(client_id, data))
+        with UpdatedClient(client_id):  # the SIP rules with the fields' errors, at once
+            saved = _post_client(state, ClientUpdateSchema(),
+                                 lambda data: client_service.update_client(client_id, data))
         if saved is not None:
             flash(f"Client {saved.client_identifier} saved.", "success")
             return redirect(url_for(".client", client_id=client_id))

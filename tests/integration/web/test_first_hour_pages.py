@@ -96,3 +96,15 @@ def test_breadcrumbs_end_with_the_page_and_the_header_names_the_role_once(pages)
     assert '<li aria-current="page">New user</li>' in html
     header = re.search(r'class="user-link".*?</a>', html, re.S).group(0)
     assert "ADMIN" not in header and "role-badge" not in header and "(admin)" in header
+
+
+def test_the_client_edit_form_reports_the_sip_rules_with_the_field_errors(pages):
+    pages.login("admin")
+    response = pages.post("/clients/3", client_form(**{
+        "client_identifier": "summit-cc", "name": "", "pjsip.mode": "register",
+        "pjsip.max_contacts": "0", "pjsip.identify_ips": "", "pjsip.outbound_auth": ""}))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert field_error(html, "f-name") == "Required."
+    assert field_error(html, "f-pjsip-max-contacts") == (
+        "At least 1 in register mode, or nothing can register.")
