@@ -62,8 +62,9 @@ def new_page(browser, live_server):
     contexts = []
 
     def make(width: int = 1280, height: int = 900, **options):
+        options = {"timezone_id": "UTC", "locale": "en-GB", **options}
         context = browser.new_context(base_url=live_server, viewport={"width": width, "height": height},
-                                      timezone_id="UTC", locale="en-GB", **options)
+                                      **options)
         context.set_default_timeout(LIVE_TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()
