@@ -12,6 +12,7 @@ from sqlalchemy import Select, false, select, text, tuple_
 from sqlalchemy.orm import selectinload
 
 from app.database.models import CallLog, Campaign, CampaignClientSetting, Client, User
+from app.domain.roles import Role
 from app.extensions import db
 from app.services.phone_numbers import to_e164
 from app.services.routing.steps import caller_number
@@ -468,6 +469,6 @@ def filter_choices(seller_id: int | None) -> dict:
                "clients": dict(db.session.execute(clients).tuples().all())}
     if seller_id is None:
         choices["sellers"] = dict(db.session.execute(
-            select(User.id, User.username).where(User.role == "seller").order_by(User.username)
+            select(User.id, User.username).where(User.role == Role.SELLER).order_by(User.username)
         ).tuples().all())
     return choices

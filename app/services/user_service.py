@@ -2,6 +2,7 @@
 from sqlalchemy import exists, func, or_, select
 
 from app.database.models import CallLog, Campaign, Did, User
+from app.domain.roles import Role
 from app.extensions import db
 from app.services import password_service
 from app.services.pagination import Page, paginate
@@ -57,8 +58,8 @@ def create_user(data: dict) -> User:
 def update_user(user_id: int, data: dict) -> User:
     user = get_user(user_id)
     _ensure_unique(data.get("username"), data.get("email"), exclude_id=user.id)
-    loses_admin = user.role == "admin" and user.status == "active" and (
-        data.get("role", "admin") != "admin" or data.get("status", "active") != "active")
+    loses_admin = user.role == Role.ADMIN and user.status == "active" and (
+        data.get("role", Role.ADMIN) != Role.ADMIN or data.get("status", "active") != "active")
     if loses_admin:
         _ensure_another_active_admin(user)
     for field in ("username", "email", "role", "status", "full_name", "company_name"):
@@ -95,7 +96,7 @@ def change_own_password(user: User, current_password: str, new_password: str, *,
 
 def delete_user(user_id: int) -> None:
     user = get_user(user_id)
-    if user.role == "admin" and user.status == "active":
+    if user.role == Role.ADMIN and user.status == "active":
         _ensure_another_active_admin(user)
     owns = [label for label, model in (("DIDs", Did), ("campaigns", Campaign))
             if db.session.scalar(select(exists().where(model.seller_id == user.id)))]
@@ -115,7 +116,7 @@ def _ensure_another_active_admin(user: User) -> None:
     # Row locks on every active admin serialise concurrent demotions: two admins demoting
     # each other at the same time cannot both succeed.
     admins = db.session.scalars(
-        select(User.id).where(User.role == "admin", User.status == "active").with_for_update()
+        select(User.id).where(User.role == Role.ADMIN, User.status == "active").with_for_update()
     ).all()
     if set(admins) <= {user.id}:
         raise Conflict("This is the last active admin; promote another admin first.",

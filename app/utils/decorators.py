@@ -6,6 +6,7 @@ from flask import current_app, request
 
 from flask_login import current_user
 
+from app.domain.roles import ROLES, PLATFORM_ROLES, Role
 from app.utils.exceptions import Forbidden, Unauthorized
 
 
@@ -25,10 +26,10 @@ def roles_required(*roles: str):
     return decorator
 
 
-admin_required = roles_required("admin")
-staff_required = roles_required("admin", "staff")
-seller_required = roles_required("seller")
-login_required = roles_required("admin", "staff", "seller")
+admin_required = roles_required(Role.ADMIN)
+staff_required = roles_required(*PLATFORM_ROLES)
+seller_required = roles_required(Role.SELLER)
+login_required = roles_required(*ROLES)
 
 
 def internal_token_required(view):

@@ -2,7 +2,8 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from app.api.schemas.user_schemas import UserCreateSchema, UserQuerySchema, UserUpdateSchema
-from app.database.models.user import USER_ROLES, USER_STATUSES
+from app.database.models.user import USER_STATUSES
+from app.domain.roles import ROLES, Role
 from app.services import user_service
 from app.utils.decorators import admin_required
 from app.utils.exceptions import Conflict
@@ -19,13 +20,13 @@ def users():
     page = user_service.list_users(**args)
     filters = {k: v for k, v in state.values.items() if v}
     return render_template("admin/users.html", page=page, form=state, filters=filters,
-                           roles=USER_ROLES, statuses=USER_STATUSES)
+                           roles=ROLES, statuses=USER_STATUSES)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @admin_required
 def new_user():
-    state = FormState(values={"role": "seller", "status": "active"})
+    state = FormState(values={"role": Role.SELLER.value, "status": "active"})
     if request.method == "POST":
         user = post_form(state, UserCreateSchema(), user_service.create_user)
         if user is not None:
@@ -67,4 +68,4 @@ def set_status(user_id):
 
 def _user_form(state: FormState, *, user):
     return render_template("admin/user_form.html", form=state.place(USER_FIELDS), user=user,
-                           roles=USER_ROLES, statuses=USER_STATUSES), 422 if state.failed else 200
+                           roles=ROLES, statuses=USER_STATUSES), 422 if state.failed else 200

@@ -10,6 +10,7 @@ from app.api.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySc
 from app.api.schemas.client_schemas import (ClientCreateSchema, ClientQuerySchema,
                                             ClientUpdateSchema, PjsipInputSchema,
                                             UpdatedClient)
+from app.domain.roles import Role
 from app.database.models.client import ACTIVE_STATUSES, PJSIP_MODES
 from app.database.models.pjsip import PsAor, PsAuth, PsEndpoint
 from app.services import carrier_service, client_service
@@ -276,7 +277,7 @@ def carrier(carrier_id):
     current = carrier_service.get_carrier(carrier_id)
     state = FormState(values=carrier_values(current))
     if request.method == "POST":
-        if current_user.role != "admin":
+        if current_user.role != Role.ADMIN:
             raise Forbidden("Only admins change carriers.")
         saved = post_form(state, CarrierUpdateSchema(),
                           lambda data: carrier_service.update_carrier(carrier_id, data))
@@ -297,4 +298,4 @@ def delete_carrier(carrier_id):
 def _carrier_form(state: FormState, *, carrier):
     return render_template("carriers/form.html", form=state.place(CARRIER_FIELDS),
                            carrier=carrier, statuses=ACTIVE_STATUSES, sip=sip_constraints(),
-                           read_only=current_user.role != "admin"), 422 if state.failed else 200
+                           read_only=current_user.role != Role.ADMIN), 422 if state.failed else 200

@@ -13,6 +13,7 @@ from flask import Blueprint, Flask, request, url_for
 from flask_login import current_user
 
 from app.api.errors import is_api_request
+from app.domain.roles import PLATFORM_ROLES, ROLES, Role
 
 STATIC = Path(__file__).resolve().parent / "static"
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
@@ -26,13 +27,13 @@ TZ_COOKIE = "tz"
 
 # (endpoint, label, roles that see it, the endpoints that count as "here")
 NAVIGATION = (
-    ("web_dashboard.index", "Dashboard", ("admin", "staff", "seller"), "web_dashboard."),
-    ("web_seller.campaigns", "Campaigns", ("seller",), "web_seller.campaign"),
-    ("web_seller.dids", "DIDs", ("seller",), "web_seller.did"),
-    ("web_calls.index", "Calls", ("admin", "staff", "seller"), "web_calls."),
-    ("web_clients.clients", "Clients", ("admin", "staff"), "web_clients.client"),
-    ("web_clients.carriers", "Carriers", ("admin", "staff"), "web_clients.carrier"),
-    ("web_admin.users", "Users", ("admin",), "web_admin."),
+    ("web_dashboard.index", "Dashboard", ROLES, "web_dashboard."),
+    ("web_seller.campaigns", "Campaigns", (Role.SELLER,), "web_seller.campaign"),
+    ("web_seller.dids", "DIDs", (Role.SELLER,), "web_seller.did"),
+    ("web_calls.index", "Calls", ROLES, "web_calls."),
+    ("web_clients.clients", "Clients", PLATFORM_ROLES, "web_clients.client"),
+    ("web_clients.carriers", "Carriers", PLATFORM_ROLES, "web_clients.carrier"),
+    ("web_admin.users", "Users", (Role.ADMIN,), "web_admin."),
 )
 
 STATUS_LABELS = {
@@ -134,7 +135,7 @@ def install(app: Flask) -> None:
                                  status_label=status_label, timezone_names=timezone_names,
                                  verdict=decisions.verdict, reason_text=decisions.reason_text,
                                  caps_summary=decisions.caps_summary,
-                                 viewer_timezone_name=viewer_timezone_name)
+                                 viewer_timezone_name=viewer_timezone_name, Role=Role)
     app.jinja_env.filters.update(local_time=local_time, seconds=seconds, as_options=as_options,
                                  money=money)
     app.jinja_env.trim_blocks = True
