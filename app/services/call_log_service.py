@@ -14,9 +14,10 @@ from sqlalchemy.orm import selectinload
 from app.database.models import CallLog, Campaign, CampaignClientSetting, Client, User
 from app.domain.roles import Role
 from app.extensions import db
+from app.services.persistence import one_or_404
 from app.services.phone_numbers import to_e164
 from app.services.routing.steps import caller_number
-from app.utils.exceptions import NotFound, ValidationFailed
+from app.utils.exceptions import ValidationFailed
 
 FINAL_STATUSES = ("answered", "no_route", "all_capped", "all_failed", "abandoned", "error",
                   "duplicate", "closed", "overload")
@@ -109,10 +110,7 @@ def get_call(call_id: int, *, seller_id: int | None = None) -> CallLog:
     statement = select(CallLog).options(selectinload(CallLog.attempts)).where(CallLog.id == call_id)
     if seller_id is not None:
         statement = statement.where(CallLog.seller_id == seller_id)
-    call = db.session.scalar(statement)
-    if call is None:
-        raise NotFound("No such call.")
-    return call
+    return one_or_404(statement, "No such call.")
 
 
 # ---- Summaries -------------------------------------------------------------------------------

@@ -20,17 +20,16 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
 
 from app.database.models import CampaignClientSetting, Client, Reservation
 from app.extensions import db
 from app.services import carrier_service, pjsip_service
 from app.services.pagination import Page, paginate
-from app.services.persistence import contains_pattern
+from app.services.persistence import committing, fetch, text_search
 from app.services.pjsip_service import (CLIENT_CONTEXT, DEFAULT_TRANSPORT, TRANSPORTS, Credentials,
                                         EndpointSpec, RegisteredContact)
 from app.services.sip_syntax import parse_sip_uri
-from app.services.transactions import committing, fetch
 from app.utils.exceptions import Conflict, ValidationFailed
 
 # Seats, time zone and hours of operation (routing rules).
@@ -105,10 +104,8 @@ def list_clients(*, status=None, mode=None, q=None, page=1, per_page=25) -> Page
     if mode:
         statement = statement.where(Client.pjsip_mode == mode)
     if q:
-        pattern = contains_pattern(q)
-        statement = statement.where(or_(Client.client_identifier.ilike(pattern, escape="\\"),
-                                        Client.name.ilike(pattern, escape="\\"),
-                                        Client.department.ilike(pattern, escape="\\")))
+        statement = statement.where(text_search(q, Client.client_identifier, Client.name,
+                                                Client.department))
     result = paginate(statement, page, per_page)
     result.items = _views(result.items)
     return result
