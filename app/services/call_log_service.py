@@ -176,21 +176,19 @@ def _call_filters(filters: dict, default_region: str, *, alias: str, rollup: boo
     return where
 
 
-def _call_parts(filters: dict, default_region: str, days, start, end) -> list[tuple[str, dict]]:
-    """SELECTs of (campaign_id, status, calls, billsec_sum, billsec_n, converted, payout,
-    revenue) whose union is every call in range."""
-    raw = ("SELECT c.campaign_id, c.status, 1 AS calls, coalesce(c.billsec, 0) AS billsec_sum, "
-           "(c.billsec IS NOT NULL)::int AS billsec_n, c.converted::int AS converted, "
-           "coalesce(c.payout, 0) AS payout, coalesce(c.revenue, 0) AS revenue "
-           "FROM call_logs c WHERE ")
+def _range_parts(filters: dict, default_region: str, days, start, end, *, raw: str,
+                 started: str, rollup: str, attempts: bool = False) -> list[tuple[str, dict]]:
+    """SELECTs whose union is every row in [start, end): `rollup` (a daily rollup's SELECT,
+    alias d) for the whole UTC `days`, `raw` (the tables' SELECT, calls as c, timed by the
+    column `started`) for the partial days at either end and for the calls still open."""
     parts = []
 
     def raw_range(low, high, extra: str = ""):
         where = _call_filters(filters, default_region, alias="c")
         if low is not None:
-            where.add("c.started_at >= :low", low=low)
+            where.add(f"{started} >= :low", low=low)
         if high is not None:
-            where.add("c.started_at < :high", high=high)
+            where.add(f"{started} < :high", high=high)
         if extra:
             where.add(extra)
         parts.append((raw + where.sql(), where.params))
@@ -199,63 +197,50 @@ def _call_parts(filters: dict, default_region: str, days, start, end) -> list[tu
         raw_range(start, end)
         return parts
     first, last = days
-    where = _call_filters(filters, default_region, alias="d", rollup=True)
+    where = _call_filters(filters, default_region, alias="d", rollup=True, attempts=attempts)
     if first is not None:
         where.add("d.day >= :first_day", first_day=first)
     if last is not None:
         where.add("d.day < :last_day", last_day=last)
-    parts.append(("SELECT d.campaign_id, d.status, d.calls, d.billsec_sum, d.billsec_n, "
-                  "d.converted, d.payout, d.revenue FROM call_log_days d WHERE " + where.sql(),
-                  where.params))
+    parts.append((rollup + where.sql(), where.params))
     if start is not None and start < _utc_midnight(first):
         raw_range(start, _utc_midnight(first))
     if last is not None and (end is None or end > _utc_midnight(last)):
         raw_range(_utc_midnight(last), end)
+    # Calls still open (and their attempts) are in no rollup: read through the partial index
+    # of open calls.
     raw_range(None if first is None else _utc_midnight(first),
               None if last is None else _utc_midnight(last), "c.ended_at IS NULL")
     return parts
+
+
+def _call_parts(filters: dict, default_region: str, days, start, end) -> list[tuple[str, dict]]:
+    """SELECTs of (campaign_id, status, calls, billsec_sum, billsec_n, converted, payout,
+    revenue) whose union is every call in range."""
+    return _range_parts(
+        filters, default_region, days, start, end, started="c.started_at",
+        raw="SELECT c.campaign_id, c.status, 1 AS calls, coalesce(c.billsec, 0) AS billsec_sum, "
+            "(c.billsec IS NOT NULL)::int AS billsec_n, c.converted::int AS converted, "
+            "coalesce(c.payout, 0) AS payout, coalesce(c.revenue, 0) AS revenue "
+            "FROM call_logs c WHERE ",
+        rollup="SELECT d.campaign_id, d.status, d.calls, d.billsec_sum, d.billsec_n, "
+               "d.converted, d.payout, d.revenue FROM call_log_days d WHERE ")
 
 
 def _attempt_parts(filters: dict, default_region: str, days, start, end) -> list[tuple[str, dict]]:
     """SELECTs of (client_id, attempts, answered, billsec_sum, billsec_n) whose union is every
     ended attempt in range (by the attempt's own start), filtered by its call."""
     answer = "a.dial_status = 'ANSWER'"
-    raw = ("SELECT a.client_id, 1 AS attempts, "
-           f"({answer})::int AS answered, "
-           f"CASE WHEN {answer} THEN coalesce(c.billsec, 0) ELSE 0 END AS billsec_sum, "
-           f"({answer} AND c.billsec IS NOT NULL)::int AS billsec_n "
-           "FROM call_attempts a JOIN call_logs c ON c.id = a.call_log_id WHERE a.ended_at IS NOT NULL AND ")
-    parts = []
-
-    def raw_range(low, high, extra: str = ""):
-        where = _call_filters(filters, default_region, alias="c")
-        if low is not None:
-            where.add("a.started_at >= :low", low=low)
-        if high is not None:
-            where.add("a.started_at < :high", high=high)
-        if extra:
-            where.add(extra)
-        parts.append((raw + where.sql(), where.params))
-
-    if days is None:
-        raw_range(start, end)
-        return parts
-    first, last = days
-    where = _call_filters(filters, default_region, alias="d", rollup=True, attempts=True)
-    if first is not None:
-        where.add("d.day >= :first_day", first_day=first)
-    if last is not None:
-        where.add("d.day < :last_day", last_day=last)
-    parts.append(("SELECT d.client_id, d.attempts, d.answered, d.billsec_sum, d.billsec_n "
-                  "FROM call_attempt_days d WHERE " + where.sql(), where.params))
-    if start is not None and start < _utc_midnight(first):
-        raw_range(start, _utc_midnight(first))
-    if last is not None and (end is None or end > _utc_midnight(last)):
-        raw_range(_utc_midnight(last), end)
-    # Attempts of calls still open: their calls through the partial index of open calls.
-    raw_range(None if first is None else _utc_midnight(first),
-              None if last is None else _utc_midnight(last), "c.ended_at IS NULL")
-    return parts
+    return _range_parts(
+        filters, default_region, days, start, end, started="a.started_at", attempts=True,
+        raw="SELECT a.client_id, 1 AS attempts, "
+            f"({answer})::int AS answered, "
+            f"CASE WHEN {answer} THEN coalesce(c.billsec, 0) ELSE 0 END AS billsec_sum, "
+            f"({answer} AND c.billsec IS NOT NULL)::int AS billsec_n "
+            "FROM call_attempts a JOIN call_logs c ON c.id = a.call_log_id "
+            "WHERE a.ended_at IS NOT NULL AND ",
+        rollup="SELECT d.client_id, d.attempts, d.answered, d.billsec_sum, d.billsec_n "
+               "FROM call_attempt_days d WHERE ")
 
 
 def _union(parts: list[tuple[str, dict]], select_list: str, group_by: str):
