@@ -6,8 +6,8 @@ from app.database.models.user import USER_STATUSES
 from app.domain.roles import ROLES, Role
 from app.services import user_service
 from app.utils.decorators import admin_required
-from app.utils.exceptions import Conflict
-from app.web.forms import OMIT, FormState, form_document, post_form, read_query
+from app.web.forms import (OMIT, FormState, flash_conflicts, form_document, form_status,
+                           post_form, read_query)
 
 bp = Blueprint("web_admin", __name__, url_prefix="/admin")
 USER_FIELDS = ["username", "email", "password", "role", "status", "full_name", "company_name"]
@@ -53,19 +53,16 @@ def edit_user(user_id):
 
 @bp.post("/users/<id:user_id>/status")
 @admin_required
+@flash_conflicts(lambda user_id: url_for(".users"))
 def set_status(user_id):
     status = request.form.get("status")
     if status not in USER_STATUSES:
         abort(400)
-    try:
-        user = user_service.update_user(user_id, {"status": status})
-    except Conflict as error:
-        flash(error.message, "error")
-    else:
-        flash(f"User {user.username} is now {status}.", "success")
+    user = user_service.update_user(user_id, {"status": status})
+    flash(f"User {user.username} is now {status}.", "success")
     return redirect(url_for(".users"))
 
 
 def _user_form(state: FormState, *, user):
     return render_template("admin/user_form.html", form=state.place(USER_FIELDS), user=user,
-                           roles=ROLES, statuses=USER_STATUSES), 422 if state.failed else 200
+                           roles=ROLES, statuses=USER_STATUSES), form_status(state)

@@ -12,7 +12,7 @@ from app.services import call_log_service
 from app.utils.decorators import login_required
 from app.utils.exceptions import ValidationFailed
 from app.web.dashboard import scope_seller_id
-from app.web.forms import FormState, flatten
+from app.web.forms import FormState, flatten, form_status
 from app.web.site import status_label, viewer_timezone, viewer_timezone_name
 
 bp = Blueprint("web_calls", __name__)
@@ -80,7 +80,7 @@ def index():
         "calls/index.html", form=state.place(FILTER_FIELDS), page=page, choices=choices,
         statuses=[(status, status_label(status)) for status in CALL_STATUSES],
         args=_filter_args(state), first_page=not request.args.get("cursor"),
-        is_admin_view=scope_seller_id() is None), 422 if state.failed else 200
+        is_admin_view=scope_seller_id() is None), form_status(state)
 
 
 @bp.get("/calls/rows")

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import wraps
 from typing import Callable, Iterable
 
 import marshmallow as ma
-from flask import request
+from flask import flash, redirect, request
 
 from app.extensions import db
 from app.utils.exceptions import Conflict, ValidationFailed
@@ -184,3 +185,23 @@ def post_form(state: FormState, schema: ma.Schema, action: Callable[[dict], obje
     by `schema` and handed to `action`. The saved object, or None with the errors in `state`."""
     state.values = submitted_values()
     return submit(schema, build(schema), action, state)
+
+
+def form_status(*states: "FormState | bool | None") -> int:
+    """A page's status: 422 when one of its forms was refused, else 200."""
+    return 422 if any(s.failed if isinstance(s, FormState) else s for s in states) else 200
+
+
+def flash_conflicts(back: Callable[..., str]):
+    """A page action that a service may refuse with a Conflict (a client still in use, the
+    last admin…): the refusal is flashed and the browser sent to `back(**view arguments)`."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            try:
+                return view(*args, **kwargs)
+            except Conflict as error:
+                flash(error.message, "error")
+                return redirect(back(**kwargs))
+        return wrapper
+    return decorator

@@ -23,8 +23,8 @@ from app.services import (call_log_service, campaign_did_service, campaign_servi
                           simulation_service)
 from app.services.routing_setting_service import EDITABLE_FIELDS as SETTING_FIELDS
 from app.utils.decorators import seller_required
-from app.utils.exceptions import Conflict
-from app.web.forms import OMIT, FormState, form_document, post_form, read_query
+from app.web.forms import (OMIT, FormState, flash_conflicts, form_document, form_status,
+                           post_form, read_query)
 from app.web.site import viewer_timezone, viewer_timezone_name
 
 bp = Blueprint("web_seller", __name__)
@@ -44,10 +44,6 @@ MAX_LIST = 100  # the most a select offers (the API's largest page)
 
 def me() -> int:
     return current_user.id
-
-
-def _status(state: FormState) -> int:
-    return 422 if state.failed else 200
 
 
 # --- DIDs -------------------------------------------------------------------------------
@@ -74,7 +70,7 @@ def dids():
     return render_template("seller/dids.html", page=page, form=state.place(DID_FIELDS),
                            filter_form=filters, campaigns=campaigns, regions=REGIONS,
                            statuses=ACTIVE_STATUSES,
-                           filters={k: v for k, v in filters.values.items() if v}), _status(state)
+                           filters={k: v for k, v in filters.values.items() if v}), form_status(state)
 
 
 @bp.route("/dids/<id:did_id>", methods=["GET", "POST"])
@@ -90,7 +86,7 @@ def did(did_id):
             flash("DID saved.", "success")
             return redirect(url_for(".dids"))
     return render_template("seller/did_form.html", did=current, form=state.place(DID_FIELDS),
-                           regions=REGIONS, statuses=ACTIVE_STATUSES), _status(state)
+                           regions=REGIONS, statuses=ACTIVE_STATUSES), form_status(state)
 
 
 @bp.post("/dids/<id:did_id>/delete")
@@ -121,7 +117,7 @@ def campaigns():
                            filter_form=filters, load=load, statuses=ACTIVE_STATUSES,
                            timeout_range=DIAL_TIMEOUT_RANGE, duplicate_actions=DUPLICATE_OPTIONS,
                            rule_fields=CAMPAIGN_RULE_FIELDS,
-                           filters={k: v for k, v in filters.values.items() if v}), _status(state)
+                           filters={k: v for k, v in filters.values.items() if v}), form_status(state)
 
 
 def _campaign_page(campaign_id: int, *, details: FormState | None = None,
@@ -141,8 +137,6 @@ def _campaign_page(campaign_id: int, *, details: FormState | None = None,
     attached = campaign_did_service.list_campaign_dids(campaign.id, seller_id=me(),
                                                        per_page=MAX_LIST).items
     free = did_service.list_dids(seller_id=me(), in_campaign=False, per_page=MAX_LIST).items
-    failed = (any(s.failed for s in (details, attach, link, simulate_state))
-              or (setting and setting[1].failed))
     return render_template(
         "seller/campaign.html", campaign=campaign, rows=rows, attached=attached,
         duplicate_actions=DUPLICATE_OPTIONS, cap_counts=CAP_COUNTS,
@@ -155,7 +149,7 @@ def _campaign_page(campaign_id: int, *, details: FormState | None = None,
         timeout_range=DIAL_TIMEOUT_RANGE, details=details.place(CAMPAIGN_FIELDS),
         attach=attach.place(["did_id"]), link=link.place(LINK_FIELDS),
         setting_states={setting[0]: setting[1].place(SETTING_FIELDS)} if setting else {},
-    ), 422 if failed else 200
+    ), form_status(details, attach, link, simulate_state, setting and setting[1])
 
 
 def _campaign_form(campaign_id: int, schema, action, failed_page, saved_message,
@@ -184,12 +178,9 @@ def campaign(campaign_id):
 
 @bp.post("/campaigns/<id:campaign_id>/delete")
 @seller_required
+@flash_conflicts(lambda campaign_id: url_for(".campaign", campaign_id=campaign_id))
 def delete_campaign(campaign_id):
-    try:
-        campaign_service.delete_campaign(campaign_id, seller_id=me())
-    except Conflict as error:
-        flash(error.message, "error")
-        return redirect(url_for(".campaign", campaign_id=campaign_id))
+    campaign_service.delete_campaign(campaign_id, seller_id=me())
     flash("Campaign deleted; its DIDs are free again.", "success")
     return redirect(url_for(".campaigns"))
 
@@ -236,14 +227,15 @@ def update_setting(campaign_id, setting_id):
 
 @bp.post("/campaigns/<id:campaign_id>/clients/<id:setting_id>/delete")
 @seller_required
+@flash_conflicts(lambda campaign_id, setting_id: _routing_table(campaign_id))
 def unlink_client(campaign_id, setting_id):
-    try:
-        routing_setting_service.delete_setting(campaign_id, setting_id, seller_id=me())
-    except Conflict as error:
-        flash(error.message, "error")
-    else:
-        flash("Client unlinked.", "success")
-    return redirect(url_for(".campaign", campaign_id=campaign_id, _anchor="routing"))
+    routing_setting_service.delete_setting(campaign_id, setting_id, seller_id=me())
+    flash("Client unlinked.", "success")
+    return redirect(_routing_table(campaign_id))
+
+
+def _routing_table(campaign_id: int) -> str:
+    return url_for(".campaign", campaign_id=campaign_id, _anchor="routing")
 
 
 # --- the dry-run simulator ---------------------------------------------------------------
@@ -292,5 +284,5 @@ def simulate(campaign_id):
             simulated=result,
             simulated_at=_simulated_at_text(state),
             client_names=call_log_service.filter_choices(me())["clients"],
-        ), 422 if state.failed else 200
+        ), form_status(state)
     return _campaign_page(campaign_id, simulation=(state, result))

@@ -32,7 +32,7 @@ NAVIGATION = (
     ("web_seller.dids", "DIDs", (Role.SELLER,), "web_seller.did"),
     ("web_calls.index", "Calls", ROLES, "web_calls."),
     ("web_clients.clients", "Clients", PLATFORM_ROLES, "web_clients.client"),
-    ("web_clients.carriers", "Carriers", PLATFORM_ROLES, "web_clients.carrier"),
+    ("web_carriers.carriers", "Carriers", PLATFORM_ROLES, "web_carriers."),
     ("web_admin.users", "Users", (Role.ADMIN,), "web_admin."),
 )
 
