@@ -34,7 +34,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     from app.services import audit_service
     from app.services.auth_service import load_session_user
     from app.web import register_web
-    from app.utils.security_headers import register_security_headers
+    from app.http_headers import register_security_headers
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=_migrations_dir())
@@ -85,6 +85,6 @@ def _migrations_dir() -> str:
 
 
 def _unauthorized():
-    from app.utils.exceptions import Unauthorized
+    from app.domain.errors import Unauthorized
 
     raise Unauthorized("Log in first.")

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
-from app.utils.exceptions import AppError, ServiceUnavailable
+from app.domain.errors import AppError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -64,7 +64,7 @@ INTERNAL_SCHEME = "internalToken"
 
 
 def _guards(view, method: str) -> list:
-    """The access decorators (app.utils.decorators) on a route's view and on its method."""
+    """The access decorators (app.access) on a route's view and on its method."""
     functions = [view]
     view_class = getattr(view, "view_class", None)
     if view_class is not None and hasattr(view_class, method):

@@ -7,7 +7,7 @@ from marshmallow import ValidationError
 from app.api.schemas.user_schemas import UserCreateSchema
 from app.domain.roles import ROLES
 from app.services import user_service
-from app.utils.exceptions import AppError
+from app.domain.errors import AppError
 
 users_cli = AppGroup("users", help="Manage users.")
 

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from app.database.models import User
 from app.extensions import db
 from app.services import password_service, throttle_service, user_service
-from app.utils.exceptions import Unauthorized
+from app.domain.errors import Unauthorized
 
 INVALID_CREDENTIALS = "Invalid username or password."
 

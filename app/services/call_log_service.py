@@ -17,7 +17,7 @@ from app.extensions import db
 from app.services.persistence import one_or_404
 from app.services.phone_numbers import to_e164
 from app.services.routing.steps import caller_number
-from app.utils.exceptions import ValidationFailed
+from app.domain.errors import ValidationFailed
 
 FINAL_STATUSES = ("answered", "no_route", "all_capped", "all_failed", "abandoned", "error",
                   "duplicate", "closed", "overload")

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.services import campaign_service, did_service
 from app.services.pagination import Page
 from app.services.persistence import committing, one_or_404
-from app.utils.exceptions import Conflict, NotFound
+from app.domain.errors import Conflict, NotFound
 
 
 def list_campaign_dids(campaign_id: int, *, seller_id: int, page=1, per_page=25) -> Page:

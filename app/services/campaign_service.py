@@ -11,7 +11,7 @@ from app.extensions import db
 from app.services.pagination import Page, paginate
 from app.services.persistence import (committing, one_or_404, taken_ignoring_case,
                                       text_search)
-from app.utils.exceptions import Conflict
+from app.domain.errors import Conflict
 
 # Campaign-wide rules: caps, billing and repeat callers.
 RULE_FIELDS = ("max_concurrency", "daily_cap", "timezone", "billable_after", "payout",

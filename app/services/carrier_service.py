@@ -18,7 +18,7 @@ from app.services import pjsip_service
 from app.services.pagination import Page, paginate
 from app.services.persistence import committing, fetch, taken_ignoring_case, text_search
 from app.services.pjsip_service import CARRIER_CONTEXT, EndpointSpec
-from app.utils.exceptions import Conflict
+from app.domain.errors import Conflict
 
 ENDPOINT_OPTIONS = ("codecs", "transport", "dtmf_mode")
 

@@ -30,7 +30,7 @@ from app.services.persistence import committing, fetch, text_search
 from app.services.pjsip_service import (CLIENT_CONTEXT, DEFAULT_TRANSPORT, TRANSPORTS, Credentials,
                                         EndpointSpec, RegisteredContact)
 from app.services.sip_syntax import parse_sip_uri
-from app.utils.exceptions import Conflict, ValidationFailed
+from app.domain.errors import Conflict, ValidationFailed
 
 # Seats, time zone and hours of operation (routing rules).
 RULE_FIELDS = ("max_concurrency", "timezone", "schedule", "closures")

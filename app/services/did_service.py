@@ -18,7 +18,7 @@ from app.database.models import CampaignDid, Did
 from app.extensions import db
 from app.services.pagination import Page, paginate
 from app.services.persistence import committing, one_or_404, text_search
-from app.utils.exceptions import Conflict, ValidationFailed
+from app.domain.errors import Conflict, ValidationFailed
 
 EDITABLE_FIELDS = ("description", "status")
 

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.utils.exceptions import AppError, NotFound
+from app.domain.errors import AppError, NotFound
 
 # What a violated constraint means: {constraint name: error}, or a function of the name
 # (None: no meaning, the IntegrityError goes on).

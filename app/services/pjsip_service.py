@@ -29,7 +29,7 @@ from app.database.realtime_values import (encode_realtime_value, format_ast_bool
 from app.extensions import db
 from app.services import audit_service
 from app.services.sip_syntax import read_identify_match
-from app.utils.exceptions import Conflict, ValidationFailed
+from app.domain.errors import Conflict, ValidationFailed
 
 CLIENT_CONTEXT = "cc-from-clients"  # the dialplan context for anything a client sends us
 CARRIER_CONTEXT = "cc-inbound"  # the inbound routing context of the shipped dialplan

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.services import campaign_service
 from app.services.pagination import Page, paginate
 from app.services.persistence import committing, one_or_404, text_search
-from app.utils.exceptions import Conflict, NotFound, ValidationFailed
+from app.domain.errors import Conflict, NotFound, ValidationFailed
 
 # Period caps and pricing (routing rules).
 RULE_FIELDS = ("hourly_cap", "daily_cap", "monthly_cap", "cap_counts", "buyer_price")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 
 from app.extensions import db
-from app.utils.exceptions import TooManyRequests
+from app.domain.errors import TooManyRequests
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from app.extensions import db
 from app.services import password_service
 from app.services.pagination import Page, paginate
 from app.services.persistence import committing, fetch, taken_ignoring_case, text_search
-from app.utils.exceptions import Conflict, ValidationFailed
+from app.domain.errors import Conflict, ValidationFailed
 
 
 def hash_password(password: str) -> str:

@@ -4,7 +4,7 @@ from flask_login import current_user, login_user
 
 from app.api.schemas.user_schemas import PasswordChangeSchema
 from app.services import user_service
-from app.utils.decorators import login_required
+from app.access import login_required
 from app.web.forms import FormState, form_document, form_status, submit
 
 bp = Blueprint("web_account", __name__)

@@ -5,7 +5,7 @@ from app.api.schemas.user_schemas import UserCreateSchema, UserQuerySchema, User
 from app.database.models.user import USER_STATUSES
 from app.domain.roles import ROLES, Role
 from app.services import user_service
-from app.utils.decorators import admin_required
+from app.access import admin_required
 from app.web.forms import (OMIT, FormState, flash_conflicts, form_document, form_status,
                            post_form, read_query)
 

@@ -4,7 +4,7 @@ from flask_login import current_user, login_user, logout_user
 
 from app.api.schemas.user_schemas import LoginSchema
 from app.services import auth_service
-from app.utils.exceptions import TooManyRequests, Unauthorized
+from app.domain.errors import TooManyRequests, Unauthorized
 from app.web.errors import safe_next
 from app.web.forms import FormState, form_document, submit
 

@@ -9,8 +9,8 @@ from flask import Blueprint, Response, current_app, render_template, request, st
 from app.api.schemas.call_log_schemas import AdminCallLogQuerySchema, CallLogQuerySchema
 from app.database.models.call_log import CALL_STATUSES
 from app.services import call_log_service
-from app.utils.decorators import login_required
-from app.utils.exceptions import ValidationFailed
+from app.access import login_required
+from app.domain.errors import ValidationFailed
 from app.web.dashboard import scope_seller_id
 from app.web.forms import FormState, flatten, form_status
 from app.web.site import status_label, viewer_timezone, viewer_timezone_name

@@ -8,8 +8,8 @@ from app.database.models.client import ACTIVE_STATUSES
 from app.domain.roles import Role
 from app.services import carrier_service
 from app.services.pjsip_service import DEFAULT_CODECS, DEFAULT_DTMF_MODE, DEFAULT_TRANSPORT
-from app.utils.decorators import admin_required, staff_required
-from app.utils.exceptions import Forbidden
+from app.access import admin_required, staff_required
+from app.domain.errors import Forbidden
 from app.web.clients import sip_constraints
 from app.web.forms import FormState, form_status, post_form, read_query
 

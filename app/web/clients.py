@@ -13,7 +13,7 @@ from app.services.pjsip_service import (DEFAULT_CODECS, DEFAULT_DTMF_MODE, DEFAU
                                         DTMF_MODES, MAX_IDENTIFY_IPS, TRANSPORTS)
 from app.services.routing.schedule import WEEKDAYS
 from app.services.sip_syntax import AUDIO_CODECS, TEXT_CODECS, VIDEO_CODECS
-from app.utils.decorators import staff_required
+from app.access import staff_required
 from app.web.forms import (OMIT, FormState, flash_conflicts, form_document, form_status,
                            post_form, read_query)
 from app.web.site import viewer_timezone_name

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from app.domain.roles import Role
 from app.services import dashboard_service
-from app.utils.decorators import login_required
+from app.access import login_required
 from app.web.site import viewer_timezone
 
 bp = Blueprint("web_dashboard", __name__)

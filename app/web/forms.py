@@ -17,7 +17,7 @@ import marshmallow as ma
 from flask import flash, redirect, request
 
 from app.extensions import db
-from app.utils.exceptions import Conflict, ValidationFailed
+from app.domain.errors import Conflict, ValidationFailed
 
 OMIT = object()
 _SPLIT_LIST = re.compile(r"[\s,;]+")

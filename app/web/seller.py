@@ -22,7 +22,7 @@ from app.services import (call_log_service, campaign_did_service, campaign_servi
                           dashboard_service, did_service, routing_setting_service,
                           simulation_service)
 from app.services.routing_setting_service import EDITABLE_FIELDS as SETTING_FIELDS
-from app.utils.decorators import seller_required
+from app.access import seller_required
 from app.web.forms import (OMIT, FormState, flash_conflicts, form_document, form_status,
                            post_form, read_query)
 from app.web.site import viewer_timezone, viewer_timezone_name

@@ -5,7 +5,7 @@ from app.api.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySc
 from app.api.schemas.common import list_schema
 from app.api.smorest import Blueprint
 from app.services import carrier_service
-from app.utils.decorators import admin_required, staff_required
+from app.access import admin_required, staff_required
 
 blp = Blueprint(
     "admin_carriers", __name__, url_prefix="/api/admin/carriers",

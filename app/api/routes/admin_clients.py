@@ -8,7 +8,7 @@ from app.api.schemas.client_schemas import (ClientCreateSchema, ClientDeleteQuer
 from app.api.schemas.common import list_schema
 from app.api.smorest import Blueprint
 from app.services import client_service
-from app.utils.decorators import staff_required
+from app.access import staff_required
 
 blp = Blueprint(
     "admin_clients", __name__, url_prefix="/api/admin/clients",

@@ -6,7 +6,7 @@ from app.api.schemas.common import list_schema
 from app.api.schemas.did_schemas import AdminDidQuerySchema, AdminDidSchema
 from app.api.smorest import Blueprint, ErrorSchema
 from app.services import campaign_service, did_service
-from app.utils.decorators import staff_required
+from app.access import staff_required
 
 dids_blp = Blueprint("admin_dids", __name__, url_prefix="/api/admin/dids",
                      description="Every seller's DIDs, read-only (admins and staff)")

@@ -5,7 +5,7 @@ from app.api.schemas.user_schemas import (UserCreateSchema, UserQuerySchema, Use
                                           UserUpdateSchema)
 from app.api.smorest import Blueprint, ErrorSchema
 from app.services import user_service
-from app.utils.decorators import admin_required
+from app.access import admin_required
 
 blp = Blueprint("admin_users", __name__, url_prefix="/api/admin/users",
                 description="User administration (admins only)")

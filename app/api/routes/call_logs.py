@@ -9,7 +9,7 @@ from app.api.schemas.call_log_schemas import (AdminCallLogFilterSchema, AdminCal
 from app.api.schemas.common import PG_BIGINT_MAX
 from app.api.smorest import Blueprint
 from app.services import call_log_service
-from app.utils.decorators import seller_required, staff_required
+from app.access import seller_required, staff_required
 
 admin_blp = Blueprint("admin_call_logs", __name__, url_prefix="/api/admin/call_logs",
                       description="Every call with its attempts (admins and staff)")

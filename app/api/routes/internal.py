@@ -12,7 +12,7 @@ from app.api.schemas.internal_schemas import (AnsweredSchema, AttemptResultSchem
 from app.api.smorest import Blueprint
 from app.extensions import db
 from app.services.routing import CallArrival, CallEnd, RoutingService
-from app.utils.decorators import internal_token_required
+from app.access import internal_token_required
 
 blp = Blueprint("internal", __name__, url_prefix="/api/internal",
                 description="For Asterisk and its scripts: Bearer INTERNAL_API_TOKEN")

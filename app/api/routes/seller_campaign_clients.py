@@ -8,7 +8,7 @@ from app.api.schemas.routing_setting_schemas import (RoutingSettingCreateSchema,
                                                      RoutingSettingUpdateSchema)
 from app.api.smorest import Blueprint, ErrorSchema
 from app.services import routing_setting_service
-from app.utils.decorators import seller_required
+from app.access import seller_required
 
 blp = Blueprint("seller_campaign_clients", __name__,
                 url_prefix="/api/seller/campaigns/<id:campaign_id>/clients",

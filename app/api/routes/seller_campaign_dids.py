@@ -5,7 +5,7 @@ from app.api.schemas.common import PaginationQuerySchema, list_schema
 from app.api.schemas.did_schemas import CampaignDidAttachSchema, DidSchema
 from app.api.smorest import Blueprint, ErrorSchema
 from app.services import campaign_did_service
-from app.utils.decorators import seller_required
+from app.access import seller_required
 
 blp = Blueprint("seller_campaign_dids", __name__,
                 url_prefix="/api/seller/campaigns/<id:campaign_id>/dids",

@@ -6,7 +6,7 @@ from app.api.schemas.campaign_schemas import (CampaignCreateSchema, CampaignQuer
 from app.api.schemas.common import list_schema
 from app.api.smorest import Blueprint, ErrorSchema
 from app.services import campaign_service
-from app.utils.decorators import seller_required
+from app.access import seller_required
 
 blp = Blueprint("seller_campaigns", __name__, url_prefix="/api/seller/campaigns",
                 description="Your campaigns (sellers only)")

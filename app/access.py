@@ -1,4 +1,5 @@
-"""Access control for API routes: 401 when nobody is logged in, 403 for the wrong role."""
+"""Access control for API routes and pages: 401 when nobody is logged in, 403 for the wrong role,
+and the internal Bearer token of the Asterisk-side API."""
 import hmac
 from functools import wraps
 
@@ -7,7 +8,7 @@ from flask import current_app, request
 from flask_login import current_user
 
 from app.domain.roles import ROLES, PLATFORM_ROLES, Role
-from app.utils.exceptions import Forbidden, Unauthorized
+from app.domain.errors import Forbidden, Unauthorized
 
 
 def roles_required(*roles: str):
