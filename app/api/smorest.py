@@ -10,7 +10,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import IntegerConverter
 
 from app.api import json_input
-from app.api.schemas.common import PG_INTEGER_MAX
+from app.schemas.common import PG_INTEGER_MAX
 from app.domain.roles import ROLES
 
 
@@ -152,3 +152,6 @@ class CapConduitApi(Api):
     def _register_error_handlers(self):
         # app.api.errors registers every handler, HTTPException included.
         pass
+
+
+api = CapConduitApi()

@@ -4,7 +4,7 @@ import click
 from flask.cli import AppGroup
 from marshmallow import ValidationError
 
-from app.api.schemas.user_schemas import UserCreateSchema
+from app.schemas.user_schemas import UserCreateSchema
 from app.domain.roles import ROLES
 from app.services import user_service
 from app.domain.errors import AppError

@@ -1,7 +1,7 @@
 """Server-rendered pages for admins, staff and sellers.
 
 The pages are thin adapters like the API routes: they validate form input with the API's own
-Marshmallow schemas (app.api.schemas) and call the same services, on the same Flask-Login
+Marshmallow schemas (app.schemas) and call the same services, on the same Flask-Login
 session. Every form post carries a CSRF token (Flask-WTF's CSRFProtect); the JSON API's
 blueprints are exempt from it (the API has its own rule, app.api.request_guards). Errors
 outside /api answer HTML pages (app.web.errors), inside /api the JSON error document.

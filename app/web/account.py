@@ -2,7 +2,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 
-from app.api.schemas.user_schemas import PasswordChangeSchema
+from app.schemas.user_schemas import PasswordChangeSchema
 from app.services import user_service
 from app.access import login_required
 from app.web.forms import FormState, form_document, form_status, submit
@@ -14,7 +14,7 @@ PASSWORD_FIELDS = ["current_password", "new_password", "confirm_password"]
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def index():
-    state = FormState()
+    state = FormState().with_limits(PasswordChangeSchema())
     if request.method == "POST":
         user = current_user._get_current_object()
         if request.form.get("confirm_password", "") != request.form.get("new_password", ""):

@@ -1,7 +1,7 @@
 """User administration (admins only)."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from app.api.schemas.user_schemas import UserCreateSchema, UserQuerySchema, UserUpdateSchema
+from app.schemas.user_schemas import UserCreateSchema, UserQuerySchema, UserUpdateSchema
 from app.database.models.user import USER_STATUSES
 from app.domain.roles import ROLES, Role
 from app.services import user_service
@@ -26,7 +26,8 @@ def users():
 @bp.route("/users/new", methods=["GET", "POST"])
 @admin_required
 def new_user():
-    state = FormState(values={"role": Role.SELLER.value, "status": "active"})
+    state = FormState(values={"role": Role.SELLER.value, "status": "active"}
+                      ).with_limits(UserCreateSchema())
     if request.method == "POST":
         user = post_form(state, UserCreateSchema(), user_service.create_user)
         if user is not None:
@@ -40,7 +41,7 @@ def new_user():
 def edit_user(user_id):
     user = user_service.get_user(user_id)
     state = FormState(values={name: getattr(user, name) for name in USER_FIELDS
-                              if name != "password"})
+                              if name != "password"}).with_limits(UserUpdateSchema())
     if request.method == "POST":
         saved = post_form(state, UserUpdateSchema(),
                           lambda data: user_service.update_user(user_id, data),

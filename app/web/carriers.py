@@ -2,7 +2,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.api.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySchema,
+from app.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySchema,
                                              CarrierUpdateSchema)
 from app.database.models.client import ACTIVE_STATUSES
 from app.domain.roles import Role
@@ -36,7 +36,8 @@ def carrier_values(carrier) -> dict:
 @admin_required
 def new_carrier():
     state = FormState(values={"status": "active", "transport": DEFAULT_TRANSPORT,
-                              "codecs": ", ".join(DEFAULT_CODECS), "dtmf_mode": DEFAULT_DTMF_MODE})
+                              "codecs": ", ".join(DEFAULT_CODECS), "dtmf_mode": DEFAULT_DTMF_MODE}
+                      ).with_limits(CarrierCreateSchema())
     if request.method == "POST":
         carrier = post_form(state, CarrierCreateSchema(), carrier_service.create_carrier)
         if carrier is not None:
@@ -49,7 +50,7 @@ def new_carrier():
 @staff_required
 def carrier(carrier_id):
     current = carrier_service.get_carrier(carrier_id)
-    state = FormState(values=carrier_values(current))
+    state = FormState(values=carrier_values(current)).with_limits(CarrierUpdateSchema())
     if request.method == "POST":
         if current_user.role != Role.ADMIN:
             raise Forbidden("Only admins change carriers.")

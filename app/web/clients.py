@@ -3,20 +3,20 @@ from itertools import zip_longest
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from app.api.schemas.client_schemas import (ClientCreateSchema, ClientQuerySchema,
+from app.schemas.client_schemas import (ClientCreateSchema, ClientQuerySchema,
                                             ClientUpdateSchema, PjsipInputSchema,
                                             UpdatedClient)
 from app.database.models.client import ACTIVE_STATUSES, PJSIP_MODES
-from app.database.models.pjsip import PsAor, PsAuth, PsEndpoint
+from app.database.models.pjsip import PsEndpoint
 from app.services import client_service
 from app.services.pjsip_service import (DEFAULT_CODECS, DEFAULT_DTMF_MODE, DEFAULT_TRANSPORT,
                                         DTMF_MODES, MAX_IDENTIFY_IPS, TRANSPORTS)
 from app.services.routing.schedule import WEEKDAYS
 from app.services.sip_syntax import AUDIO_CODECS, TEXT_CODECS, VIDEO_CODECS
 from app.access import staff_required
-from app.web.forms import (OMIT, FormState, flash_conflicts, form_document, form_status,
-                           post_form, read_query)
-from app.web.site import viewer_timezone_name
+from app.web.forms import (OMIT, FormState, field_limits, flash_conflicts, form_document,
+                           form_status, post_form, read_query)
+from app.web.formatting import viewer_timezone_name
 
 bp = Blueprint("web_clients", __name__)
 
@@ -45,18 +45,19 @@ def column_length(model, column: str) -> int:
 
 
 def sip_constraints() -> dict:
-    """What Asterisk accepts, shown beside the fields (the schemas enforce the same)."""
+    """What Asterisk accepts, shown beside the fields: the schemas' own limits."""
+    limits = field_limits(PjsipInputSchema())
     return {
         "transports": [(name, f"{name} ({protocol.upper()})")
                        for name, protocol in TRANSPORTS.items()],
         "dtmf_modes": [(mode, DTMF_LABELS.get(mode, mode)) for mode in DTMF_MODES],
         "codec_groups": [("Audio", AUDIO_CODECS), ("Video", VIDEO_CODECS), ("Text", TEXT_CODECS)],
         "max_identify_ips": MAX_IDENTIFY_IPS,
-        "contact_max": column_length(PsAor, "contact"),
-        "callerid_max": 40,
-        "from_max": 40,
-        "auth_username_max": 40,
-        "auth_password_max": min(80, column_length(PsAuth, "password")),
+        "contact_max": limits["contact_uri"]["maxlength"],
+        "callerid_max": limits["callerid"]["maxlength"],
+        "from_max": limits["from_user"]["maxlength"],
+        "auth_username_max": limits["outbound_auth.username"]["maxlength"],
+        "auth_password_max": limits["outbound_auth.password"]["maxlength"],
         "codecs_max": column_length(PsEndpoint, "allow"),
     }
 
@@ -163,7 +164,8 @@ NEW_CLIENT_VALUES = {"status": "active", "schedule.mode": "always", "pjsip.mode"
 @bp.route("/clients/new", methods=["GET", "POST"])
 @staff_required
 def new_client():
-    state = FormState(values={**NEW_CLIENT_VALUES, "timezone": viewer_timezone_name()})
+    state = FormState(values={**NEW_CLIENT_VALUES, "timezone": viewer_timezone_name()}
+                      ).with_limits(ClientCreateSchema())
     if request.method == "POST":
         client = _post_client(state, ClientCreateSchema(), client_service.create_client)
         if client is not None:
@@ -176,7 +178,7 @@ def new_client():
 @staff_required
 def client(client_id):
     current = client_service.get_client(client_id)
-    state = FormState(values=client_values(current))
+    state = FormState(values=client_values(current)).with_limits(ClientUpdateSchema())
     if request.method == "POST":
         with UpdatedClient(client_id):  # the SIP rules with the fields' errors, at once
             saved = _post_client(state, ClientUpdateSchema(),

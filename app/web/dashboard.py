@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.domain.roles import Role
 from app.services import dashboard_service
 from app.access import login_required
-from app.web.site import viewer_timezone
+from app.web.formatting import viewer_timezone
 
 bp = Blueprint("web_dashboard", __name__)
 REFRESH_SECONDS = 5

@@ -8,14 +8,14 @@ from datetime import datetime
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.api.schemas.campaign_schemas import (CampaignCreateSchema, CampaignQuerySchema,
+from app.schemas.campaign_schemas import (CampaignCreateSchema, CampaignQuerySchema,
                                               CampaignUpdateSchema)
-from app.api.schemas.did_schemas import (REGIONS, CampaignDidAttachSchema, DidCreateSchema,
+from app.schemas.did_schemas import (REGIONS, CampaignDidAttachSchema, DidCreateSchema,
                                          DidQuerySchema, DidUpdateSchema)
-from app.api.schemas.routing_rule_fields import CAMPAIGN_RULE_FIELDS, SETTING_RULE_FIELDS
-from app.api.schemas.routing_setting_schemas import (RoutingSettingCreateSchema,
+from app.schemas.routing_rule_fields import CAMPAIGN_RULE_FIELDS, SETTING_RULE_FIELDS
+from app.schemas.routing_setting_schemas import (RoutingSettingCreateSchema,
                                                      RoutingSettingUpdateSchema)
-from app.api.schemas.simulation_schemas import SimulationRequestSchema
+from app.schemas.simulation_schemas import SimulationRequestSchema
 from app.database.models.campaign import CAP_COUNTS, DIAL_TIMEOUT_RANGE, DUPLICATE_ACTIONS
 from app.database.models.client import ACTIVE_STATUSES
 from app.services import (call_log_service, campaign_did_service, campaign_service,
@@ -25,7 +25,7 @@ from app.services.routing_setting_service import EDITABLE_FIELDS as SETTING_FIEL
 from app.access import seller_required
 from app.web.forms import (OMIT, FormState, flash_conflicts, form_document, form_status,
                            post_form, read_query)
-from app.web.site import viewer_timezone, viewer_timezone_name
+from app.web.formatting import viewer_timezone, viewer_timezone_name
 
 bp = Blueprint("web_seller", __name__)
 DID_FIELDS = ["number", "region", "description", "status"]
@@ -56,7 +56,7 @@ def _did_document(schema) -> dict:
 @seller_required
 def dids():
     args, filters = read_query(DidQuerySchema(), ["q", "status"])
-    state = FormState(values={"status": "active"})
+    state = FormState(values={"status": "active"}).with_limits(DidCreateSchema())
     if request.method == "POST":
         did = post_form(state, DidCreateSchema(),
                         lambda data: did_service.create_did(data, seller_id=me()),
@@ -78,7 +78,7 @@ def dids():
 def did(did_id):
     current = did_service.get_did(did_id, seller_id=me())
     state = FormState(values={"number": current.number, "description": current.description,
-                              "status": current.status})
+                              "status": current.status}).with_limits(DidUpdateSchema())
     if request.method == "POST":
         if post_form(state, DidUpdateSchema(),
                      lambda data: did_service.update_did(did_id, data, seller_id=me()),
@@ -103,7 +103,8 @@ def delete_did(did_id):
 @seller_required
 def campaigns():
     args, filters = read_query(CampaignQuerySchema(), ["q", "status"])
-    state = FormState(values={**NEW_CAMPAIGN_VALUES, "timezone": viewer_timezone_name()})
+    state = FormState(values={**NEW_CAMPAIGN_VALUES, "timezone": viewer_timezone_name()}
+                      ).with_limits(CampaignCreateSchema())
     if request.method == "POST":
         campaign = post_form(state, CampaignCreateSchema(),
                              lambda data: campaign_service.create_campaign(data, seller_id=me()))
@@ -126,10 +127,12 @@ def _campaign_page(campaign_id: int, *, details: FormState | None = None,
                    simulation: tuple[FormState, object] | None = None):
     campaign = campaign_service.get_campaign(campaign_id, seller_id=me())
     details = details or FormState(values={name: getattr(campaign, name)
-                                           for name in CAMPAIGN_FIELDS})
+                                           for name in CAMPAIGN_FIELDS}
+                                   ).with_limits(CampaignUpdateSchema())
     attach = attach or FormState()
-    link = link or FormState(values=dict(NEW_LINK_VALUES))
-    simulate_state, simulated = simulation or (FormState(), None)
+    link = link or FormState(values=dict(NEW_LINK_VALUES)).with_limits(RoutingSettingCreateSchema())
+    simulate_state, simulated = simulation or (
+        FormState().with_limits(SimulationRequestSchema()), None)
     rows = dashboard_service.routing_rows(seller_id=me(), campaign_id=campaign.id)
     linked = {row.client_id for row in rows}
     linkable = [c for c in routing_setting_service.list_linkable_clients(per_page=MAX_LIST).items

@@ -1,5 +1,5 @@
 from app.api.schemas.audit_schemas import AuditEventSchema, AuditQuerySchema
-from app.api.schemas.common import list_schema
+from app.api.schemas.lists import list_schema
 from app.api.smorest import Blueprint
 from app.services import audit_service
 from app.access import admin_required

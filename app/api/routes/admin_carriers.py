@@ -1,8 +1,8 @@
 from flask.views import MethodView
 
-from app.api.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySchema,
+from app.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySchema,
                                              CarrierSchema, CarrierUpdateSchema)
-from app.api.schemas.common import list_schema
+from app.api.schemas.lists import list_schema
 from app.api.smorest import Blueprint
 from app.services import carrier_service
 from app.access import admin_required, staff_required

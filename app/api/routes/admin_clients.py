@@ -2,10 +2,10 @@ from functools import wraps
 
 from flask.views import MethodView
 
-from app.api.schemas.client_schemas import (ClientCreateSchema, ClientDeleteQuerySchema,
+from app.schemas.client_schemas import (ClientCreateSchema, ClientDeleteQuerySchema,
                                             ClientQuerySchema, ClientSchema, ClientUpdateSchema,
                                             SipSecretSchema, UpdatedClient)
-from app.api.schemas.common import list_schema
+from app.api.schemas.lists import list_schema
 from app.api.smorest import Blueprint
 from app.services import client_service
 from app.access import staff_required

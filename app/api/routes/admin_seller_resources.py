@@ -1,9 +1,9 @@
 """Admins and staff read every seller's DIDs and campaigns; changes are the sellers' own."""
 from flask.views import MethodView
 
-from app.api.schemas.campaign_schemas import AdminCampaignQuerySchema, AdminCampaignSchema
-from app.api.schemas.common import list_schema
-from app.api.schemas.did_schemas import AdminDidQuerySchema, AdminDidSchema
+from app.schemas.campaign_schemas import AdminCampaignQuerySchema, AdminCampaignSchema
+from app.api.schemas.lists import list_schema
+from app.schemas.did_schemas import AdminDidQuerySchema, AdminDidSchema
 from app.api.smorest import Blueprint, ErrorSchema
 from app.services import campaign_service, did_service
 from app.access import staff_required

@@ -1,7 +1,7 @@
 from flask.views import MethodView
 
-from app.api.schemas.common import list_schema
-from app.api.schemas.user_schemas import (UserCreateSchema, UserQuerySchema, UserSchema,
+from app.api.schemas.lists import list_schema
+from app.schemas.user_schemas import (UserCreateSchema, UserQuerySchema, UserSchema,
                                           UserUpdateSchema)
 from app.api.smorest import Blueprint, ErrorSchema
 from app.services import user_service

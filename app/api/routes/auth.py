@@ -1,7 +1,7 @@
 from flask import request
 from flask_login import current_user, login_user, logout_user
 
-from app.api.schemas.user_schemas import LoginSchema, PasswordChangeSchema, UserSchema
+from app.schemas.user_schemas import LoginSchema, PasswordChangeSchema, UserSchema
 from app.api.smorest import Blueprint, ErrorSchema
 from app.services import auth_service, user_service
 from app.access import login_required

@@ -2,11 +2,11 @@
 from flask import current_app
 from flask_login import current_user
 
-from app.api.schemas.call_log_schemas import (AdminCallLogFilterSchema, AdminCallLogQuerySchema,
+from app.schemas.call_log_schemas import (AdminCallLogFilterSchema, AdminCallLogQuerySchema,
                                               CallLogFilterSchema, CallLogPageSchema,
                                               CallLogQuerySchema, CallLogSchema,
                                               CallSummarySchema)
-from app.api.schemas.common import PG_BIGINT_MAX
+from app.schemas.common import PG_BIGINT_MAX
 from app.api.smorest import Blueprint
 from app.services import call_log_service
 from app.access import seller_required, staff_required

@@ -1,8 +1,8 @@
 from flask.views import MethodView
 from flask_login import current_user
 
-from app.api.schemas.common import list_schema
-from app.api.schemas.routing_setting_schemas import (RoutingSettingCreateSchema,
+from app.api.schemas.lists import list_schema
+from app.schemas.routing_setting_schemas import (RoutingSettingCreateSchema,
                                                      RoutingSettingQuerySchema,
                                                      RoutingSettingSchema,
                                                      RoutingSettingUpdateSchema)

@@ -1,8 +1,9 @@
 from flask.views import MethodView
 from flask_login import current_user
 
-from app.api.schemas.common import PaginationQuerySchema, list_schema
-from app.api.schemas.did_schemas import CampaignDidAttachSchema, DidSchema
+from app.api.schemas.lists import list_schema
+from app.schemas.common import PaginationQuerySchema
+from app.schemas.did_schemas import CampaignDidAttachSchema, DidSchema
 from app.api.smorest import Blueprint, ErrorSchema
 from app.services import campaign_did_service
 from app.access import seller_required

@@ -1,9 +1,9 @@
 from flask.views import MethodView
 from flask_login import current_user
 
-from app.api.schemas.campaign_schemas import (CampaignCreateSchema, CampaignQuerySchema,
+from app.schemas.campaign_schemas import (CampaignCreateSchema, CampaignQuerySchema,
                                               CampaignSchema, CampaignUpdateSchema)
-from app.api.schemas.common import list_schema
+from app.api.schemas.lists import list_schema
 from app.api.smorest import Blueprint, ErrorSchema
 from app.services import campaign_service
 from app.access import seller_required

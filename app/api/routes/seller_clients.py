@@ -1,4 +1,4 @@
-from app.api.schemas.common import list_schema
+from app.api.schemas.lists import list_schema
 from app.api.schemas.seller_client_schemas import LinkableClientQuerySchema, LinkableClientSchema
 from app.api.smorest import Blueprint
 from app.services import routing_setting_service

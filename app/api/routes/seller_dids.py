@@ -1,8 +1,8 @@
 from flask.views import MethodView
 from flask_login import current_user
 
-from app.api.schemas.common import list_schema
-from app.api.schemas.did_schemas import DidCreateSchema, DidQuerySchema, DidSchema, DidUpdateSchema
+from app.api.schemas.lists import list_schema
+from app.schemas.did_schemas import DidCreateSchema, DidQuerySchema, DidSchema, DidUpdateSchema
 from app.api.smorest import Blueprint, ErrorSchema
 from app.services import did_service
 from app.access import seller_required

@@ -1,7 +1,7 @@
 """Dry-run routing: the decision a call would get now, without reserving anything."""
 from flask_login import current_user
 
-from app.api.schemas.simulation_schemas import SimulationRequestSchema, SimulationSchema
+from app.schemas.simulation_schemas import SimulationRequestSchema, SimulationSchema
 from app.api.smorest import Blueprint
 from app.services import simulation_service
 from app.access import seller_required, staff_required

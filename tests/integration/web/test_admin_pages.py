@@ -1,4 +1,6 @@
 """Users, clients (with their SIP endpoint) and carriers through the pages."""
+import re
+
 from tests.integration.web.conftest import field_error
 from tests.support.responses import remember_secret
 
@@ -153,3 +155,20 @@ def test_sellers_cannot_open_client_or_carrier_pages(pages):
     pages.login("seller1")
     for url in ("/clients", "/clients/1", "/carriers", "/admin/users"):
         assert pages.get(url).status_code == 403, url
+
+
+def test_forms_show_the_limits_of_the_schema_that_loads_them(pages):
+    from app.schemas.client_schemas import ClientCreateSchema
+    from app.schemas.user_schemas import UserCreateSchema
+    from app.web.forms import field_limits
+
+    pages.login("admin")
+    html = pages.get("/admin/users/new").get_data(as_text=True)
+    username = re.search(r'<input type="text" id="f-username"[^>]*>', html).group(0)
+    limits = field_limits(UserCreateSchema())["username"]
+    assert f'maxlength="{limits["maxlength"]}"' in username
+    assert f'minlength="{limits["minlength"]}"' in username
+    html = pages.get("/clients/new").get_data(as_text=True)
+    callerid = re.search(r'<input type="text" id="f-pjsip-callerid"[^>]*>', html).group(0)
+    assert f'maxlength="{field_limits(ClientCreateSchema())["pjsip.callerid"]["maxlength"]}"' in callerid
+    assert "At most 40 characters" in html  # the hint reads the same limit

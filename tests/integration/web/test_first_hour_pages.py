@@ -55,7 +55,7 @@ def test_call_log_times_are_labelled_with_the_viewers_zone(pages):
 
 
 def test_times_outside_a_labelled_column_carry_their_zone(app):
-    from app.web.site import local_time
+    from app.web.formatting import local_time
 
     with app.test_request_context(headers={"Cookie": "tz=Europe/Paris"}):
         # a decision round's time, a registration's expiry

@@ -2,15 +2,16 @@ import marshmallow as ma
 from marshmallow import ValidationError, validate
 from marshmallow.experimental.context import Context
 
-from app.api.schemas import PatternUnlessEmpty
-from app.api.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
-from app.api.schemas.routing_rule_fields import ClientRulesFields
-from app.api.schemas.sip_fields import (SipAuthInputSchema, SipAuthSchema, codecs_field,
+from app.schemas import PatternUnlessEmpty
+from app.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
+from app.schemas.routing_rule_fields import ClientRulesFields
+from app.schemas.sip_fields import (SipAuthInputSchema, SipAuthSchema, codecs_field,
                                         dtmf_mode_field, identify_ips_field, plain_text_field,
                                         sip_host_field, sip_uri_field, sip_user_field,
                                         transport_field)
 from app.database.models.carrier import CARRIER_ENDPOINT_PREFIX
 from app.database.models.client import ACTIVE_STATUSES, CLIENT_IDENTIFIER_PATTERN, PJSIP_MODES
+from app.services.client_service import sip_rule_errors
 
 
 def _not_reserved(identifier: str) -> None:
@@ -125,8 +126,6 @@ UpdatedClient = Context[int]
 
 def _check_sip_rules(data: dict, original, identifier: str | None,
                      client_id: int | None = None) -> None:
-    from app.services.client_service import sip_rule_errors
-
     pjsip = data.get("pjsip")
     given = original.get("pjsip") if isinstance(original, dict) else None
     if not isinstance(pjsip, dict) or not isinstance(given, dict):

@@ -1,8 +1,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import InputSchema, row_id
-from app.api.schemas.routing_rule_fields import Money
+from app.schemas.common import InputSchema, row_id
+from app.schemas.routing_rule_fields import Money
 from app.database.models.call_log import CALL_STATUSES
 
 MAX_LIMIT = 200

@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
+from app.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
 from app.database.models.user import USER_STATUSES
 from app.domain.roles import ROLES
 
