@@ -3,7 +3,7 @@ from marshmallow import validate
 
 from app.schemas.common import InputSchema, row_id
 from app.schemas.routing_rule_fields import Money
-from app.database.models.call_log import CALL_STATUSES
+from app.domain.call_status import CALL_STATUSES
 
 MAX_LIMIT = 200
 

@@ -12,6 +12,7 @@ from sqlalchemy import Select, false, select, text, tuple_
 from sqlalchemy.orm import selectinload
 
 from app.database.models import CallLog, Campaign, CampaignClientSetting, Client, User
+from app.domain.call_status import CALL_STATUSES, FINAL_STATUSES, CallStatus
 from app.domain.roles import Role
 from app.extensions import db
 from app.services.persistence import one_or_404
@@ -19,8 +20,6 @@ from app.services.phone_numbers import to_e164
 from app.services.routing.steps import caller_number
 from app.domain.errors import ValidationFailed
 
-FINAL_STATUSES = ("answered", "no_route", "all_capped", "all_failed", "abandoned", "error",
-                  "duplicate", "closed", "overload")
 NEWEST_FIRST = (CallLog.started_at.desc(), CallLog.id.desc())
 PG_BIGINT_MAX = 2**63 - 1  # call_logs.id
 
@@ -275,17 +274,17 @@ def _totals(rows) -> dict:
     payout = revenue = Decimal(0)
     for row in rows:
         by_status[row.status] = by_status.get(row.status, 0) + int(row.calls)
-        if row.status == "answered":
+        if row.status == CallStatus.ANSWERED:
             billsec_sum += int(row.billsec_sum)
             billsec_n += int(row.billsec_n)
         converted += int(row.converted)
         payout += row.payout
         revenue += row.revenue
     ended = sum(n for status, n in by_status.items() if status in FINAL_STATUSES)
-    answered = by_status.get("answered", 0)
+    answered = by_status.get(CallStatus.ANSWERED, 0)
     return {
         "total": sum(by_status.values()),
-        "by_status": {status: by_status.get(status, 0) for status in ("in_progress", *FINAL_STATUSES)},
+        "by_status": {status: by_status.get(status, 0) for status in CALL_STATUSES},
         "answer_rate": round(answered / ended, 4) if ended else 0.0,
         "average_billsec": round(billsec_sum / billsec_n, 1) if billsec_n else 0.0,
         "converted": converted,
@@ -325,7 +324,7 @@ def summarize(filters: dict, *, default_region: str, use_rollup: bool = True) ->
         if row.status in FINAL_STATUSES:
             counts = campaigns.setdefault(row.campaign_id, [0, 0, 0, 0])
             counts[0] += int(row.calls)
-            if row.status == "answered":
+            if row.status == CallStatus.ANSWERED:
                 counts[1] += int(row.calls)
                 counts[2] += int(row.billsec_sum)
                 counts[3] += int(row.billsec_n)

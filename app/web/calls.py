@@ -7,7 +7,7 @@ import marshmallow as ma
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
 
 from app.schemas.call_log_schemas import AdminCallLogQuerySchema, CallLogQuerySchema
-from app.database.models.call_log import CALL_STATUSES
+from app.domain.call_status import CALL_STATUSES
 from app.services import call_log_service
 from app.access import login_required
 from app.domain.errors import ValidationFailed

@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, request, url_for
 from flask_login import current_user
 
 from app.api.errors import is_api_request
+from app.domain.call_status import CALL_STATUSES, DASHBOARD_OUTCOMES, CallStatus
 from app.domain.roles import PLATFORM_ROLES, ROLES, Role
 from app.web import decisions
 from app.web.formatting import local_time, money, seconds, viewer_timezone_name
@@ -34,15 +35,11 @@ NAVIGATION = (
     ("web_admin.users", "Users", (Role.ADMIN,), "web_admin."),
 )
 
-STATUS_LABELS = {
-    "in_progress": "In progress", "answered": "Answered", "no_route": "No route",
-    "all_capped": "All capped", "all_failed": "All failed", "abandoned": "Abandoned",
-    "error": "Error", "duplicate": "Duplicate", "closed": "Closed", "overload": "Overload",
-}
-
-
 def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status) or status.replace("_", " ").capitalize()
+    """A call's status in words (CallStatus.label); any other status (active…) capitalised."""
+    if status in CALL_STATUSES:
+        return CallStatus(status).label
+    return status.replace("_", " ").capitalize()
 
 
 @lru_cache(maxsize=64)
@@ -83,7 +80,9 @@ def install(app: Flask) -> None:
                                  status_label=status_label, timezone_names=timezone_names,
                                  verdict=decisions.verdict, reason_text=decisions.reason_text,
                                  caps_summary=decisions.caps_summary,
-                                 viewer_timezone_name=viewer_timezone_name, Role=Role)
+                                 viewer_timezone_name=viewer_timezone_name, Role=Role,
+                                 dashboard_outcomes=[(s, CallStatus(s).label)
+                                                     for s in DASHBOARD_OUTCOMES])
     app.jinja_env.filters.update(local_time=local_time, seconds=seconds, as_options=as_options,
                                  money=money)
     app.jinja_env.trim_blocks = True

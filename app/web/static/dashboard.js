@@ -4,9 +4,8 @@
   var root = document.getElementById("dashboard");
   if (!root) return;
   var C = window.CapConduit, h = C.h;
-  var OUTCOMES = [["answered", "Answered"], ["no_route", "No route"], ["all_capped", "All capped"],
-                  ["all_failed", "All failed"], ["abandoned", "Abandoned"], ["closed", "Closed"],
-                  ["duplicate", "Duplicate"], ["overload", "Overload"]];
+  /* [status, label] of each outcome bar: the page states them (app.domain.call_status). */
+  var OUTCOMES = JSON.parse(root.getAttribute("data-outcomes"));
   /* Every time on the dashboard is in one zone, the viewer's, and says so: the browser's own
      (as the page's headings name it), else the zone the server named. */
   var zone = "";
