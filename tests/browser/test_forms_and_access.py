@@ -3,7 +3,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import field, log_in, screenshot
+from tests.support.browser import field, log_in, screenshot
 from tests.support.responses import remember_secret
 from tests.support.routing import scalar
 

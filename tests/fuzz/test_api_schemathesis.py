@@ -7,6 +7,8 @@ import pytest
 
 from tests.fuzz.api_fuzzer import load_schema, run_phase, standard_phases
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES = 6  # fuzzing examples per operation in the main phases
 
 

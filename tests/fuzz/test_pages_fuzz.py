@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
-from tests.conftest import SAMPLE_LOGINS
+from tests.support.logins import SAMPLE_LOGINS
+
+pytestmark = pytest.mark.slow
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 FIELD = re.compile(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"')

@@ -9,14 +9,13 @@ error shape, on every operation that reads a JSON body.
 The operations come from the OpenAPI document, so a new one is covered without a line here.
 """
 import base64
-import json
 import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SAMPLE_LOGINS
+from tests.support.logins import SAMPLE_LOGINS
 from tests.fuzz.api_fuzzer import INTERNAL_TOKEN
 
 

@@ -20,13 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import bcrypt as pybcrypt
 import pytest
-from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import SAMPLE_LOGINS
-from tests.integration.web.conftest import pages  # noqa: F401  (the same fixture)
+from tests.support.logins import SAMPLE_LOGINS
 
 WRONG = "wrong-password-123"
 

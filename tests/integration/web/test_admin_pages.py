@@ -1,10 +1,9 @@
 """Users, clients (with their SIP endpoint) and carriers through the pages."""
 import re
 
-from tests.integration.web.conftest import field_error
+from tests.support.pages import SIP_SECRET, client_form, field_error
 from tests.support.responses import remember_secret
 
-SIP_SECRET = remember_secret("delta-outbound-secret-77")
 USER_PASSWORD = remember_secret("carol-password-2026")
 
 
@@ -47,21 +46,6 @@ def test_the_last_admin_cannot_be_deactivated(pages, sql):
     response = pages.post("/admin/users/1/status", {"status": "inactive"}, follow_redirects=True)
     assert "last active admin" in response.get_data(as_text=True)
     assert sql("SELECT status FROM users WHERE id = 1") == [("active",)]
-
-
-def client_form(**overrides):
-    form = {"client_identifier": "delta-cc", "name": "Delta Dialers", "department": "Solar",
-            "status": "active", "notes": "", "pjsip.mode": "static",
-            "pjsip.contact_uri": "sip:queue@pbx.delta.example:5060",
-            "pjsip.outbound_auth": ["", "on"], "pjsip.outbound_auth.username": "capconduit",
-            "pjsip.outbound_auth.password": SIP_SECRET, "pjsip.transport": "transport-udp",
-            "pjsip.codecs": "alaw, ulaw", "pjsip.dtmf_mode": "info",
-            "pjsip.identify_ips": "198.51.100.77\n203.0.113.64/28", "pjsip.max_contacts": "1",
-            "pjsip.inbound_auth.username": "", "pjsip.inbound_auth.password": "",
-            "pjsip.callerid": "", "pjsip.from_user": "", "pjsip.from_domain": "",
-            "pjsip.send_pai": "", "pjsip.nat": ["", "on"]}
-    form.update(overrides)
-    return form
 
 
 def test_a_client_created_in_the_form_gets_its_endpoint_rows(pages, sql):

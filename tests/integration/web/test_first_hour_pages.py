@@ -7,8 +7,8 @@ import re
 from html import unescape
 from pathlib import Path
 
-from tests.integration.web.conftest import field_error
-from tests.integration.web.test_admin_pages import client_form
+from tests.support.pages import client_form, field_error
+
 
 SAMPLE_DATA = (Path(__file__).resolve().parents[3] / "sample_data.sql").read_text()
 DOCUMENTATION_NETWORKS = [ipaddress.ip_network(n) for n in

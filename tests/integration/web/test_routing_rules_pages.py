@@ -12,20 +12,8 @@ import pytest
 from app.extensions import db
 from app.services import dashboard_service
 from app.services.routing import CallArrival, CallEnd, RoutingService
-from tests.integration.web.conftest import field_error
-from tests.integration.web.test_admin_pages import client_form
+from tests.support.pages import client_form, field_error
 
-
-@pytest.fixture
-def admin(pages):
-    pages.login("admin")
-    return pages
-
-
-@pytest.fixture
-def seller(pages):
-    pages.login("seller1")
-    return pages
 
 
 def hours_form(**days):
