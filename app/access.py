@@ -4,11 +4,10 @@ import hmac
 from functools import wraps
 
 from flask import current_app, request
-
 from flask_login import current_user
 
-from app.domain.roles import ROLES, PLATFORM_ROLES, Role
 from app.domain.errors import Forbidden, Unauthorized
+from app.domain.roles import PLATFORM_ROLES, ROLES, Role
 
 
 def roles_required(*roles: str):

@@ -10,8 +10,8 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import IntegerConverter
 
 from app.api import json_input
-from app.schemas.common import PG_INTEGER_MAX
 from app.domain.roles import ROLES
+from app.schemas.common import PG_INTEGER_MAX
 
 
 class RowIdConverter(IntegerConverter):

@@ -4,10 +4,10 @@ import click
 from flask.cli import AppGroup
 from marshmallow import ValidationError
 
-from app.schemas.user_schemas import UserCreateSchema
-from app.domain.roles import ROLES
-from app.services import user_service
 from app.domain.errors import AppError
+from app.domain.roles import ROLES
+from app.schemas.user_schemas import UserCreateSchema
+from app.services import user_service
 
 users_cli = AppGroup("users", help="Manage users.")
 

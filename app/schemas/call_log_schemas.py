@@ -1,9 +1,9 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from app.domain.call_status import CALL_STATUSES
 from app.schemas.common import InputSchema, row_id
 from app.schemas.routing_rule_fields import Money
-from app.domain.call_status import CALL_STATUSES
 
 MAX_LIMIT = 200
 

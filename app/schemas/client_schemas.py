@@ -2,15 +2,15 @@ import marshmallow as ma
 from marshmallow import ValidationError, validate
 from marshmallow.experimental.context import Context
 
+from app.database.models.carrier import CARRIER_ENDPOINT_PREFIX
+from app.database.models.client import ACTIVE_STATUSES, CLIENT_IDENTIFIER_PATTERN, PJSIP_MODES
 from app.schemas import PatternUnlessEmpty
 from app.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
 from app.schemas.routing_rule_fields import ClientRulesFields
 from app.schemas.sip_fields import (SipAuthInputSchema, SipAuthSchema, codecs_field,
-                                        dtmf_mode_field, identify_ips_field, plain_text_field,
-                                        sip_host_field, sip_uri_field, sip_user_field,
-                                        transport_field)
-from app.database.models.carrier import CARRIER_ENDPOINT_PREFIX
-from app.database.models.client import ACTIVE_STATUSES, CLIENT_IDENTIFIER_PATTERN, PJSIP_MODES
+                                    dtmf_mode_field, identify_ips_field, plain_text_field,
+                                    sip_host_field, sip_uri_field, sip_user_field,
+                                    transport_field)
 from app.services.client_service import sip_rule_errors
 
 

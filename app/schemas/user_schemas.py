@@ -1,9 +1,9 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
 from app.database.models.user import USER_STATUSES
 from app.domain.roles import ROLES
+from app.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256

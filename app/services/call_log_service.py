@@ -13,12 +13,12 @@ from sqlalchemy.orm import selectinload
 
 from app.database.models import CallLog, Campaign, CampaignClientSetting, Client, User
 from app.domain.call_status import CALL_STATUSES, FINAL_STATUSES, CallStatus
+from app.domain.errors import ValidationFailed
 from app.domain.roles import Role
 from app.extensions import db
 from app.services.persistence import one_or_404
 from app.services.phone_numbers import to_e164
 from app.services.routing.steps import caller_number
-from app.domain.errors import ValidationFailed
 
 NEWEST_FIRST = (CallLog.started_at.desc(), CallLog.id.desc())
 PG_BIGINT_MAX = 2**63 - 1  # call_logs.id

@@ -6,11 +6,11 @@ campaign and the DID must be the seller's: anything else is reported absent.
 from sqlalchemy import delete, select
 
 from app.database.models import CampaignDid, Did
+from app.domain.errors import Conflict, NotFound
 from app.extensions import db
 from app.services import campaign_service, did_service
 from app.services.pagination import Page
 from app.services.persistence import committing, one_or_404
-from app.domain.errors import Conflict, NotFound
 
 
 def list_campaign_dids(campaign_id: int, *, seller_id: int, page=1, per_page=25) -> Page:

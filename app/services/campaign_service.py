@@ -7,11 +7,11 @@ admin views pass `seller_id=None`, meaning "any seller".
 from sqlalchemy import Select, exists, select
 
 from app.database.models import Campaign, Reservation
+from app.domain.errors import Conflict
 from app.extensions import db
 from app.services.pagination import Page, paginate
 from app.services.persistence import (committing, one_or_404, taken_ignoring_case,
                                       text_search)
-from app.domain.errors import Conflict
 
 # Campaign-wide rules: caps, billing and repeat callers.
 RULE_FIELDS = ("max_concurrency", "daily_cap", "timezone", "billable_after", "payout",

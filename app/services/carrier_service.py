@@ -13,12 +13,12 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.database.models.carrier import Carrier
+from app.domain.errors import Conflict
 from app.extensions import db
 from app.services import pjsip_service
 from app.services.pagination import Page, paginate
 from app.services.persistence import committing, fetch, taken_ignoring_case, text_search
 from app.services.pjsip_service import CARRIER_CONTEXT, EndpointSpec
-from app.domain.errors import Conflict
 
 ENDPOINT_OPTIONS = ("codecs", "transport", "dtmf_mode")
 

@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlalchemy import exists, select
 
 from app.database.models import CampaignClientSetting, Client, Reservation
+from app.domain.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.services import carrier_service, pjsip_service
 from app.services.pagination import Page, paginate
@@ -30,7 +31,6 @@ from app.services.persistence import committing, fetch, text_search
 from app.services.pjsip_service import (CLIENT_CONTEXT, DEFAULT_TRANSPORT, TRANSPORTS, Credentials,
                                         EndpointSpec, RegisteredContact)
 from app.services.sip_syntax import parse_sip_uri
-from app.domain.errors import Conflict, ValidationFailed
 
 # Seats, time zone and hours of operation (routing rules).
 RULE_FIELDS = ("max_concurrency", "timezone", "schedule", "closures")

@@ -15,8 +15,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from app.domain.call_status import DASHBOARD_OUTCOMES, CallStatus
 from app.database.models import CallLog, Campaign, CampaignClientSetting, Client, User
+from app.domain.call_status import DASHBOARD_OUTCOMES, CallStatus
 from app.extensions import db
 from app.services import call_log_service
 

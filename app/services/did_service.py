@@ -15,10 +15,10 @@ from flask import current_app
 from sqlalchemy import Select, delete, or_, select
 
 from app.database.models import CampaignDid, Did
+from app.domain.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.services.pagination import Page, paginate
 from app.services.persistence import committing, one_or_404, text_search
-from app.domain.errors import Conflict, ValidationFailed
 
 EDITABLE_FIELDS = ("description", "status")
 

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app.extensions import db
 from app.domain.errors import AppError, NotFound
+from app.extensions import db
 
 # What a violated constraint means: {constraint name: error}, or a function of the name
 # (None: no meaning, the IntegrityError goes on).

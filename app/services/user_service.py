@@ -2,12 +2,12 @@
 from sqlalchemy import exists, func, or_, select
 
 from app.database.models import CallLog, Campaign, Did, User
+from app.domain.errors import Conflict, ValidationFailed
 from app.domain.roles import Role
 from app.extensions import db
 from app.services import password_service
 from app.services.pagination import Page, paginate
 from app.services.persistence import committing, fetch, taken_ignoring_case, text_search
-from app.domain.errors import Conflict, ValidationFailed
 
 
 def hash_password(password: str) -> str:

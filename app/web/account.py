@@ -2,9 +2,9 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 
+from app.access import login_required
 from app.schemas.user_schemas import PasswordChangeSchema
 from app.services import user_service
-from app.access import login_required
 from app.web.forms import FormState, form_document, form_status, submit
 
 bp = Blueprint("web_account", __name__)

@@ -1,11 +1,11 @@
 """User administration (admins only)."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from app.schemas.user_schemas import UserCreateSchema, UserQuerySchema, UserUpdateSchema
+from app.access import admin_required
 from app.database.models.user import USER_STATUSES
 from app.domain.roles import ROLES, Role
+from app.schemas.user_schemas import UserCreateSchema, UserQuerySchema, UserUpdateSchema
 from app.services import user_service
-from app.access import admin_required
 from app.web.forms import (OMIT, FormState, flash_conflicts, form_document, form_status,
                            post_form, read_query)
 

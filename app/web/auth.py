@@ -2,9 +2,9 @@
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
+from app.domain.errors import TooManyRequests, Unauthorized
 from app.schemas.user_schemas import LoginSchema
 from app.services import auth_service
-from app.domain.errors import TooManyRequests, Unauthorized
 from app.web.errors import safe_next
 from app.web.forms import FormState, form_document, submit
 

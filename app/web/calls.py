@@ -6,14 +6,14 @@ from datetime import date, datetime, time, timedelta
 import marshmallow as ma
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
 
-from app.schemas.call_log_schemas import AdminCallLogQuerySchema, CallLogQuerySchema
-from app.domain.call_status import CALL_STATUSES
-from app.services import call_log_service
 from app.access import login_required
+from app.domain.call_status import CALL_STATUSES
 from app.domain.errors import ValidationFailed
+from app.schemas.call_log_schemas import AdminCallLogQuerySchema, CallLogQuerySchema
+from app.services import call_log_service
 from app.web.dashboard import scope_seller_id
-from app.web.forms import FormState, flatten, form_status
 from app.web.formatting import viewer_timezone, viewer_timezone_name
+from app.web.forms import FormState, flatten, form_status
 from app.web.site import status_label
 
 bp = Blueprint("web_calls", __name__)

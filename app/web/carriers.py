@@ -2,14 +2,14 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySchema,
-                                             CarrierUpdateSchema)
+from app.access import admin_required, staff_required
 from app.database.models.client import ACTIVE_STATUSES
+from app.domain.errors import Forbidden
 from app.domain.roles import Role
+from app.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySchema,
+                                         CarrierUpdateSchema)
 from app.services import carrier_service
 from app.services.pjsip_service import DEFAULT_CODECS, DEFAULT_DTMF_MODE, DEFAULT_TRANSPORT
-from app.access import admin_required, staff_required
-from app.domain.errors import Forbidden
 from app.web.clients import sip_constraints
 from app.web.forms import FormState, form_status, post_form, read_query
 

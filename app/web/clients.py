@@ -3,25 +3,25 @@ from itertools import zip_longest
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from app.schemas.client_schemas import (ClientCreateSchema, ClientQuerySchema,
-                                            ClientUpdateSchema, PjsipInputSchema,
-                                            UpdatedClient)
+from app.access import staff_required
 from app.database.models.client import ACTIVE_STATUSES, PJSIP_MODES
 from app.database.models.pjsip import PsEndpoint
+from app.schemas.client_schemas import (ClientCreateSchema, ClientQuerySchema,
+                                        ClientUpdateSchema, PjsipInputSchema,
+                                        UpdatedClient)
+from app.schemas.routing_rule_fields import CLIENT_RULE_FIELDS
 from app.services import client_service
 from app.services.pjsip_service import (DEFAULT_CODECS, DEFAULT_DTMF_MODE, DEFAULT_TRANSPORT,
                                         DTMF_MODES, MAX_IDENTIFY_IPS, TRANSPORTS)
 from app.services.routing.schedule import WEEKDAYS
 from app.services.sip_syntax import AUDIO_CODECS, TEXT_CODECS, VIDEO_CODECS
-from app.access import staff_required
+from app.web.formatting import viewer_timezone_name
 from app.web.forms import (OMIT, FormState, field_limits, flash_conflicts, form_document,
                            form_status, post_form, read_query)
-from app.web.formatting import viewer_timezone_name
 
 bp = Blueprint("web_clients", __name__)
 
 CLIENT_FIELDS = ["client_identifier", "name", "department", "status", "notes"]
-RULE_FIELDS = ["max_concurrency", "timezone", "schedule", "closures"]
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                                 "Saturday", "Sunday")))
 SIP_FIELDS = ["pjsip.mode", "pjsip.contact_uri", "pjsip.max_contacts", "pjsip.transport",
@@ -206,7 +206,7 @@ def _place_schedule_errors(state: FormState) -> None:
 
 
 def _client_form(state: FormState, *, client):
-    state.place(CLIENT_FIELDS + RULE_FIELDS + SIP_FIELDS)
+    state.place([*CLIENT_FIELDS, *CLIENT_RULE_FIELDS, *SIP_FIELDS])
     _place_schedule_errors(state)
     return render_template("clients/form.html", form=state, client=client,
                            statuses=ACTIVE_STATUSES, sip=sip_constraints(), days=DAY_NAMES), \

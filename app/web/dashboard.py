@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_login import current_user
 
+from app.access import login_required
 from app.domain.roles import Role
 from app.services import dashboard_service
-from app.access import login_required
 from app.web.formatting import viewer_timezone
 
 bp = Blueprint("web_dashboard", __name__)

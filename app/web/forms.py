@@ -17,9 +17,9 @@ import marshmallow as ma
 from flask import flash, redirect, request
 from marshmallow import validate
 
+from app.domain.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.schemas import STORAGE_BOUND
-from app.domain.errors import Conflict, ValidationFailed
 
 OMIT = object()
 _SPLIT_LIST = re.compile(r"[\s,;]+")

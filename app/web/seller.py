@@ -8,24 +8,24 @@ from datetime import datetime
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.schemas.campaign_schemas import (CampaignCreateSchema, CampaignQuerySchema,
-                                              CampaignUpdateSchema)
-from app.schemas.did_schemas import (REGIONS, CampaignDidAttachSchema, DidCreateSchema,
-                                         DidQuerySchema, DidUpdateSchema)
-from app.schemas.routing_rule_fields import CAMPAIGN_RULE_FIELDS, SETTING_RULE_FIELDS
-from app.schemas.routing_setting_schemas import (RoutingSettingCreateSchema,
-                                                     RoutingSettingUpdateSchema)
-from app.schemas.simulation_schemas import SimulationRequestSchema
+from app.access import seller_required
 from app.database.models.campaign import CAP_COUNTS, DIAL_TIMEOUT_RANGE, DUPLICATE_ACTIONS
 from app.database.models.client import ACTIVE_STATUSES
+from app.schemas.campaign_schemas import (CampaignCreateSchema, CampaignQuerySchema,
+                                          CampaignUpdateSchema)
+from app.schemas.did_schemas import (REGIONS, CampaignDidAttachSchema, DidCreateSchema,
+                                     DidQuerySchema, DidUpdateSchema)
+from app.schemas.routing_rule_fields import CAMPAIGN_RULE_FIELDS, SETTING_RULE_FIELDS
+from app.schemas.routing_setting_schemas import (RoutingSettingCreateSchema,
+                                                 RoutingSettingUpdateSchema)
+from app.schemas.simulation_schemas import SimulationRequestSchema
 from app.services import (call_log_service, campaign_did_service, campaign_service,
                           dashboard_service, did_service, routing_setting_service,
                           simulation_service)
 from app.services.routing_setting_service import EDITABLE_FIELDS as SETTING_FIELDS
-from app.access import seller_required
+from app.web.formatting import viewer_timezone, viewer_timezone_name
 from app.web.forms import (OMIT, FormState, flash_conflicts, form_document, form_status,
                            post_form, read_query)
-from app.web.formatting import viewer_timezone, viewer_timezone_name
 
 bp = Blueprint("web_seller", __name__)
 DID_FIELDS = ["number", "region", "description", "status"]

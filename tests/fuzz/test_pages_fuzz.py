@@ -1,4 +1,4 @@
-"""Page fuzzing (issue 12): the API fuzzer (schemathesis) only sees OpenAPI operations, so the
+"""Page fuzzing: the API fuzzer (schemathesis) only sees OpenAPI operations, so the
 pages' query strings and form posts are fuzzed here, with Hypothesis, as each role.
 
 Every GET page of the app (found in its URL map, so a new page is covered without a line here)

@@ -2,13 +2,13 @@ from functools import wraps
 
 from flask.views import MethodView
 
-from app.schemas.client_schemas import (ClientCreateSchema, ClientDeleteQuerySchema,
-                                            ClientQuerySchema, ClientSchema, ClientUpdateSchema,
-                                            SipSecretSchema, UpdatedClient)
+from app.access import staff_required
 from app.api.schemas.lists import list_schema
 from app.api.smorest import Blueprint
+from app.schemas.client_schemas import (ClientCreateSchema, ClientDeleteQuerySchema,
+                                        ClientQuerySchema, ClientSchema, ClientUpdateSchema,
+                                        SipSecretSchema, UpdatedClient)
 from app.services import client_service
-from app.access import staff_required
 
 blp = Blueprint(
     "admin_clients", __name__, url_prefix="/api/admin/clients",

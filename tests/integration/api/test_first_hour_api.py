@@ -1,6 +1,6 @@
-"""Issue 14, the API and its documentation: every resource in the README, security schemes in
-the OpenAPI document, every validation error at once, short messages, routing settings that
-name their client."""
+"""A newcomer's view of the API and its documentation: every resource in the README, security
+schemes in the OpenAPI document, every validation error at once, short messages, routing
+settings that name their client."""
 import re
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Every password check under attack (issue 12), against the real PostgreSQL:
+"""Every password check under attack, against the real PostgreSQL:
 
 - the throttle's check-and-count is one atomic step before bcrypt: however many guesses arrive
   at once, from threads or from processes, no more than the limit are checked;

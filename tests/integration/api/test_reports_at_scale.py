@@ -1,4 +1,4 @@
-"""Call-log reports at scale (issue 19): keyset pages with ties, every filter, seller isolation,
+"""Call-log reports at scale: keyset pages with ties, every filter, seller isolation,
 summaries equal to a recount whatever happens to the rows, and the daily rollup's exactness.
 No timing here: speed lives in bench/reports.py."""
 import random

@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support.processes import free_port
 from tests.support.project import project_copy, user_env
 from tests.support.screenshots import SCREENSHOTS
-from tests.support.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -1,4 +1,4 @@
-"""The seed README's commands, typed as a user types them (issue 17).
+"""The seed README's commands, typed as a user types them.
 
 Each runs as a subprocess from the root of a copy of the project, with the venv's `bin` first on
 PATH and no PYTHONPATH: `pytest`, `flask db upgrade`, `psql "$DATABASE_URI" -f sample_data.sql`,

@@ -1,4 +1,4 @@
-"""Issue 14, the pages: every error at once, example placeholders, times labelled with the
+"""A newcomer's pages: every error at once, example placeholders, times labelled with the
 viewer's zone (pages and CSV), the dashboard's denominators, breadcrumbs and the header."""
 import csv
 import io

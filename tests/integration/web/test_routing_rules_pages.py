@@ -1,4 +1,4 @@
-"""Issue 8's routing rules through the pages: client seats and hours, campaign rules, the
+"""The routing rules through the pages: client seats and hours, campaign rules, the
 routing table's period caps and price, call decisions and billing, and the simulator."""
 import csv
 import io
