@@ -29,12 +29,13 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     from app.api.errors import register_error_handlers
     from app.api.request_guards import register_request_guards
     from app.api.routes import register_api_blueprints
+    from app.api.smorest import api
     from app.cli import register_cli
     from app.database import models  # noqa: F401  (the metadata must know every table)
     from app.services import audit_service
     from app.services.auth_service import load_session_user
     from app.web import register_web
-    from app.utils.security_headers import register_security_headers
+    from app.http_headers import register_security_headers
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=_migrations_dir())
@@ -42,8 +43,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     extensions.login_manager.init_app(app)
     extensions.login_manager.user_loader(load_session_user)
     extensions.login_manager.unauthorized_handler(_unauthorized)
-    extensions.api.init_app(app)
-    register_api_blueprints(extensions.api)
+    api.init_app(app)
+    register_api_blueprints(api)
     app.register_blueprint(docs_assets)
     register_error_handlers(app)
     register_request_guards(app)
@@ -85,6 +86,6 @@ def _migrations_dir() -> str:
 
 
 def _unauthorized():
-    from app.utils.exceptions import Unauthorized
+    from app.domain.errors import Unauthorized
 
     raise Unauthorized("Log in first.")

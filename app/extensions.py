@@ -1,12 +1,11 @@
-"""Flask extensions, created unbound and attached in create_app via init_app."""
+"""Flask extensions, created unbound and attached in create_app via init_app (the API
+object, an adapter, is app.api.smorest.api)."""
 from flask_bcrypt import Bcrypt
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
-
-from app.api.smorest import CapConduitApi
 
 # Deterministic constraint names keep Alembic migrations reviewable and reversible.
 NAMING_CONVENTION = {
@@ -26,4 +25,3 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 bcrypt = Bcrypt()
 login_manager = LoginManager()
-api = CapConduitApi()

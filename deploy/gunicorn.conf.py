@@ -10,7 +10,7 @@ ones wait in the listen backlog. tests/integration/test_production_server.py sta
 this file and floods it with slow clients while normal requests keep answering.
 
 bcrypt (CPU for ~0.25 s per check at cost 12) runs in gevent's thread pool
-(app.utils.blocking), and psycopg detects gevent's monkey-patching and waits cooperatively, so
+(app.services.blocking), and psycopg detects gevent's monkey-patching and waits cooperatively, so
 a login burst slows a worker's other requests but does not stop them.
 
 Settings come from the environment:

@@ -1,17 +1,15 @@
 """Shared fixtures: one PostgreSQL for the session, sample data reset before each test."""
 import pytest
+from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db
-from tests.support.database import TestDatabaseServer, migrate_from_scratch, reset_to_sample_data
-from tests.support.responses import SecretCheckingClient, remember_secret
+from tests.support.database import (TestDatabaseServer, engine_of, migrate_from_scratch,
+                                    reset_to_sample_data)
+from tests.support.logins import SAMPLE_LOGINS
+from tests.support.pages import Pages
+from tests.support.responses import SecretCheckingClient
 
-SAMPLE_LOGINS = {
-    "admin": ("admin", remember_secret("admin-password-2026")),
-    "staff": ("staff", remember_secret("staff-password-2026")),
-    "seller1": ("seller1", remember_secret("seller1-password-2026")),
-    "seller2": ("seller2", remember_secret("seller2-password-2026")),
-}
 
 
 @pytest.fixture(scope="session")
@@ -29,16 +27,6 @@ def _session_app(database_server):
     return app
 
 
-def engine_of(app):
-    """The app's Engine, taken out of an app context that is popped again at once.
-
-    Never keep an app context pushed around a test: the test client's requests would reuse
-    it, its teardown would not run, and their sessions would stay idle in a transaction.
-    """
-    with app.app_context():
-        return db.engine
-
-
 @pytest.fixture(scope="session")
 def db_engine(_session_app):
     return engine_of(_session_app)
@@ -54,6 +42,31 @@ def app(_session_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def engine(app):
+    """The test database's Engine, for reading or writing rows beside the app."""
+    return engine_of(app)
+
+
+@pytest.fixture
+def sql(app):
+    """Run one SQL statement straight on the database (committed); returns its rows, if any."""
+    def run(statement: str, **params):
+        with app.app_context():
+            result = db.session.execute(text(statement), params)
+            rows = [tuple(row) for row in result] if result.returns_rows else []
+            db.session.commit()
+            return rows
+
+    return run
+
+
+@pytest.fixture
+def pages(client):
+    """The test client posting forms as a browser does (with the page's CSRF token)."""
+    return Pages(client)
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from flask import Flask, current_app, has_request_context, jsonify, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from app.domain.errors import AppError, ServiceUnavailable
 from app.extensions import db
-from app.utils.exceptions import AppError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 

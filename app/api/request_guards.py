@@ -3,7 +3,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, request
 
-from app.utils.exceptions import BadRequest, Forbidden, UnsupportedMediaType
+from app.domain.errors import BadRequest, Forbidden, UnsupportedMediaType
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 

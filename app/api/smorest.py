@@ -10,7 +10,8 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import IntegerConverter
 
 from app.api import json_input
-from app.api.schemas.common import PG_INTEGER_MAX
+from app.domain.roles import ROLES
+from app.schemas.common import PG_INTEGER_MAX
 
 
 class RowIdConverter(IntegerConverter):
@@ -63,7 +64,7 @@ INTERNAL_SCHEME = "internalToken"
 
 
 def _guards(view, method: str) -> list:
-    """The access decorators (app.utils.decorators) on a route's view and on its method."""
+    """The access decorators (app.access) on a route's view and on its method."""
     functions = [view]
     view_class = getattr(view, "view_class", None)
     if view_class is not None and hasattr(view_class, method):
@@ -88,8 +89,6 @@ class ErrorResponsesPlugin(BasePlugin):
         self.api = api
 
     def operation_helper(self, path=None, operations=None, rule=None, **kwargs):
-        from app.database.models.user import USER_ROLES  # the models need app.extensions first
-
         if rule is None or not operations:
             return
         view = self.api._app.view_functions.get(rule.endpoint)
@@ -97,7 +96,7 @@ class ErrorResponsesPlugin(BasePlugin):
             if method not in ("get", *WRITE_METHODS):
                 continue
             guards = _guards(view, method)
-            roles = set(USER_ROLES)
+            roles = set(ROLES)
             needs_login = False
             security = None
             for guard in guards:
@@ -113,7 +112,7 @@ class ErrorResponsesPlugin(BasePlugin):
             statuses = [503]
             if needs_login:
                 statuses.append(401)
-            if method in WRITE_METHODS or roles != set(USER_ROLES):
+            if method in WRITE_METHODS or roles != set(ROLES):
                 statuses.append(403)
             if rule.arguments:
                 statuses.append(404)
@@ -153,3 +152,6 @@ class CapConduitApi(Api):
     def _register_error_handlers(self):
         # app.api.errors registers every handler, HTTPException included.
         pass
+
+
+api = CapConduitApi()

@@ -4,9 +4,10 @@ import click
 from flask.cli import AppGroup
 from marshmallow import ValidationError
 
-from app.api.schemas.user_schemas import UserCreateSchema
+from app.domain.errors import AppError
+from app.domain.roles import ROLES
+from app.schemas.user_schemas import UserCreateSchema
 from app.services import user_service
-from app.utils.exceptions import AppError
 
 users_cli = AppGroup("users", help="Manage users.")
 
@@ -14,7 +15,7 @@ users_cli = AppGroup("users", help="Manage users.")
 @users_cli.command("create")
 @click.argument("username")
 @click.option("--email", required=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "staff", "seller"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--full-name", default="")
 @click.option("--company", "company_name", default="")
 def create_user(username, email, role, full_name, company_name):

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import update
 
 from app.database.models import User
+from app.domain.errors import Unauthorized
 from app.extensions import db
 from app.services import password_service, throttle_service, user_service
-from app.utils.exceptions import Unauthorized
 
 INVALID_CREDENTIALS = "Invalid username or password."
 

@@ -12,13 +12,14 @@ from sqlalchemy import Select, false, select, text, tuple_
 from sqlalchemy.orm import selectinload
 
 from app.database.models import CallLog, Campaign, CampaignClientSetting, Client, User
+from app.domain.call_status import CALL_STATUSES, FINAL_STATUSES, CallStatus
+from app.domain.errors import ValidationFailed
+from app.domain.roles import Role
 from app.extensions import db
+from app.services.persistence import one_or_404
 from app.services.phone_numbers import to_e164
 from app.services.routing.steps import caller_number
-from app.utils.exceptions import NotFound, ValidationFailed
 
-FINAL_STATUSES = ("answered", "no_route", "all_capped", "all_failed", "abandoned", "error",
-                  "duplicate", "closed", "overload")
 NEWEST_FIRST = (CallLog.started_at.desc(), CallLog.id.desc())
 PG_BIGINT_MAX = 2**63 - 1  # call_logs.id
 
@@ -108,10 +109,7 @@ def get_call(call_id: int, *, seller_id: int | None = None) -> CallLog:
     statement = select(CallLog).options(selectinload(CallLog.attempts)).where(CallLog.id == call_id)
     if seller_id is not None:
         statement = statement.where(CallLog.seller_id == seller_id)
-    call = db.session.scalar(statement)
-    if call is None:
-        raise NotFound("No such call.")
-    return call
+    return one_or_404(statement, "No such call.")
 
 
 # ---- Summaries -------------------------------------------------------------------------------
@@ -177,21 +175,19 @@ def _call_filters(filters: dict, default_region: str, *, alias: str, rollup: boo
     return where
 
 
-def _call_parts(filters: dict, default_region: str, days, start, end) -> list[tuple[str, dict]]:
-    """SELECTs of (campaign_id, status, calls, billsec_sum, billsec_n, converted, payout,
-    revenue) whose union is every call in range."""
-    raw = ("SELECT c.campaign_id, c.status, 1 AS calls, coalesce(c.billsec, 0) AS billsec_sum, "
-           "(c.billsec IS NOT NULL)::int AS billsec_n, c.converted::int AS converted, "
-           "coalesce(c.payout, 0) AS payout, coalesce(c.revenue, 0) AS revenue "
-           "FROM call_logs c WHERE ")
+def _range_parts(filters: dict, default_region: str, days, start, end, *, raw: str,
+                 started: str, rollup: str, attempts: bool = False) -> list[tuple[str, dict]]:
+    """SELECTs whose union is every row in [start, end): `rollup` (a daily rollup's SELECT,
+    alias d) for the whole UTC `days`, `raw` (the tables' SELECT, calls as c, timed by the
+    column `started`) for the partial days at either end and for the calls still open."""
     parts = []
 
     def raw_range(low, high, extra: str = ""):
         where = _call_filters(filters, default_region, alias="c")
         if low is not None:
-            where.add("c.started_at >= :low", low=low)
+            where.add(f"{started} >= :low", low=low)
         if high is not None:
-            where.add("c.started_at < :high", high=high)
+            where.add(f"{started} < :high", high=high)
         if extra:
             where.add(extra)
         parts.append((raw + where.sql(), where.params))
@@ -200,63 +196,50 @@ def _call_parts(filters: dict, default_region: str, days, start, end) -> list[tu
         raw_range(start, end)
         return parts
     first, last = days
-    where = _call_filters(filters, default_region, alias="d", rollup=True)
+    where = _call_filters(filters, default_region, alias="d", rollup=True, attempts=attempts)
     if first is not None:
         where.add("d.day >= :first_day", first_day=first)
     if last is not None:
         where.add("d.day < :last_day", last_day=last)
-    parts.append(("SELECT d.campaign_id, d.status, d.calls, d.billsec_sum, d.billsec_n, "
-                  "d.converted, d.payout, d.revenue FROM call_log_days d WHERE " + where.sql(),
-                  where.params))
+    parts.append((rollup + where.sql(), where.params))
     if start is not None and start < _utc_midnight(first):
         raw_range(start, _utc_midnight(first))
     if last is not None and (end is None or end > _utc_midnight(last)):
         raw_range(_utc_midnight(last), end)
+    # Calls still open (and their attempts) are in no rollup: read through the partial index
+    # of open calls.
     raw_range(None if first is None else _utc_midnight(first),
               None if last is None else _utc_midnight(last), "c.ended_at IS NULL")
     return parts
+
+
+def _call_parts(filters: dict, default_region: str, days, start, end) -> list[tuple[str, dict]]:
+    """SELECTs of (campaign_id, status, calls, billsec_sum, billsec_n, converted, payout,
+    revenue) whose union is every call in range."""
+    return _range_parts(
+        filters, default_region, days, start, end, started="c.started_at",
+        raw="SELECT c.campaign_id, c.status, 1 AS calls, coalesce(c.billsec, 0) AS billsec_sum, "
+            "(c.billsec IS NOT NULL)::int AS billsec_n, c.converted::int AS converted, "
+            "coalesce(c.payout, 0) AS payout, coalesce(c.revenue, 0) AS revenue "
+            "FROM call_logs c WHERE ",
+        rollup="SELECT d.campaign_id, d.status, d.calls, d.billsec_sum, d.billsec_n, "
+               "d.converted, d.payout, d.revenue FROM call_log_days d WHERE ")
 
 
 def _attempt_parts(filters: dict, default_region: str, days, start, end) -> list[tuple[str, dict]]:
     """SELECTs of (client_id, attempts, answered, billsec_sum, billsec_n) whose union is every
     ended attempt in range (by the attempt's own start), filtered by its call."""
     answer = "a.dial_status = 'ANSWER'"
-    raw = ("SELECT a.client_id, 1 AS attempts, "
-           f"({answer})::int AS answered, "
-           f"CASE WHEN {answer} THEN coalesce(c.billsec, 0) ELSE 0 END AS billsec_sum, "
-           f"({answer} AND c.billsec IS NOT NULL)::int AS billsec_n "
-           "FROM call_attempts a JOIN call_logs c ON c.id = a.call_log_id WHERE a.ended_at IS NOT NULL AND ")
-    parts = []
-
-    def raw_range(low, high, extra: str = ""):
-        where = _call_filters(filters, default_region, alias="c")
-        if low is not None:
-            where.add("a.started_at >= :low", low=low)
-        if high is not None:
-            where.add("a.started_at < :high", high=high)
-        if extra:
-            where.add(extra)
-        parts.append((raw + where.sql(), where.params))
-
-    if days is None:
-        raw_range(start, end)
-        return parts
-    first, last = days
-    where = _call_filters(filters, default_region, alias="d", rollup=True, attempts=True)
-    if first is not None:
-        where.add("d.day >= :first_day", first_day=first)
-    if last is not None:
-        where.add("d.day < :last_day", last_day=last)
-    parts.append(("SELECT d.client_id, d.attempts, d.answered, d.billsec_sum, d.billsec_n "
-                  "FROM call_attempt_days d WHERE " + where.sql(), where.params))
-    if start is not None and start < _utc_midnight(first):
-        raw_range(start, _utc_midnight(first))
-    if last is not None and (end is None or end > _utc_midnight(last)):
-        raw_range(_utc_midnight(last), end)
-    # Attempts of calls still open: their calls through the partial index of open calls.
-    raw_range(None if first is None else _utc_midnight(first),
-              None if last is None else _utc_midnight(last), "c.ended_at IS NULL")
-    return parts
+    return _range_parts(
+        filters, default_region, days, start, end, started="a.started_at", attempts=True,
+        raw="SELECT a.client_id, 1 AS attempts, "
+            f"({answer})::int AS answered, "
+            f"CASE WHEN {answer} THEN coalesce(c.billsec, 0) ELSE 0 END AS billsec_sum, "
+            f"({answer} AND c.billsec IS NOT NULL)::int AS billsec_n "
+            "FROM call_attempts a JOIN call_logs c ON c.id = a.call_log_id "
+            "WHERE a.ended_at IS NOT NULL AND ",
+        rollup="SELECT d.client_id, d.attempts, d.answered, d.billsec_sum, d.billsec_n "
+               "FROM call_attempt_days d WHERE ")
 
 
 def _union(parts: list[tuple[str, dict]], select_list: str, group_by: str):
@@ -291,17 +274,17 @@ def _totals(rows) -> dict:
     payout = revenue = Decimal(0)
     for row in rows:
         by_status[row.status] = by_status.get(row.status, 0) + int(row.calls)
-        if row.status == "answered":
+        if row.status == CallStatus.ANSWERED:
             billsec_sum += int(row.billsec_sum)
             billsec_n += int(row.billsec_n)
         converted += int(row.converted)
         payout += row.payout
         revenue += row.revenue
     ended = sum(n for status, n in by_status.items() if status in FINAL_STATUSES)
-    answered = by_status.get("answered", 0)
+    answered = by_status.get(CallStatus.ANSWERED, 0)
     return {
         "total": sum(by_status.values()),
-        "by_status": {status: by_status.get(status, 0) for status in ("in_progress", *FINAL_STATUSES)},
+        "by_status": {status: by_status.get(status, 0) for status in CALL_STATUSES},
         "answer_rate": round(answered / ended, 4) if ended else 0.0,
         "average_billsec": round(billsec_sum / billsec_n, 1) if billsec_n else 0.0,
         "converted": converted,
@@ -341,7 +324,7 @@ def summarize(filters: dict, *, default_region: str, use_rollup: bool = True) ->
         if row.status in FINAL_STATUSES:
             counts = campaigns.setdefault(row.campaign_id, [0, 0, 0, 0])
             counts[0] += int(row.calls)
-            if row.status == "answered":
+            if row.status == CallStatus.ANSWERED:
                 counts[1] += int(row.calls)
                 counts[2] += int(row.billsec_sum)
                 counts[3] += int(row.billsec_n)
@@ -468,6 +451,6 @@ def filter_choices(seller_id: int | None) -> dict:
                "clients": dict(db.session.execute(clients).tuples().all())}
     if seller_id is None:
         choices["sellers"] = dict(db.session.execute(
-            select(User.id, User.username).where(User.role == "seller").order_by(User.username)
+            select(User.id, User.username).where(User.role == Role.SELLER).order_by(User.username)
         ).tuples().all())
     return choices

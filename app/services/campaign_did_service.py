@@ -6,11 +6,11 @@ campaign and the DID must be the seller's: anything else is reported absent.
 from sqlalchemy import delete, select
 
 from app.database.models import CampaignDid, Did
+from app.domain.errors import Conflict, NotFound
 from app.extensions import db
 from app.services import campaign_service, did_service
 from app.services.pagination import Page
-from app.services.persistence import commit
-from app.utils.exceptions import Conflict, NotFound
+from app.services.persistence import committing, one_or_404
 
 
 def list_campaign_dids(campaign_id: int, *, seller_id: int, page=1, per_page=25) -> Page:
@@ -21,12 +21,10 @@ def list_campaign_dids(campaign_id: int, *, seller_id: int, page=1, per_page=25)
 
 def get_campaign_did(campaign_id: int, did_id: int, *, seller_id: int) -> Did:
     campaign = campaign_service.get_campaign(campaign_id, seller_id=seller_id)
-    did = db.session.scalar(
-        did_service.dids_of(seller_id)
-        .join(CampaignDid, CampaignDid.did_id == Did.id)
-        .where(Did.id == did_id, CampaignDid.campaign_id == campaign.id))
-    if did is None:
-        raise _not_in_campaign()
+    did = one_or_404(did_service.dids_of(seller_id)
+                     .join(CampaignDid, CampaignDid.did_id == Did.id)
+                     .where(Did.id == did_id, CampaignDid.campaign_id == campaign.id),
+                     _not_in_campaign())
     return did_service.with_campaign_ids([did])[0]
 
 
@@ -35,26 +33,26 @@ def attach_did(campaign_id: int, did_id: int, *, seller_id: int) -> Did:
     did = did_service.get_did(did_id, seller_id=seller_id)
     if did.campaign_id is not None:
         raise _already_attached(did.campaign_id)
-    db.session.add(CampaignDid(did_id=did.id, campaign_id=campaign.id))
-    commit({
+    with committing({
         "pk_campaign_dids": _already_attached(None),
         "fk_campaign_dids_campaign_id_campaigns": NotFound("No such campaign."),
         "fk_campaign_dids_did_id_dids": NotFound("No such DID."),
-    })
+    }):
+        db.session.add(CampaignDid(did_id=did.id, campaign_id=campaign.id))
     return did_service.with_campaign_ids([did])[0]
 
 
 def detach_did(campaign_id: int, did_id: int, *, seller_id: int) -> None:
     campaign = campaign_service.get_campaign(campaign_id, seller_id=seller_id)
-    removed = db.session.execute(
-        delete(CampaignDid)
-        .where(CampaignDid.campaign_id == campaign.id, CampaignDid.did_id == did_id,
-               CampaignDid.did_id.in_(select(Did.id).where(Did.seller_id == seller_id)))
-        .returning(CampaignDid.did_id)
-    ).first()
-    if removed is None:
-        raise _not_in_campaign()
-    commit()
+    with committing():
+        removed = db.session.execute(
+            delete(CampaignDid)
+            .where(CampaignDid.campaign_id == campaign.id, CampaignDid.did_id == did_id,
+                   CampaignDid.did_id.in_(select(Did.id).where(Did.seller_id == seller_id)))
+            .returning(CampaignDid.did_id)
+        ).first()
+        if removed is None:
+            raise _not_in_campaign()
 
 
 def _already_attached(campaign_id: int | None) -> Conflict:

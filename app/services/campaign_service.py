@@ -4,15 +4,16 @@ Every function takes `seller_id`: the owner whose rows it may touch. A campaign 
 seller is reported absent (NotFound), exactly like one that does not exist. Only the read-only
 admin views pass `seller_id=None`, meaning "any seller".
 """
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, exists, select
 
 from app.database.models import Campaign, Reservation
+from app.domain.errors import Conflict
 from app.extensions import db
 from app.services.pagination import Page, paginate
-from app.services.persistence import commit, contains_pattern
-from app.utils.exceptions import Conflict, NotFound
+from app.services.persistence import (committing, one_or_404, taken_ignoring_case,
+                                      text_search)
 
-# Issue 8's campaign-wide rules: caps, billing and repeat callers.
+# Campaign-wide rules: caps, billing and repeat callers.
 RULE_FIELDS = ("max_concurrency", "daily_cap", "timezone", "billable_after", "payout",
                "duplicate_window_hours", "duplicate_action", "reject_concurrent_duplicate")
 EDITABLE_FIELDS = ("name", "description", "status", "dial_timeout", *RULE_FIELDS)
@@ -31,28 +32,24 @@ def list_campaigns(*, seller_id: int | None, status=None, q=None, page=1, per_pa
     if status:
         statement = statement.where(Campaign.status == status)
     if q:
-        pattern = contains_pattern(q)
-        statement = statement.where(or_(Campaign.name.ilike(pattern, escape="\\"),
-                                        Campaign.description.ilike(pattern, escape="\\")))
+        statement = statement.where(text_search(q, Campaign.name, Campaign.description))
     return paginate(statement, page, per_page)
 
 
 def get_campaign(campaign_id: int, *, seller_id: int | None) -> Campaign:
-    campaign = db.session.scalar(campaigns_of(seller_id).where(Campaign.id == campaign_id))
-    if campaign is None:
-        raise NotFound("No such campaign.")
-    return campaign
+    return one_or_404(campaigns_of(seller_id).where(Campaign.id == campaign_id),
+                      "No such campaign.")
 
 
 def create_campaign(data: dict, *, seller_id: int) -> Campaign:
     _ensure_name_free(seller_id, data["name"])
-    campaign = Campaign(seller_id=seller_id, name=data["name"],
-                        description=data.get("description", ""),
-                        status=data.get("status", "active"),
-                        dial_timeout=data.get("dial_timeout", 30),
-                        **{name: data[name] for name in RULE_FIELDS if name in data})
-    db.session.add(campaign)
-    commit({"uq_campaigns_seller_id_name": _name_taken()})
+    with committing({"uq_campaigns_seller_id_name": _name_taken()}):
+        campaign = Campaign(seller_id=seller_id, name=data["name"],
+                            description=data.get("description", ""),
+                            status=data.get("status", "active"),
+                            dial_timeout=data.get("dial_timeout", 30),
+                            **{name: data[name] for name in RULE_FIELDS if name in data})
+        db.session.add(campaign)
     return campaign
 
 
@@ -60,10 +57,10 @@ def update_campaign(campaign_id: int, data: dict, *, seller_id: int) -> Campaign
     campaign = get_campaign(campaign_id, seller_id=seller_id)
     if "name" in data:
         _ensure_name_free(seller_id, data["name"], exclude_id=campaign.id)
-    for field in EDITABLE_FIELDS:
-        if field in data:
-            setattr(campaign, field, data[field])
-    commit({"uq_campaigns_seller_id_name": _name_taken()})
+    with committing({"uq_campaigns_seller_id_name": _name_taken()}):
+        for field in EDITABLE_FIELDS:
+            if field in data:
+                setattr(campaign, field, data[field])
     return campaign
 
 
@@ -76,9 +73,10 @@ def delete_campaign(campaign_id: int, *, seller_id: int) -> None:
     campaign = get_campaign(campaign_id, seller_id=seller_id)
     if has_calls_in_flight(Reservation.campaign_id == campaign.id):
         raise calls_in_flight("campaign")
-    db.session.delete(campaign)
-    commit({"fk_reservations_campaign_id_campaigns": calls_in_flight("campaign"),
-            "fk_reservations_setting_id_campaign_client_settings": calls_in_flight("campaign")})
+    with committing({
+            "fk_reservations_campaign_id_campaigns": calls_in_flight("campaign"),
+            "fk_reservations_setting_id_campaign_client_settings": calls_in_flight("campaign")}):
+        db.session.delete(campaign)
 
 
 def has_calls_in_flight(*criteria) -> bool:
@@ -95,11 +93,8 @@ def calls_in_flight(what: str) -> Conflict:
 def _ensure_name_free(seller_id: int, name: str, *, exclude_id: int | None = None) -> None:
     """Names are unique per seller, ignoring case (two campaigns "Solar" and "solar" would
     be indistinguishable in every list)."""
-    clash = select(Campaign.id).where(Campaign.seller_id == seller_id,
-                                      func.lower(Campaign.name) == name.lower())
-    if exclude_id is not None:
-        clash = clash.where(Campaign.id != exclude_id)
-    if db.session.scalar(clash) is not None:
+    if taken_ignoring_case(Campaign.name, name, Campaign.seller_id == seller_id,
+                           exclude_id=exclude_id):
         raise _name_taken()
 
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.database.models.carrier import Carrier
+from app.domain.errors import Conflict
 from app.extensions import db
 from app.services import pjsip_service
 from app.services.pagination import Page, paginate
-from app.services.persistence import contains_pattern
+from app.services.persistence import committing, fetch, taken_ignoring_case, text_search
 from app.services.pjsip_service import CARRIER_CONTEXT, EndpointSpec
-from app.services.transactions import committing, fetch
-from app.utils.exceptions import Conflict
 
 ENDPOINT_OPTIONS = ("codecs", "transport", "dtmf_mode")
 
@@ -43,7 +42,7 @@ def list_carriers(*, status=None, q=None, page=1, per_page=25) -> Page:
     if status:
         statement = statement.where(Carrier.status == status)
     if q:
-        statement = statement.where(Carrier.name.ilike(contains_pattern(q), escape="\\"))
+        statement = statement.where(text_search(q, Carrier.name))
     result = paginate(statement, page, per_page)
     result.items = _views(result.items)
     return result
@@ -128,10 +127,7 @@ def _views(carriers: list[Carrier]) -> list[CarrierView]:
 
 
 def _ensure_name_free(name: str, *, exclude_id: int | None = None) -> None:
-    clash = select(Carrier.id).where(func.lower(Carrier.name) == name.lower())
-    if exclude_id is not None:
-        clash = clash.where(Carrier.id != exclude_id)
-    if db.session.scalar(clash.exists().select()):
+    if taken_ignoring_case(Carrier.name, name, exclude_id=exclude_id):
         raise _duplicate()
 
 

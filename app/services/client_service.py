@@ -20,18 +20,17 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
 
 from app.database.models import CampaignClientSetting, Client, Reservation
+from app.domain.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.services import carrier_service, pjsip_service
 from app.services.pagination import Page, paginate
-from app.services.persistence import contains_pattern
+from app.services.persistence import committing, fetch, text_search
 from app.services.pjsip_service import (CLIENT_CONTEXT, DEFAULT_TRANSPORT, TRANSPORTS, Credentials,
                                         EndpointSpec, RegisteredContact)
 from app.services.sip_syntax import parse_sip_uri
-from app.services.transactions import committing, fetch
-from app.utils.exceptions import Conflict, ValidationFailed
 
 # Seats, time zone and hours of operation (routing rules).
 RULE_FIELDS = ("max_concurrency", "timezone", "schedule", "closures")
@@ -105,10 +104,8 @@ def list_clients(*, status=None, mode=None, q=None, page=1, per_page=25) -> Page
     if mode:
         statement = statement.where(Client.pjsip_mode == mode)
     if q:
-        pattern = contains_pattern(q)
-        statement = statement.where(or_(Client.client_identifier.ilike(pattern, escape="\\"),
-                                        Client.name.ilike(pattern, escape="\\"),
-                                        Client.department.ilike(pattern, escape="\\")))
+        statement = statement.where(text_search(q, Client.client_identifier, Client.name,
+                                                Client.department))
     result = paginate(statement, page, per_page)
     result.items = _views(result.items)
     return result
@@ -243,11 +240,23 @@ def reset_sip_password(client_id: int) -> dict:
 
 # --- rules --------------------------------------------------------------------------------
 
-def sip_rule_errors(identifier: str, changes: dict) -> dict:
-    """The errors the SIP rules find in a new client's `pjsip` (field -> messages), touching no
-    database: the create schema reports them with the fields' own errors."""
+def sip_rule_errors(identifier: str, changes: dict, *, client_id: int | None = None) -> dict:
+    """The errors the SIP rules find in a client's `pjsip` changes (field -> messages), writing
+    nothing: the schemas report them with the fields' own errors, in the same answer.
+
+    A new client's rules need no database; an update's (`client_id`) are judged against the
+    stored client's mode and endpoint, as `update_client` will (none for an absent client:
+    the update answers 404).
+    """
+    mode = current = None
+    if client_id is not None:
+        client = db.session.get(Client, client_id)
+        if client is None:
+            return {}
+        mode, current = client.pjsip_mode, pjsip_service.read_endpoint(client.client_identifier)
+        identifier = identifier or client.client_identifier
     try:
-        _merge_sip(identifier, None, None, changes)
+        _merge_sip(identifier, mode, current, changes)
     except ValidationFailed as error:
         return error.details.get("pjsip", {})
     return {}

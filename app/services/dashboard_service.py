@@ -16,12 +16,11 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.database.models import CallLog, Campaign, CampaignClientSetting, Client, User
+from app.domain.call_status import DASHBOARD_OUTCOMES, CallStatus
 from app.extensions import db
 from app.services import call_log_service
 
 HOURS = 24
-DASHBOARD_OUTCOMES = ("answered", "no_route", "all_capped", "all_failed", "abandoned", "closed",
-                      "duplicate", "overload")
 
 
 @dataclass
@@ -136,7 +135,7 @@ def _hourly(seller_id: int | None, now: datetime) -> list[dict]:
     first_hour = last_hour - timedelta(hours=HOURS - 1)
     hour = func.date_trunc("hour", func.timezone("UTC", CallLog.started_at))
     statement = (select(hour.label("hour"), func.count().label("total"),
-                        func.count().filter(CallLog.status == "answered").label("answered"))
+                        func.count().filter(CallLog.status == CallStatus.ANSWERED).label("answered"))
                  .where(CallLog.started_at >= first_hour).group_by(hour))
     if seller_id is not None:
         statement = statement.where(CallLog.seller_id == seller_id)
@@ -191,9 +190,9 @@ def snapshot(*, seller_id: int | None, default_region: str, tz: tzinfo = timezon
                       for c in campaigns],
         "clients": [asdict(c) for c in _client_loads(rows)],
         "today": {"since": since, "total": today["total"],
-                  "in_progress": today["by_status"]["in_progress"],
+                  "in_progress": today["by_status"][CallStatus.IN_PROGRESS],
                   "outcomes": {name: today["by_status"][name] for name in DASHBOARD_OUTCOMES},
-                  "other": today["by_status"]["error"],
+                  "other": today["by_status"][CallStatus.ERROR],
                   "answer_rate": today["answer_rate"],
                   "average_billsec": today["average_billsec"],
                   "converted": today["converted"], "payout": today["payout"],

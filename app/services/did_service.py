@@ -15,10 +15,10 @@ from flask import current_app
 from sqlalchemy import Select, delete, or_, select
 
 from app.database.models import CampaignDid, Did
+from app.domain.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.services.pagination import Page, paginate
-from app.services.persistence import commit, contains_pattern
-from app.utils.exceptions import Conflict, NotFound, ValidationFailed
+from app.services.persistence import committing, one_or_404, text_search
 
 EDITABLE_FIELDS = ("description", "status")
 
@@ -60,7 +60,7 @@ def list_dids(*, seller_id: int | None, status=None, campaign_id=None, q=None, p
         statement = statement.join(CampaignDid, CampaignDid.did_id == Did.id).where(
             CampaignDid.campaign_id == campaign_id)
     if q:
-        matches = [Did.description.ilike(contains_pattern(q), escape="\\")]
+        matches = [text_search(q, Did.description)]
         digits = re.sub(r"\D", "", q)
         if digits:
             matches.append(Did.number.contains(digits))
@@ -71,33 +71,31 @@ def list_dids(*, seller_id: int | None, status=None, campaign_id=None, q=None, p
 
 
 def get_did(did_id: int, *, seller_id: int | None) -> Did:
-    did = db.session.scalar(dids_of(seller_id).where(Did.id == did_id))
-    if did is None:
-        raise NotFound("No such DID.")
+    did = one_or_404(dids_of(seller_id).where(Did.id == did_id), "No such DID.")
     return with_campaign_ids([did])[0]
 
 
 def create_did(data: dict, *, seller_id: int) -> Did:
     number = normalize_number(data["number"], data.get("region"))
     _ensure_number_free(number)
-    did = Did(number=number, seller_id=seller_id, description=data.get("description", ""),
-              status=data.get("status", "active"))
-    db.session.add(did)
-    commit({"uq_dids_number": _number_taken()})
+    with committing({"uq_dids_number": _number_taken()}):
+        did = Did(number=number, seller_id=seller_id, description=data.get("description", ""),
+                  status=data.get("status", "active"))
+        db.session.add(did)
     return with_campaign_ids([did])[0]
 
 
 def update_did(did_id: int, data: dict, *, seller_id: int) -> Did:
     did = get_did(did_id, seller_id=seller_id)
-    if "number" in data:
-        number = normalize_number(data["number"], data.get("region"))
-        if number != did.number:
-            _ensure_number_free(number)
-            did.number = number
-    for field in EDITABLE_FIELDS:
-        if field in data:
-            setattr(did, field, data[field])
-    commit({"uq_dids_number": _number_taken()})
+    with committing({"uq_dids_number": _number_taken()}):
+        if "number" in data:
+            number = normalize_number(data["number"], data.get("region"))
+            if number != did.number:
+                _ensure_number_free(number)
+                did.number = number
+        for field in EDITABLE_FIELDS:
+            if field in data:
+                setattr(did, field, data[field])
     return with_campaign_ids([did])[0]
 
 
@@ -107,9 +105,9 @@ def delete_did(did_id: int, *, seller_id: int) -> None:
     Its calls stay in the call logs, which hold the number as text.
     """
     did = get_did(did_id, seller_id=seller_id)
-    db.session.execute(delete(CampaignDid).where(CampaignDid.did_id == did.id))
-    db.session.delete(did)
-    commit()
+    with committing():
+        db.session.execute(delete(CampaignDid).where(CampaignDid.did_id == did.id))
+        db.session.delete(did)
 
 
 def with_campaign_ids(dids: Sequence[Did]) -> Sequence[Did]:

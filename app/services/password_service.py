@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from app.extensions import bcrypt, db
-from app.utils.blocking import run_blocking
+from app.services.blocking import run_blocking
 
 MAX_PADDED_COST = 16  # a stored hash dearer than this is slow whatever we do
 _COST = re.compile(r"^\$2[abxy]?\$(\d\d)\$")

@@ -26,10 +26,10 @@ from app.database.models.pjsip import (REALTIME_ENUM_LABELS, PsAor, PsAuth, PsCo
                                        PsEndpoint, PsEndpointIdIp)
 from app.database.realtime_values import (encode_realtime_value, format_ast_bool,
                                           parse_ast_bool, split_realtime_value)
+from app.domain.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.services import audit_service
 from app.services.sip_syntax import read_identify_match
-from app.utils.exceptions import Conflict, ValidationFailed
 
 CLIENT_CONTEXT = "cc-from-clients"  # the dialplan context for anything a client sends us
 CARRIER_CONTEXT = "cc-inbound"  # the inbound routing context of the shipped dialplan

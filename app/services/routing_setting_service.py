@@ -4,15 +4,15 @@ Settings are reached through their campaign, which must be the seller's: another
 campaign or setting is reported absent. `current_total_calls` and `in_flight` belong to the
 routing engine and are never written here.
 """
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import selectinload
 
 from app.database.models import Campaign, CampaignClientSetting, Client, Reservation
 from app.extensions import db
 from app.services import campaign_service
 from app.services.pagination import Page, paginate
-from app.services.persistence import commit, contains_pattern
-from app.utils.exceptions import Conflict, NotFound, ValidationFailed
+from app.services.persistence import committing, one_or_404, text_search
+from app.domain.errors import Conflict, NotFound, ValidationFailed
 
 # Period caps and pricing (routing rules).
 RULE_FIELDS = ("hourly_cap", "daily_cap", "monthly_cap", "cap_counts", "buyer_price")
@@ -24,10 +24,8 @@ def list_linkable_clients(*, q=None, page=1, per_page=25) -> Page:
     """The active clients a seller may link a campaign to."""
     statement = select(Client).where(Client.status == "active").order_by(Client.id)
     if q:
-        pattern = contains_pattern(q)
-        statement = statement.where(or_(Client.client_identifier.ilike(pattern, escape="\\"),
-                                        Client.name.ilike(pattern, escape="\\"),
-                                        Client.department.ilike(pattern, escape="\\")))
+        statement = statement.where(text_search(q, Client.client_identifier, Client.name,
+                                                Client.department))
     return paginate(statement, page, per_page)
 
 
@@ -47,24 +45,21 @@ def get_setting(campaign_id: int, setting_id: int, *, seller_id: int,
     statement = _settings_of(seller_id, campaign_id).where(CampaignClientSetting.id == setting_id)
     if for_update:
         statement = statement.with_for_update(of=CampaignClientSetting)
-    setting = db.session.scalar(statement)
-    if setting is None:
-        raise NotFound("This campaign has no such routing setting.")
-    return setting
+    return one_or_404(statement, "This campaign has no such routing setting.")
 
 
 def create_setting(campaign_id: int, data: dict, *, seller_id: int) -> CampaignClientSetting:
     campaign = campaign_service.get_campaign(campaign_id, seller_id=seller_id)
     _ensure_active_client(data["client_id"])
     _ensure_not_linked(campaign.id, data["client_id"])
-    setting = CampaignClientSetting(campaign_id=campaign.id, client_id=data["client_id"],
-                                    **{f: data[f] for f in EDITABLE_FIELDS if f in data})
-    db.session.add(setting)
-    commit({
+    with committing({
         "uq_campaign_client_settings_campaign_id_client_id": _already_linked(None),
         "fk_campaign_client_settings_campaign_id_campaigns": NotFound("No such campaign."),
         "fk_campaign_client_settings_client_id_clients": _no_active_client(),
-    })
+    }):
+        setting = CampaignClientSetting(campaign_id=campaign.id, client_id=data["client_id"],
+                                        **{f: data[f] for f in EDITABLE_FIELDS if f in data})
+        db.session.add(setting)
     return setting
 
 
@@ -82,10 +77,10 @@ def update_setting(campaign_id: int, setting_id: int, data: dict, *,
         raise ValidationFailed.field(
             "total_calls_allowed",
             f"Cannot be below the {setting.current_total_calls} calls already delivered{in_flight}.")
-    for field in EDITABLE_FIELDS:
-        if field in data:
-            setattr(setting, field, data[field])
-    commit()
+    with committing():
+        for field in EDITABLE_FIELDS:
+            if field in data:
+                setattr(setting, field, data[field])
     return setting
 
 
@@ -93,9 +88,9 @@ def delete_setting(campaign_id: int, setting_id: int, *, seller_id: int) -> None
     setting = get_setting(campaign_id, setting_id, seller_id=seller_id)
     if campaign_service.has_calls_in_flight(Reservation.setting_id == setting.id):
         raise campaign_service.calls_in_flight("routing setting")
-    db.session.delete(setting)
-    commit({"fk_reservations_setting_id_campaign_client_settings":
-            campaign_service.calls_in_flight("routing setting")})
+    with committing({"fk_reservations_setting_id_campaign_client_settings":
+                     campaign_service.calls_in_flight("routing setting")}):
+        db.session.delete(setting)
 
 
 def _settings_of(seller_id: int, campaign_id: int) -> Select:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
+from app.domain.errors import TooManyRequests
 from app.extensions import db
-from app.utils.exceptions import TooManyRequests
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,12 @@
 from sqlalchemy import exists, func, or_, select
 
 from app.database.models import CallLog, Campaign, Did, User
+from app.domain.errors import Conflict, ValidationFailed
+from app.domain.roles import Role
 from app.extensions import db
 from app.services import password_service
 from app.services.pagination import Page, paginate
-from app.services.persistence import commit, contains_pattern
-from app.utils.exceptions import Conflict, NotFound, ValidationFailed
+from app.services.persistence import committing, fetch, taken_ignoring_case, text_search
 
 
 def hash_password(password: str) -> str:
@@ -14,10 +15,7 @@ def hash_password(password: str) -> str:
 
 
 def get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("No such user.")
-    return user
+    return fetch(User, user_id, not_found="No such user.")
 
 
 def find_by_login(login: str) -> User | None:
@@ -35,40 +33,38 @@ def list_users(*, role=None, status=None, q=None, page=1, per_page=25) -> Page:
     if status:
         statement = statement.where(User.status == status)
     if q:
-        pattern = contains_pattern(q)
-        statement = statement.where(or_(User.username.ilike(pattern, escape="\\"),
-                                        User.email.ilike(pattern, escape="\\"),
-                                        User.full_name.ilike(pattern, escape="\\")))
+        statement = statement.where(text_search(q, User.username, User.email, User.full_name))
     return paginate(statement, page, per_page)
 
 
 def create_user(data: dict) -> User:
     _ensure_unique(data.get("username"), data.get("email"))
-    user = User(
-        username=data["username"], email=data["email"], password_hash=hash_password(data["password"]),
-        role=data["role"], status=data.get("status", "active"),
-        full_name=data.get("full_name", ""), company_name=data.get("company_name", ""),
-    )
-    db.session.add(user)
-    _commit_unique()
+    with committing(_duplicate_login):
+        user = User(
+            username=data["username"], email=data["email"],
+            password_hash=hash_password(data["password"]), role=data["role"],
+            status=data.get("status", "active"), full_name=data.get("full_name", ""),
+            company_name=data.get("company_name", ""),
+        )
+        db.session.add(user)
     return user
 
 
 def update_user(user_id: int, data: dict) -> User:
     user = get_user(user_id)
     _ensure_unique(data.get("username"), data.get("email"), exclude_id=user.id)
-    loses_admin = user.role == "admin" and user.status == "active" and (
-        data.get("role", "admin") != "admin" or data.get("status", "active") != "active")
-    if loses_admin:
-        _ensure_another_active_admin(user)
-    for field in ("username", "email", "role", "status", "full_name", "company_name"):
-        if field in data:
-            setattr(user, field, data[field])
-    if "password" in data:
-        user.password_hash = hash_password(data["password"])
-    if "password" in data or data.get("status", "active") != "active":
-        user.session_version += 1  # existing sessions stop working
-    _commit_unique()
+    loses_admin = user.role == Role.ADMIN and user.status == "active" and (
+        data.get("role", Role.ADMIN) != Role.ADMIN or data.get("status", "active") != "active")
+    with committing(_duplicate_login):
+        if loses_admin:
+            _ensure_another_active_admin(user)
+        for field in ("username", "email", "role", "status", "full_name", "company_name"):
+            if field in data:
+                setattr(user, field, data[field])
+        if "password" in data:
+            user.password_hash = hash_password(data["password"])
+        if "password" in data or data.get("status", "active") != "active":
+            user.session_version += 1  # existing sessions stop working
     return user
 
 
@@ -86,16 +82,16 @@ def change_own_password(user: User, current_password: str, new_password: str, *,
         raise ValidationFailed.field("current_password", "This is not your current password.")
     new_hash = hash_password(new_password)
     auth_service.settle_success(check, current_password, rehash=False)
-    user = get_user(check.user_id)
-    user.password_hash = new_hash
-    user.session_version += 1
-    db.session.commit()
+    with committing():
+        user = get_user(check.user_id)
+        user.password_hash = new_hash
+        user.session_version += 1
     return user
 
 
 def delete_user(user_id: int) -> None:
     user = get_user(user_id)
-    if user.role == "admin" and user.status == "active":
+    if user.role == Role.ADMIN and user.status == "active":
         _ensure_another_active_admin(user)
     owns = [label for label, model in (("DIDs", Did), ("campaigns", Campaign))
             if db.session.scalar(select(exists().where(model.seller_id == user.id)))]
@@ -107,15 +103,15 @@ def delete_user(user_id: int) -> None:
             details={"owns": owns, "suggestion": {"status": "inactive"}},
             code="user_in_use",
         )
-    db.session.delete(user)
-    db.session.commit()
+    with committing():
+        db.session.delete(user)
 
 
 def _ensure_another_active_admin(user: User) -> None:
     # Row locks on every active admin serialise concurrent demotions: two admins demoting
     # each other at the same time cannot both succeed.
     admins = db.session.scalars(
-        select(User.id).where(User.role == "admin", User.status == "active").with_for_update()
+        select(User.id).where(User.role == Role.ADMIN, User.status == "active").with_for_update()
     ).all()
     if set(admins) <= {user.id}:
         raise Conflict("This is the last active admin; promote another admin first.",
@@ -127,17 +123,16 @@ def _ensure_unique(username: str | None, email: str | None, *, exclude_id: int |
     for name, value, column in (("username", username, User.username), ("email", email, User.email)):
         if value is None:
             continue
-        clash = select(User.id).where(func.lower(column) == value.lower())
-        if exclude_id is not None:
-            clash = clash.where(User.id != exclude_id)
-        if db.session.scalar(clash) is not None:
+        if taken_ignoring_case(column, value, exclude_id=exclude_id):
             fields[name] = ["Already taken."]
     if fields:
         raise Conflict("A user with this " + " and ".join(fields) + " already exists.",
                        details=fields, code="duplicate")
 
 
-def _commit_unique() -> None:
-    """Commit; two requests racing past `_ensure_unique` still get a 409."""
-    duplicate = Conflict("A user with this username or email already exists.", code="duplicate")
-    commit({"uq_users_username_lower": duplicate, "uq_users_email_lower": duplicate})
+def _duplicate_login(constraint: str | None) -> Conflict | None:
+    """Two requests racing past `_ensure_unique` still get a 409."""
+    if constraint in ("uq_users_username_lower", "uq_users_email_lower"):
+        return Conflict("A user with this username or email already exists.", code="duplicate")
+    return None
+

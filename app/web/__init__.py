@@ -1,7 +1,7 @@
 """Server-rendered pages for admins, staff and sellers.
 
 The pages are thin adapters like the API routes: they validate form input with the API's own
-Marshmallow schemas (app.api.schemas) and call the same services, on the same Flask-Login
+Marshmallow schemas (app.schemas) and call the same services, on the same Flask-Login
 session. Every form post carries a CSRF token (Flask-WTF's CSRFProtect); the JSON API's
 blueprints are exempt from it (the API has its own rule, app.api.request_guards). Errors
 outside /api answer HTML pages (app.web.errors), inside /api the JSON error document.
@@ -15,12 +15,13 @@ csrf = CSRFProtect()
 def register_web(app: Flask) -> None:
     """Register the pages; call it after the API blueprints so that they can be exempted."""
     from app.api.errors import PAGE_RENDERER
-    from app.web import account, admin, auth, calls, clients, dashboard, errors, seller, site
+    from app.web import (account, admin, auth, calls, carriers, clients, dashboard, errors, seller,
+                         site)
 
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid as long as the session
     csrf.init_app(app)
     for blueprint in (site.bp, auth.bp, account.bp, dashboard.bp, calls.bp, admin.bp,
-                      clients.bp, seller.bp):
+                      clients.bp, carriers.bp, seller.bp):
         app.register_blueprint(blueprint)
     for blueprint in list(app.blueprints.values()):
         if is_api_blueprint(blueprint):

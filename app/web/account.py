@@ -2,10 +2,10 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 
-from app.api.schemas.user_schemas import PasswordChangeSchema
+from app.access import login_required
+from app.schemas.user_schemas import PasswordChangeSchema
 from app.services import user_service
-from app.utils.decorators import login_required
-from app.web.forms import FormState, form_document, submit
+from app.web.forms import FormState, form_document, form_status, submit
 
 bp = Blueprint("web_account", __name__)
 PASSWORD_FIELDS = ["current_password", "new_password", "confirm_password"]
@@ -14,7 +14,7 @@ PASSWORD_FIELDS = ["current_password", "new_password", "confirm_password"]
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def index():
-    state = FormState()
+    state = FormState().with_limits(PasswordChangeSchema())
     if request.method == "POST":
         user = current_user._get_current_object()
         if request.form.get("confirm_password", "") != request.form.get("new_password", ""):
@@ -30,4 +30,4 @@ def index():
                       "success")
                 return redirect(url_for(".index"))
     return render_template("account/index.html", form=state.place(PASSWORD_FIELDS),
-                           user=current_user), 422 if state.failed else 200
+                           user=current_user), form_status(state)

@@ -1,12 +1,13 @@
 """User administration (admins only)."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from app.api.schemas.user_schemas import UserCreateSchema, UserQuerySchema, UserUpdateSchema
-from app.database.models.user import USER_ROLES, USER_STATUSES
+from app.access import admin_required
+from app.database.models.user import USER_STATUSES
+from app.domain.roles import ROLES, Role
+from app.schemas.user_schemas import UserCreateSchema, UserQuerySchema, UserUpdateSchema
 from app.services import user_service
-from app.utils.decorators import admin_required
-from app.utils.exceptions import Conflict
-from app.web.forms import OMIT, FormState, form_document, post_form, read_query
+from app.web.forms import (OMIT, FormState, flash_conflicts, form_document, form_status,
+                           post_form, read_query)
 
 bp = Blueprint("web_admin", __name__, url_prefix="/admin")
 USER_FIELDS = ["username", "email", "password", "role", "status", "full_name", "company_name"]
@@ -19,13 +20,14 @@ def users():
     page = user_service.list_users(**args)
     filters = {k: v for k, v in state.values.items() if v}
     return render_template("admin/users.html", page=page, form=state, filters=filters,
-                           roles=USER_ROLES, statuses=USER_STATUSES)
+                           roles=ROLES, statuses=USER_STATUSES)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @admin_required
 def new_user():
-    state = FormState(values={"role": "seller", "status": "active"})
+    state = FormState(values={"role": Role.SELLER.value, "status": "active"}
+                      ).with_limits(UserCreateSchema())
     if request.method == "POST":
         user = post_form(state, UserCreateSchema(), user_service.create_user)
         if user is not None:
@@ -39,7 +41,7 @@ def new_user():
 def edit_user(user_id):
     user = user_service.get_user(user_id)
     state = FormState(values={name: getattr(user, name) for name in USER_FIELDS
-                              if name != "password"})
+                              if name != "password"}).with_limits(UserUpdateSchema())
     if request.method == "POST":
         saved = post_form(state, UserUpdateSchema(),
                           lambda data: user_service.update_user(user_id, data),
@@ -52,19 +54,16 @@ def edit_user(user_id):
 
 @bp.post("/users/<id:user_id>/status")
 @admin_required
+@flash_conflicts(lambda user_id: url_for(".users"))
 def set_status(user_id):
     status = request.form.get("status")
     if status not in USER_STATUSES:
         abort(400)
-    try:
-        user = user_service.update_user(user_id, {"status": status})
-    except Conflict as error:
-        flash(error.message, "error")
-    else:
-        flash(f"User {user.username} is now {status}.", "success")
+    user = user_service.update_user(user_id, {"status": status})
+    flash(f"User {user.username} is now {status}.", "success")
     return redirect(url_for(".users"))
 
 
 def _user_form(state: FormState, *, user):
     return render_template("admin/user_form.html", form=state.place(USER_FIELDS), user=user,
-                           roles=USER_ROLES, statuses=USER_STATUSES), 422 if state.failed else 200
+                           roles=ROLES, statuses=USER_STATUSES), form_status(state)

@@ -2,9 +2,9 @@
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
-from app.api.schemas.user_schemas import LoginSchema
+from app.domain.errors import TooManyRequests, Unauthorized
+from app.schemas.user_schemas import LoginSchema
 from app.services import auth_service
-from app.utils.exceptions import TooManyRequests, Unauthorized
 from app.web.errors import safe_next
 from app.web.forms import FormState, form_document, submit
 
@@ -27,7 +27,7 @@ def login():
     target = safe_next(request.values.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(target or home_for(current_user))
-    state, status = FormState(), 200
+    state, status = FormState().with_limits(LoginSchema()), 200
     if request.method == "POST":
         state.values = {"username": request.form.get("username", "")}
 

@@ -6,14 +6,15 @@ from datetime import date, datetime, time, timedelta
 import marshmallow as ma
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
 
-from app.api.schemas.call_log_schemas import AdminCallLogQuerySchema, CallLogQuerySchema
-from app.database.models.call_log import CALL_STATUSES
+from app.access import login_required
+from app.domain.call_status import CALL_STATUSES
+from app.domain.errors import ValidationFailed
+from app.schemas.call_log_schemas import AdminCallLogQuerySchema, CallLogQuerySchema
 from app.services import call_log_service
-from app.utils.decorators import login_required
-from app.utils.exceptions import ValidationFailed
 from app.web.dashboard import scope_seller_id
-from app.web.forms import FormState, flatten
-from app.web.site import status_label, viewer_timezone, viewer_timezone_name
+from app.web.formatting import viewer_timezone, viewer_timezone_name
+from app.web.forms import FormState, flatten, form_status
+from app.web.site import status_label
 
 bp = Blueprint("web_calls", __name__)
 PAGE_SIZE = 50
@@ -39,7 +40,8 @@ def _day_bound(text: str, *, end: bool) -> str:
 
 def read_filters() -> tuple[dict, FormState]:
     """The filters of the query string, validated by the API's query schema."""
-    state = FormState(values={name: request.args.get(name, "") for name in FILTER_FIELDS})
+    state = FormState(values={name: request.args.get(name, "") for name in FILTER_FIELDS}
+                      ).with_limits(_query_schema())
     document = {name: value.strip() for name, value in state.values.items() if value.strip()}
     if scope_seller_id() is not None:
         document.pop("seller_id", None)
@@ -80,7 +82,7 @@ def index():
         "calls/index.html", form=state.place(FILTER_FIELDS), page=page, choices=choices,
         statuses=[(status, status_label(status)) for status in CALL_STATUSES],
         args=_filter_args(state), first_page=not request.args.get("cursor"),
-        is_admin_view=scope_seller_id() is None), 422 if state.failed else 200
+        is_admin_view=scope_seller_id() is None), form_status(state)
 
 
 @bp.get("/calls/rows")

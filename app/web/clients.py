@@ -1,30 +1,27 @@
-"""Clients (call centers) with their SIP settings, seats and hours, and carriers (admins and
-staff)."""
+"""Clients (call centers) with their SIP settings, seats and hours (admins and staff)."""
 from itertools import zip_longest
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
-from app.api.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySchema,
-                                             CarrierUpdateSchema)
-from app.api.schemas.client_schemas import (ClientCreateSchema, ClientQuerySchema,
-                                            ClientUpdateSchema, PjsipInputSchema)
+from app.access import staff_required
 from app.database.models.client import ACTIVE_STATUSES, PJSIP_MODES
-from app.database.models.pjsip import PsAor, PsAuth, PsEndpoint
-from app.services import carrier_service, client_service
+from app.database.models.pjsip import PsEndpoint
+from app.schemas.client_schemas import (ClientCreateSchema, ClientQuerySchema,
+                                        ClientUpdateSchema, PjsipInputSchema,
+                                        UpdatedClient)
+from app.schemas.routing_rule_fields import CLIENT_RULE_FIELDS
+from app.services import client_service
 from app.services.pjsip_service import (DEFAULT_CODECS, DEFAULT_DTMF_MODE, DEFAULT_TRANSPORT,
                                         DTMF_MODES, MAX_IDENTIFY_IPS, TRANSPORTS)
 from app.services.routing.schedule import WEEKDAYS
 from app.services.sip_syntax import AUDIO_CODECS, TEXT_CODECS, VIDEO_CODECS
-from app.utils.decorators import admin_required, staff_required
-from app.utils.exceptions import Conflict, Forbidden
-from app.web.forms import OMIT, FormState, form_document, post_form, read_query
-from app.web.site import viewer_timezone_name
+from app.web.formatting import viewer_timezone_name
+from app.web.forms import (OMIT, FormState, field_limits, flash_conflicts, form_document,
+                           form_status, post_form, read_query)
 
 bp = Blueprint("web_clients", __name__)
 
 CLIENT_FIELDS = ["client_identifier", "name", "department", "status", "notes"]
-RULE_FIELDS = ["max_concurrency", "timezone", "schedule", "closures"]
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                                 "Saturday", "Sunday")))
 SIP_FIELDS = ["pjsip.mode", "pjsip.contact_uri", "pjsip.max_contacts", "pjsip.transport",
@@ -33,7 +30,6 @@ SIP_FIELDS = ["pjsip.mode", "pjsip.contact_uri", "pjsip.max_contacts", "pjsip.tr
               "pjsip.outbound_auth", "pjsip.outbound_auth.username",
               "pjsip.outbound_auth.password", "pjsip.inbound_auth",
               "pjsip.inbound_auth.username", "pjsip.inbound_auth.password"]
-CARRIER_FIELDS = ["name", "status", "identify_ips", "codecs", "transport", "dtmf_mode"]
 DTMF_LABELS = {
     "rfc4733": "rfc4733 — RTP events (RFC 4733), the usual choice",
     "inband": "inband — tones in the audio (needs ulaw/alaw)",
@@ -49,18 +45,19 @@ def column_length(model, column: str) -> int:
 
 
 def sip_constraints() -> dict:
-    """What Asterisk accepts, shown beside the fields (the schemas enforce the same)."""
+    """What Asterisk accepts, shown beside the fields: the schemas' own limits."""
+    limits = field_limits(PjsipInputSchema())
     return {
         "transports": [(name, f"{name} ({protocol.upper()})")
                        for name, protocol in TRANSPORTS.items()],
         "dtmf_modes": [(mode, DTMF_LABELS.get(mode, mode)) for mode in DTMF_MODES],
         "codec_groups": [("Audio", AUDIO_CODECS), ("Video", VIDEO_CODECS), ("Text", TEXT_CODECS)],
         "max_identify_ips": MAX_IDENTIFY_IPS,
-        "contact_max": column_length(PsAor, "contact"),
-        "callerid_max": 40,
-        "from_max": 40,
-        "auth_username_max": 40,
-        "auth_password_max": min(80, column_length(PsAuth, "password")),
+        "contact_max": limits["contact_uri"]["maxlength"],
+        "callerid_max": limits["callerid"]["maxlength"],
+        "from_max": limits["from_user"]["maxlength"],
+        "auth_username_max": limits["outbound_auth.username"]["maxlength"],
+        "auth_password_max": limits["outbound_auth.password"]["maxlength"],
         "codecs_max": column_length(PsEndpoint, "allow"),
     }
 
@@ -167,7 +164,8 @@ NEW_CLIENT_VALUES = {"status": "active", "schedule.mode": "always", "pjsip.mode"
 @bp.route("/clients/new", methods=["GET", "POST"])
 @staff_required
 def new_client():
-    state = FormState(values={**NEW_CLIENT_VALUES, "timezone": viewer_timezone_name()})
+    state = FormState(values={**NEW_CLIENT_VALUES, "timezone": viewer_timezone_name()}
+                      ).with_limits(ClientCreateSchema())
     if request.method == "POST":
         client = _post_client(state, ClientCreateSchema(), client_service.create_client)
         if client is not None:
@@ -180,10 +178,11 @@ def new_client():
 @staff_required
 def client(client_id):
     current = client_service.get_client(client_id)
-    state = FormState(values=client_values(current))
+    state = FormState(values=client_values(current)).with_limits(ClientUpdateSchema())
     if request.method == "POST":
-        saved = _post_client(state, ClientUpdateSchema(),
-                             lambda data: client_service.update_client(client_id, data))
+        with UpdatedClient(client_id):  # the SIP rules with the fields' errors, at once
+            saved = _post_client(state, ClientUpdateSchema(),
+                                 lambda data: client_service.update_client(client_id, data))
         if saved is not None:
             flash(f"Client {saved.client_identifier} saved.", "success")
             return redirect(url_for(".client", client_id=client_id))
@@ -207,92 +206,30 @@ def _place_schedule_errors(state: FormState) -> None:
 
 
 def _client_form(state: FormState, *, client):
-    state.place(CLIENT_FIELDS + RULE_FIELDS + SIP_FIELDS)
+    state.place([*CLIENT_FIELDS, *CLIENT_RULE_FIELDS, *SIP_FIELDS])
     _place_schedule_errors(state)
     return render_template("clients/form.html", form=state, client=client,
                            statuses=ACTIVE_STATUSES, sip=sip_constraints(), days=DAY_NAMES), \
-        422 if state.failed else 200
+        form_status(state)
+
+
+def _back_to_client(client_id: int) -> str:
+    return url_for(".client", client_id=client_id)
 
 
 @bp.post("/clients/<id:client_id>/delete")
 @staff_required
+@flash_conflicts(_back_to_client)
 def delete_client(client_id):
-    try:
-        client_service.delete_client(client_id, unlink=request.form.get("unlink") == "on")
-    except Conflict as error:
-        flash(error.message, "error")
-        return redirect(url_for(".client", client_id=client_id))
+    client_service.delete_client(client_id, unlink=request.form.get("unlink") == "on")
     flash("Client deleted, with its SIP endpoint.", "success")
     return redirect(url_for(".clients"))
 
 
 @bp.post("/clients/<id:client_id>/sip_password")
 @staff_required
+@flash_conflicts(_back_to_client)
 def reset_sip_password(client_id):
-    try:
-        result = client_service.reset_sip_password(client_id)
-    except Conflict as error:
-        flash(error.message, "error")
-        return redirect(url_for(".client", client_id=client_id))
+    result = client_service.reset_sip_password(client_id)
     # Shown this once (the page is never cached); it cannot be read back later.
     return render_template("clients/sip_password.html", result=result)
-
-
-# --- carriers ---------------------------------------------------------------------------
-
-@bp.get("/carriers")
-@staff_required
-def carriers():
-    args, state = read_query(CarrierQuerySchema(), ["q", "status"])
-    return render_template("carriers/list.html", page=carrier_service.list_carriers(**args),
-                           form=state, filters={k: v for k, v in state.values.items() if v},
-                           statuses=ACTIVE_STATUSES)
-
-
-def carrier_values(carrier) -> dict:
-    return {"name": carrier.name, "status": carrier.status,
-            "identify_ips": "\n".join(carrier.identify_ips), "codecs": ", ".join(carrier.codecs),
-            "transport": carrier.transport, "dtmf_mode": carrier.dtmf_mode}
-
-
-@bp.route("/carriers/new", methods=["GET", "POST"])
-@admin_required
-def new_carrier():
-    state = FormState(values={"status": "active", "transport": DEFAULT_TRANSPORT,
-                              "codecs": ", ".join(DEFAULT_CODECS), "dtmf_mode": DEFAULT_DTMF_MODE})
-    if request.method == "POST":
-        carrier = post_form(state, CarrierCreateSchema(), carrier_service.create_carrier)
-        if carrier is not None:
-            flash(f"Carrier {carrier.name} created (endpoint {carrier.endpoint_id}).", "success")
-            return redirect(url_for(".carriers"))
-    return _carrier_form(state, carrier=None)
-
-
-@bp.route("/carriers/<id:carrier_id>", methods=["GET", "POST"])
-@staff_required
-def carrier(carrier_id):
-    current = carrier_service.get_carrier(carrier_id)
-    state = FormState(values=carrier_values(current))
-    if request.method == "POST":
-        if current_user.role != "admin":
-            raise Forbidden("Only admins change carriers.")
-        saved = post_form(state, CarrierUpdateSchema(),
-                          lambda data: carrier_service.update_carrier(carrier_id, data))
-        if saved is not None:
-            flash(f"Carrier {saved.name} saved.", "success")
-            return redirect(url_for(".carriers"))
-    return _carrier_form(state, carrier=current)
-
-
-@bp.post("/carriers/<id:carrier_id>/delete")
-@admin_required
-def delete_carrier(carrier_id):
-    carrier_service.delete_carrier(carrier_id)
-    flash("Carrier deleted, with its endpoint.", "success")
-    return redirect(url_for(".carriers"))
-
-
-def _carrier_form(state: FormState, *, carrier):
-    return render_template("carriers/form.html", form=state.place(CARRIER_FIELDS),
-                           carrier=carrier, statuses=ACTIVE_STATUSES, sip=sip_constraints(),
-                           read_only=current_user.role != "admin"), 422 if state.failed else 200

@@ -6,9 +6,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_login import current_user
 
+from app.access import login_required
+from app.domain.roles import Role
 from app.services import dashboard_service
-from app.utils.decorators import login_required
-from app.web.site import viewer_timezone
+from app.web.formatting import viewer_timezone
 
 bp = Blueprint("web_dashboard", __name__)
 REFRESH_SECONDS = 5
@@ -16,7 +17,7 @@ REFRESH_SECONDS = 5
 
 def scope_seller_id() -> int | None:
     """Admins and staff see the whole platform; a seller only their own campaigns."""
-    return None if current_user.role in ("admin", "staff") else current_user.id
+    return None if Role(current_user.role).sees_platform else current_user.id
 
 
 def _timezone():

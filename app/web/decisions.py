@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.web.formatting import money
+
 CAPS = {
     "concurrency": "this link's concurrency cap",
     "client_concurrency": "the client's seats",
@@ -66,8 +68,6 @@ def reason_text(reason: str | None) -> str:
 
 def caps_summary(link) -> str:
     """A link's period caps and buyer price in a few words: "5/hour · 20/day · price 35.00"."""
-    from app.web.site import money
-
     parts = [f"{cap}/{period}" for cap, period in ((link.hourly_cap, "hour"),
                                                    (link.daily_cap, "day"),
                                                    (link.monthly_cap, "month"))

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import wraps
 from typing import Callable, Iterable
 
 import marshmallow as ma
-from flask import request
+from flask import flash, redirect, request
+from marshmallow import validate
 
+from app.domain.errors import Conflict, ValidationFailed
 from app.extensions import db
-from app.utils.exceptions import Conflict, ValidationFailed
+from app.schemas import STORAGE_BOUND
 
 OMIT = object()
 _SPLIT_LIST = re.compile(r"[\s,;]+")
@@ -29,6 +32,13 @@ class FormState:
     values: dict = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
     message: str | None = None  # an error that belongs to no shown field
+    # The HTML limits of each field (maxlength, min, max…), read from the schema that loads
+    # the form (`with_limits`), so that a form never states a limit of its own.
+    limits: dict[str, dict] = field(default_factory=dict)
+
+    def with_limits(self, schema: ma.Schema) -> "FormState":
+        self.limits = field_limits(schema)
+        return self
 
     @property
     def failed(self) -> bool:
@@ -54,6 +64,32 @@ class FormState:
         if stray and not self.message:
             self.message = "; ".join(stray)
         return self
+
+
+def field_limits(schema: ma.Schema, prefix: str = "") -> dict[str, dict]:
+    """The HTML attributes each field's validators imply, by form name (dotted for nested
+    fields): `maxlength` (and `minlength` past 1) for text, `min` and `max` for numbers."""
+    limits: dict[str, dict] = {}
+    for name, field_obj in schema.fields.items():
+        key = prefix + (field_obj.data_key or name)
+        if isinstance(field_obj, ma.fields.Nested):
+            limits.update(field_limits(field_obj.schema, key + "."))
+            continue
+        attrs = {}
+        for validator in field_obj.validators:
+            if isinstance(validator, validate.Length) and isinstance(field_obj, ma.fields.String):
+                if validator.max is not None:
+                    attrs["maxlength"] = validator.max
+                if validator.min and validator.min > 1:
+                    attrs["minlength"] = validator.min
+            elif isinstance(validator, validate.Range) and isinstance(field_obj, ma.fields.Number):
+                if validator.min is not None:
+                    attrs["min"] = validator.min
+                if validator.max is not None and validator.max < STORAGE_BOUND:
+                    attrs["max"] = validator.max
+        if attrs:
+            limits[key] = attrs
+    return limits
 
 
 def _coerce(field_obj: ma.fields.Field, raw: list[str], blank: object):
@@ -161,7 +197,7 @@ def submit(schema: ma.Schema, document: dict, action: Callable[[dict], object],
 def read_query(schema: ma.Schema, names: Iterable[str]) -> tuple[dict, FormState]:
     """A list page's query string (filters and page) through the API's query schema; on
     errors the list is shown unfiltered and the errors beside the filters."""
-    state = FormState(values={name: request.args.get(name, "") for name in names})
+    state = FormState(values={name: request.args.get(name, "") for name in names}).with_limits(schema)
     document = {name: value for name, value in request.args.items() if value.strip()}
     try:
         return schema.load(document, unknown=ma.EXCLUDE), state
@@ -183,4 +219,25 @@ def post_form(state: FormState, schema: ma.Schema, action: Callable[[dict], obje
     """A form post: its values kept in `state` to show again, its document (`build`) loaded
     by `schema` and handed to `action`. The saved object, or None with the errors in `state`."""
     state.values = submitted_values()
+    state.with_limits(schema)
     return submit(schema, build(schema), action, state)
+
+
+def form_status(*states: "FormState | bool | None") -> int:
+    """A page's status: 422 when one of its forms was refused, else 200."""
+    return 422 if any(s.failed if isinstance(s, FormState) else s for s in states) else 200
+
+
+def flash_conflicts(back: Callable[..., str]):
+    """A page action that a service may refuse with a Conflict (a client still in use, the
+    last admin…): the refusal is flashed and the browser sent to `back(**view arguments)`."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            try:
+                return view(*args, **kwargs)
+            except Conflict as error:
+                flash(error.message, "error")
+                return redirect(back(**kwargs))
+        return wrapper
+    return decorator

@@ -8,24 +8,24 @@ from datetime import datetime
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.api.schemas.campaign_schemas import (CampaignCreateSchema, CampaignQuerySchema,
-                                              CampaignUpdateSchema)
-from app.api.schemas.did_schemas import (REGIONS, CampaignDidAttachSchema, DidCreateSchema,
-                                         DidQuerySchema, DidUpdateSchema)
-from app.api.schemas.routing_rule_fields import CAMPAIGN_RULE_FIELDS, SETTING_RULE_FIELDS
-from app.api.schemas.routing_setting_schemas import (RoutingSettingCreateSchema,
-                                                     RoutingSettingUpdateSchema)
-from app.api.schemas.simulation_schemas import SimulationRequestSchema
+from app.access import seller_required
 from app.database.models.campaign import CAP_COUNTS, DIAL_TIMEOUT_RANGE, DUPLICATE_ACTIONS
 from app.database.models.client import ACTIVE_STATUSES
+from app.schemas.campaign_schemas import (CampaignCreateSchema, CampaignQuerySchema,
+                                          CampaignUpdateSchema)
+from app.schemas.did_schemas import (REGIONS, CampaignDidAttachSchema, DidCreateSchema,
+                                     DidQuerySchema, DidUpdateSchema)
+from app.schemas.routing_rule_fields import CAMPAIGN_RULE_FIELDS, SETTING_RULE_FIELDS
+from app.schemas.routing_setting_schemas import (RoutingSettingCreateSchema,
+                                                 RoutingSettingUpdateSchema)
+from app.schemas.simulation_schemas import SimulationRequestSchema
 from app.services import (call_log_service, campaign_did_service, campaign_service,
                           dashboard_service, did_service, routing_setting_service,
                           simulation_service)
 from app.services.routing_setting_service import EDITABLE_FIELDS as SETTING_FIELDS
-from app.utils.decorators import seller_required
-from app.utils.exceptions import Conflict
-from app.web.forms import OMIT, FormState, form_document, post_form, read_query
-from app.web.site import viewer_timezone, viewer_timezone_name
+from app.web.formatting import viewer_timezone, viewer_timezone_name
+from app.web.forms import (OMIT, FormState, flash_conflicts, form_document, form_status,
+                           post_form, read_query)
 
 bp = Blueprint("web_seller", __name__)
 DID_FIELDS = ["number", "region", "description", "status"]
@@ -46,10 +46,6 @@ def me() -> int:
     return current_user.id
 
 
-def _status(state: FormState) -> int:
-    return 422 if state.failed else 200
-
-
 # --- DIDs -------------------------------------------------------------------------------
 
 def _did_document(schema) -> dict:
@@ -60,7 +56,7 @@ def _did_document(schema) -> dict:
 @seller_required
 def dids():
     args, filters = read_query(DidQuerySchema(), ["q", "status"])
-    state = FormState(values={"status": "active"})
+    state = FormState(values={"status": "active"}).with_limits(DidCreateSchema())
     if request.method == "POST":
         did = post_form(state, DidCreateSchema(),
                         lambda data: did_service.create_did(data, seller_id=me()),
@@ -74,7 +70,7 @@ def dids():
     return render_template("seller/dids.html", page=page, form=state.place(DID_FIELDS),
                            filter_form=filters, campaigns=campaigns, regions=REGIONS,
                            statuses=ACTIVE_STATUSES,
-                           filters={k: v for k, v in filters.values.items() if v}), _status(state)
+                           filters={k: v for k, v in filters.values.items() if v}), form_status(state)
 
 
 @bp.route("/dids/<id:did_id>", methods=["GET", "POST"])
@@ -82,7 +78,7 @@ def dids():
 def did(did_id):
     current = did_service.get_did(did_id, seller_id=me())
     state = FormState(values={"number": current.number, "description": current.description,
-                              "status": current.status})
+                              "status": current.status}).with_limits(DidUpdateSchema())
     if request.method == "POST":
         if post_form(state, DidUpdateSchema(),
                      lambda data: did_service.update_did(did_id, data, seller_id=me()),
@@ -90,7 +86,7 @@ def did(did_id):
             flash("DID saved.", "success")
             return redirect(url_for(".dids"))
     return render_template("seller/did_form.html", did=current, form=state.place(DID_FIELDS),
-                           regions=REGIONS, statuses=ACTIVE_STATUSES), _status(state)
+                           regions=REGIONS, statuses=ACTIVE_STATUSES), form_status(state)
 
 
 @bp.post("/dids/<id:did_id>/delete")
@@ -107,7 +103,8 @@ def delete_did(did_id):
 @seller_required
 def campaigns():
     args, filters = read_query(CampaignQuerySchema(), ["q", "status"])
-    state = FormState(values={**NEW_CAMPAIGN_VALUES, "timezone": viewer_timezone_name()})
+    state = FormState(values={**NEW_CAMPAIGN_VALUES, "timezone": viewer_timezone_name()}
+                      ).with_limits(CampaignCreateSchema())
     if request.method == "POST":
         campaign = post_form(state, CampaignCreateSchema(),
                              lambda data: campaign_service.create_campaign(data, seller_id=me()))
@@ -121,7 +118,7 @@ def campaigns():
                            filter_form=filters, load=load, statuses=ACTIVE_STATUSES,
                            timeout_range=DIAL_TIMEOUT_RANGE, duplicate_actions=DUPLICATE_OPTIONS,
                            rule_fields=CAMPAIGN_RULE_FIELDS,
-                           filters={k: v for k, v in filters.values.items() if v}), _status(state)
+                           filters={k: v for k, v in filters.values.items() if v}), form_status(state)
 
 
 def _campaign_page(campaign_id: int, *, details: FormState | None = None,
@@ -130,10 +127,12 @@ def _campaign_page(campaign_id: int, *, details: FormState | None = None,
                    simulation: tuple[FormState, object] | None = None):
     campaign = campaign_service.get_campaign(campaign_id, seller_id=me())
     details = details or FormState(values={name: getattr(campaign, name)
-                                           for name in CAMPAIGN_FIELDS})
+                                           for name in CAMPAIGN_FIELDS}
+                                   ).with_limits(CampaignUpdateSchema())
     attach = attach or FormState()
-    link = link or FormState(values=dict(NEW_LINK_VALUES))
-    simulate_state, simulated = simulation or (FormState(), None)
+    link = link or FormState(values=dict(NEW_LINK_VALUES)).with_limits(RoutingSettingCreateSchema())
+    simulate_state, simulated = simulation or (
+        FormState().with_limits(SimulationRequestSchema()), None)
     rows = dashboard_service.routing_rows(seller_id=me(), campaign_id=campaign.id)
     linked = {row.client_id for row in rows}
     linkable = [c for c in routing_setting_service.list_linkable_clients(per_page=MAX_LIST).items
@@ -141,8 +140,6 @@ def _campaign_page(campaign_id: int, *, details: FormState | None = None,
     attached = campaign_did_service.list_campaign_dids(campaign.id, seller_id=me(),
                                                        per_page=MAX_LIST).items
     free = did_service.list_dids(seller_id=me(), in_campaign=False, per_page=MAX_LIST).items
-    failed = (any(s.failed for s in (details, attach, link, simulate_state))
-              or (setting and setting[1].failed))
     return render_template(
         "seller/campaign.html", campaign=campaign, rows=rows, attached=attached,
         duplicate_actions=DUPLICATE_OPTIONS, cap_counts=CAP_COUNTS,
@@ -155,7 +152,7 @@ def _campaign_page(campaign_id: int, *, details: FormState | None = None,
         timeout_range=DIAL_TIMEOUT_RANGE, details=details.place(CAMPAIGN_FIELDS),
         attach=attach.place(["did_id"]), link=link.place(LINK_FIELDS),
         setting_states={setting[0]: setting[1].place(SETTING_FIELDS)} if setting else {},
-    ), 422 if failed else 200
+    ), form_status(details, attach, link, simulate_state, setting and setting[1])
 
 
 def _campaign_form(campaign_id: int, schema, action, failed_page, saved_message,
@@ -184,12 +181,9 @@ def campaign(campaign_id):
 
 @bp.post("/campaigns/<id:campaign_id>/delete")
 @seller_required
+@flash_conflicts(lambda campaign_id: url_for(".campaign", campaign_id=campaign_id))
 def delete_campaign(campaign_id):
-    try:
-        campaign_service.delete_campaign(campaign_id, seller_id=me())
-    except Conflict as error:
-        flash(error.message, "error")
-        return redirect(url_for(".campaign", campaign_id=campaign_id))
+    campaign_service.delete_campaign(campaign_id, seller_id=me())
     flash("Campaign deleted; its DIDs are free again.", "success")
     return redirect(url_for(".campaigns"))
 
@@ -236,14 +230,15 @@ def update_setting(campaign_id, setting_id):
 
 @bp.post("/campaigns/<id:campaign_id>/clients/<id:setting_id>/delete")
 @seller_required
+@flash_conflicts(lambda campaign_id, setting_id: _routing_table(campaign_id))
 def unlink_client(campaign_id, setting_id):
-    try:
-        routing_setting_service.delete_setting(campaign_id, setting_id, seller_id=me())
-    except Conflict as error:
-        flash(error.message, "error")
-    else:
-        flash("Client unlinked.", "success")
-    return redirect(url_for(".campaign", campaign_id=campaign_id, _anchor="routing"))
+    routing_setting_service.delete_setting(campaign_id, setting_id, seller_id=me())
+    flash("Client unlinked.", "success")
+    return redirect(_routing_table(campaign_id))
+
+
+def _routing_table(campaign_id: int) -> str:
+    return url_for(".campaign", campaign_id=campaign_id, _anchor="routing")
 
 
 # --- the dry-run simulator ---------------------------------------------------------------
@@ -292,5 +287,5 @@ def simulate(campaign_id):
             simulated=result,
             simulated_at=_simulated_at_text(state),
             client_names=call_log_service.filter_choices(me())["clients"],
-        ), 422 if state.failed else 200
+        ), form_status(state)
     return _campaign_page(campaign_id, simulation=(state, result))

@@ -1,18 +1,19 @@
-"""What every page shares: templates, static files, navigation, filters and headers."""
+"""What every page shares: templates, static files, navigation, template helpers and headers."""
 from __future__ import annotations
 
 import hashlib
 import zoneinfo
-from datetime import datetime, timezone
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Flask, request, url_for
 from flask_login import current_user
 
 from app.api.errors import is_api_request
+from app.domain.call_status import CALL_STATUSES, DASHBOARD_OUTCOMES, CallStatus
+from app.domain.roles import PLATFORM_ROLES, ROLES, Role
+from app.web import decisions
+from app.web.formatting import local_time, money, seconds, viewer_timezone_name
 
 STATIC = Path(__file__).resolve().parent / "static"
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
@@ -22,28 +23,23 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
                            "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
                            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
-TZ_COOKIE = "tz"
 
 # (endpoint, label, roles that see it, the endpoints that count as "here")
 NAVIGATION = (
-    ("web_dashboard.index", "Dashboard", ("admin", "staff", "seller"), "web_dashboard."),
-    ("web_seller.campaigns", "Campaigns", ("seller",), "web_seller.campaign"),
-    ("web_seller.dids", "DIDs", ("seller",), "web_seller.did"),
-    ("web_calls.index", "Calls", ("admin", "staff", "seller"), "web_calls."),
-    ("web_clients.clients", "Clients", ("admin", "staff"), "web_clients.client"),
-    ("web_clients.carriers", "Carriers", ("admin", "staff"), "web_clients.carrier"),
-    ("web_admin.users", "Users", ("admin",), "web_admin."),
+    ("web_dashboard.index", "Dashboard", ROLES, "web_dashboard."),
+    ("web_seller.campaigns", "Campaigns", (Role.SELLER,), "web_seller.campaign"),
+    ("web_seller.dids", "DIDs", (Role.SELLER,), "web_seller.did"),
+    ("web_calls.index", "Calls", ROLES, "web_calls."),
+    ("web_clients.clients", "Clients", PLATFORM_ROLES, "web_clients.client"),
+    ("web_carriers.carriers", "Carriers", PLATFORM_ROLES, "web_carriers."),
+    ("web_admin.users", "Users", (Role.ADMIN,), "web_admin."),
 )
 
-STATUS_LABELS = {
-    "in_progress": "In progress", "answered": "Answered", "no_route": "No route",
-    "all_capped": "All capped", "all_failed": "All failed", "abandoned": "Abandoned",
-    "error": "Error", "duplicate": "Duplicate", "closed": "Closed", "overload": "Overload",
-}
-
-
 def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status) or status.replace("_", " ").capitalize()
+    """A call's status in words (CallStatus.label); any other status (active…) capitalised."""
+    if status in CALL_STATUSES:
+        return CallStatus(status).label
+    return status.replace("_", " ").capitalize()
 
 
 @lru_cache(maxsize=64)
@@ -58,59 +54,11 @@ def asset_url(filename: str) -> str:
                    v=_asset_version(filename, path.stat().st_mtime))
 
 
-def viewer_timezone():
-    """The viewer's time zone, as the page's script reported it (cookie), else UTC."""
-    name = request.cookies.get(TZ_COOKIE, "")
-    try:
-        return ZoneInfo(name) if name and len(name) < 64 else timezone.utc
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
-
-
-def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M:%S", *,
-               zone: bool = False) -> str:
-    """An instant in the viewer's time zone; ISO 8601 text (as stored in a decision) too.
-    `zone=True` labels it with the zone's abbreviation (10:04:05 CET), where no column
-    heading names the zone."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(viewer_timezone()).strftime(fmt + (" %Z" if zone else ""))
-
-
-def seconds(value: int | float | None) -> str:
-    """Talk time as 1:05 or 1:02:05."""
-    if value is None:
-        return ""
-    value = int(round(value))
-    hours, rest = divmod(value, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def money(value: Decimal | float | int | None, blank: str = "—") -> str:
-    """An amount as 1,234.50 (no currency: the platform keeps none)."""
-    if value is None:
-        return blank
-    return f"{Decimal(str(value)):,.2f}"
-
-
 @lru_cache(maxsize=1)
 def timezone_names() -> tuple[str, ...]:
     """IANA names for the time zone fields' suggestions (the schemas validate the value)."""
     names = zoneinfo.available_timezones()
     return ("UTC", *sorted(n for n in names if n != "UTC"))
-
-
-def viewer_timezone_name() -> str:
-    """The viewer's IANA zone name (a default for new clients and campaigns), else UTC."""
-    return getattr(viewer_timezone(), "key", "UTC")
 
 
 def as_options(values) -> list[tuple[str, str]]:
@@ -128,13 +76,13 @@ def navigation() -> list[tuple[str, str, bool]]:
 
 
 def install(app: Flask) -> None:
-    from app.web import decisions
-
     app.jinja_env.globals.update(asset_url=asset_url, navigation=navigation,
                                  status_label=status_label, timezone_names=timezone_names,
                                  verdict=decisions.verdict, reason_text=decisions.reason_text,
                                  caps_summary=decisions.caps_summary,
-                                 viewer_timezone_name=viewer_timezone_name)
+                                 viewer_timezone_name=viewer_timezone_name, Role=Role,
+                                 dashboard_outcomes=[(s, CallStatus(s).label)
+                                                     for s in DASHBOARD_OUTCOMES])
     app.jinja_env.filters.update(local_time=local_time, seconds=seconds, as_options=as_options,
                                  money=money)
     app.jinja_env.trim_blocks = True

@@ -6,8 +6,6 @@ tests never skip: without the browser they fail, and `python3 dev.py test` insta
 """
 import asyncio
 import os
-import re
-import tempfile
 import threading
 from pathlib import Path
 
@@ -15,17 +13,12 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
-from tests.support.routing import routing_agi_server
 from tests.agi_support.dialplan import Channel, load_dialplan
-from tests.conftest import SAMPLE_LOGINS, engine_of
+from tests.support.routing import routing_agi_server
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-# Tests never write into the repository: pictures go to a temporary directory unless
-# `python3 dev.py screenshots` (which sets CAPCONDUIT_SCREENSHOTS=docs/screenshots) refreshes them.
-SCREENSHOTS = Path(os.environ.get("CAPCONDUIT_SCREENSHOTS")
-                   or tempfile.mkdtemp(prefix="capconduit-screenshots-"))
 LIVE_TIMEOUT_MS = 20_000  # a few refresh periods of the pages' polling
 
 expect.set_options(timeout=LIVE_TIMEOUT_MS)
@@ -62,8 +55,9 @@ def new_page(browser, live_server):
     contexts = []
 
     def make(width: int = 1280, height: int = 900, **options):
+        options = {"timezone_id": "UTC", "locale": "en-GB", **options}
         context = browser.new_context(base_url=live_server, viewport={"width": width, "height": height},
-                                      timezone_id="UTC", locale="en-GB", **options)
+                                      **options)
         context.set_default_timeout(LIVE_TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()
@@ -76,33 +70,6 @@ def new_page(browser, live_server):
 @pytest.fixture
 def page(new_page):
     return new_page()
-
-
-def field(scope, label: str):
-    """The control labelled exactly `label` (a required field's label ends with " *")."""
-    return scope.get_by_label(re.compile(rf"^{re.escape(label)}( \*)?$"))
-
-
-def log_in(page, who: str) -> None:
-    username, password = SAMPLE_LOGINS[who]
-    page.goto("/login")
-    field(page, "Username or email").fill(username)
-    field(page, "Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Live dashboard")).to_be_visible()
-
-
-def screenshot(target, name: str, **options) -> Path:
-    """A page's or an element's picture (the README's, with `python3 dev.py screenshots`)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    target.screenshot(path=str(path), animations="disabled", **options)
-    return path
-
-
-@pytest.fixture
-def engine(app):
-    return engine_of(app)
 
 
 class CallDriver:

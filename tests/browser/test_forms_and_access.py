@@ -1,7 +1,9 @@
 """Admin SIP form, tenant isolation, form errors and small screens, in the browser."""
+import re
+
 from playwright.sync_api import expect
 
-from tests.browser.conftest import field, log_in, screenshot
+from tests.support.browser import field, log_in, screenshot
 from tests.support.responses import remember_secret
 from tests.support.routing import scalar
 
@@ -153,3 +155,22 @@ def test_the_call_log_stacks_on_a_phone(new_page):
     expect(page.locator("#call-rows tr.attempts-row").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "calls-phone", full_page=True)
+
+
+def test_the_dashboards_times_are_in_the_viewers_zone_and_say_so(new_page):
+    page = new_page(timezone_id="Asia/Kolkata")  # UTC+05:30: its hours end in ":30"
+    log_in(page, "admin")
+    name = "Asia/(Kolkata|Calcutta)"  # Chromium's ICU still says Calcutta
+    expect(page.locator("#h-chart")).to_have_text(re.compile(rf"^Calls per hour, last 24 hours \({name}\)$"))
+    expect(page.locator(".lead")).to_contain_text(re.compile(f"in your time zone, {name}"))
+    zone = r"(IST|GMT\+5:30)"
+    expect(page.locator("#dash-updated")).to_have_text(re.compile(rf"^Updated \d\d:\d\d:\d\d {zone}$"))
+    expect(page.locator('[data-kpi="since"]')).to_contain_text(re.compile(rf"00:00 {zone}"))
+    chart = page.locator("#dash-chart svg")
+    expect(chart).to_have_attribute("aria-label", re.compile("calls in the last 24 hours"))
+    # Each hour's tooltip names the zone; the axis (under the heading that names it) is local.
+    titles = chart.locator("g.hour title").all_text_contents()
+    assert len(titles) == 24
+    assert all(re.fullmatch(rf"\d\d:30 {zone}: \d+ calls, \d+ answered", t) for t in titles), titles
+    axis = [t for t in chart.locator("text.axis").all_text_contents() if ":" in t]
+    assert axis and all(t.endswith(":30") for t in axis), axis

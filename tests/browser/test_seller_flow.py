@@ -9,7 +9,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.agi_support.dialplan import ANSWER, NOANSWER
-from tests.browser.conftest import field, log_in, screenshot
+from tests.support.browser import field, log_in, screenshot
 from tests.support.routing import scalar
 
 NEW_DID = "+14155550177"

@@ -1,4 +1,4 @@
-"""API fuzzing: a bounded, deterministic schemathesis run over every operation (issue 7).
+"""API fuzzing: a bounded, deterministic schemathesis run over every operation.
 
 Each phase starts from the sample data and fuzzes its operations as one identity; see
 tests/fuzz/api_fuzzer.py for the checks. scripts/fuzz_api.py runs the same phases longer.
@@ -6,6 +6,8 @@ tests/fuzz/api_fuzzer.py for the checks. scripts/fuzz_api.py runs the same phase
 import pytest
 
 from tests.fuzz.api_fuzzer import load_schema, run_phase, standard_phases
+
+pytestmark = pytest.mark.slow
 
 EXAMPLES = 6  # fuzzing examples per operation in the main phases
 

@@ -1,4 +1,4 @@
-"""Page fuzzing (issue 12): the API fuzzer (schemathesis) only sees OpenAPI operations, so the
+"""Page fuzzing: the API fuzzer (schemathesis) only sees OpenAPI operations, so the
 pages' query strings and form posts are fuzzed here, with Hypothesis, as each role.
 
 Every GET page of the app (found in its URL map, so a new page is covered without a line here)
@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
-from tests.conftest import SAMPLE_LOGINS
+from tests.support.logins import SAMPLE_LOGINS
+
+pytestmark = pytest.mark.slow
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 FIELD = re.compile(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"')

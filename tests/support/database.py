@@ -68,3 +68,13 @@ def reset_to_sample_data(app) -> None:
         db.session.commit()
         load_sample_data()
         db.session.remove()
+
+
+def engine_of(app):
+    """The app's Engine, taken out of an app context that is popped again at once.
+
+    Never keep an app context pushed around a test: the test client's requests would reuse
+    it, its teardown would not run, and their sessions would stay idle in a transaction.
+    """
+    with app.app_context():
+        return db.engine

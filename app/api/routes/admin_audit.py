@@ -1,8 +1,8 @@
+from app.access import admin_required
 from app.api.schemas.audit_schemas import AuditEventSchema, AuditQuerySchema
-from app.api.schemas.common import list_schema
+from app.api.schemas.lists import list_schema
 from app.api.smorest import Blueprint
 from app.services import audit_service
-from app.utils.decorators import admin_required
 
 blp = Blueprint("admin_audit", __name__, url_prefix="/api/admin/audit",
                 description="Who changed what and when (admins only)")

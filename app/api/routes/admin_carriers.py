@@ -1,11 +1,11 @@
 from flask.views import MethodView
 
-from app.api.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySchema,
-                                             CarrierSchema, CarrierUpdateSchema)
-from app.api.schemas.common import list_schema
+from app.access import admin_required, staff_required
+from app.api.schemas.lists import list_schema
 from app.api.smorest import Blueprint
+from app.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySchema,
+                                         CarrierSchema, CarrierUpdateSchema)
 from app.services import carrier_service
-from app.utils.decorators import admin_required, staff_required
 
 blp = Blueprint(
     "admin_carriers", __name__, url_prefix="/api/admin/carriers",

@@ -1,12 +1,14 @@
+from functools import wraps
+
 from flask.views import MethodView
 
-from app.api.schemas.client_schemas import (ClientCreateSchema, ClientDeleteQuerySchema,
-                                            ClientQuerySchema, ClientSchema, ClientUpdateSchema,
-                                            SipSecretSchema)
-from app.api.schemas.common import list_schema
+from app.access import staff_required
+from app.api.schemas.lists import list_schema
 from app.api.smorest import Blueprint
+from app.schemas.client_schemas import (ClientCreateSchema, ClientDeleteQuerySchema,
+                                        ClientQuerySchema, ClientSchema, ClientUpdateSchema,
+                                        SipSecretSchema, UpdatedClient)
 from app.services import client_service
-from app.utils.decorators import staff_required
 
 blp = Blueprint(
     "admin_clients", __name__, url_prefix="/api/admin/clients",
@@ -14,6 +16,16 @@ blp = Blueprint(
                 "client writes its ps_endpoints, ps_aors, ps_auths and ps_endpoint_id_ips rows "
                 "(id = client_identifier) in the same transaction. SIP passwords are write-only.",
 )
+
+
+def judged_against_stored_client(view):
+    """Load the update with `UpdatedClient` set, so the SIP rules (which depend on the stored
+    client) are reported with the fields' errors in one 422."""
+    @wraps(view)
+    def wrapper(*args, client_id, **kwargs):
+        with UpdatedClient(client_id):
+            return view(*args, client_id=client_id, **kwargs)
+    return wrapper
 
 
 @blp.route("")
@@ -49,6 +61,7 @@ class ClientById(MethodView):
         """One client, with its SIP settings and, in register mode, its registrations."""
         return client_service.get_client(client_id)
 
+    @judged_against_stored_client
     @blp.arguments(ClientUpdateSchema)
     @blp.response(200, ClientSchema)
     @blp.alt_response(404, response="NOT_FOUND")

@@ -1,12 +1,12 @@
 """Admins and staff read every seller's DIDs and campaigns; changes are the sellers' own."""
 from flask.views import MethodView
 
-from app.api.schemas.campaign_schemas import AdminCampaignQuerySchema, AdminCampaignSchema
-from app.api.schemas.common import list_schema
-from app.api.schemas.did_schemas import AdminDidQuerySchema, AdminDidSchema
+from app.access import staff_required
+from app.api.schemas.lists import list_schema
 from app.api.smorest import Blueprint, ErrorSchema
+from app.schemas.campaign_schemas import AdminCampaignQuerySchema, AdminCampaignSchema
+from app.schemas.did_schemas import AdminDidQuerySchema, AdminDidSchema
 from app.services import campaign_service, did_service
-from app.utils.decorators import staff_required
 
 dids_blp = Blueprint("admin_dids", __name__, url_prefix="/api/admin/dids",
                      description="Every seller's DIDs, read-only (admins and staff)")

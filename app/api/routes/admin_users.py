@@ -1,11 +1,11 @@
 from flask.views import MethodView
 
-from app.api.schemas.common import list_schema
-from app.api.schemas.user_schemas import (UserCreateSchema, UserQuerySchema, UserSchema,
-                                          UserUpdateSchema)
+from app.access import admin_required
+from app.api.schemas.lists import list_schema
 from app.api.smorest import Blueprint, ErrorSchema
+from app.schemas.user_schemas import (UserCreateSchema, UserQuerySchema, UserSchema,
+                                      UserUpdateSchema)
 from app.services import user_service
-from app.utils.decorators import admin_required
 
 blp = Blueprint("admin_users", __name__, url_prefix="/api/admin/users",
                 description="User administration (admins only)")

@@ -1,10 +1,10 @@
 from flask import request
 from flask_login import current_user, login_user, logout_user
 
-from app.api.schemas.user_schemas import LoginSchema, PasswordChangeSchema, UserSchema
+from app.access import login_required
 from app.api.smorest import Blueprint, ErrorSchema
+from app.schemas.user_schemas import LoginSchema, PasswordChangeSchema, UserSchema
 from app.services import auth_service, user_service
-from app.utils.decorators import login_required
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Log in and out")
 

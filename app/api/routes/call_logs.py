@@ -2,14 +2,14 @@
 from flask import current_app
 from flask_login import current_user
 
-from app.api.schemas.call_log_schemas import (AdminCallLogFilterSchema, AdminCallLogQuerySchema,
-                                              CallLogFilterSchema, CallLogPageSchema,
-                                              CallLogQuerySchema, CallLogSchema,
-                                              CallSummarySchema)
-from app.api.schemas.common import PG_BIGINT_MAX
+from app.access import seller_required, staff_required
 from app.api.smorest import Blueprint
+from app.schemas.call_log_schemas import (AdminCallLogFilterSchema, AdminCallLogQuerySchema,
+                                          CallLogFilterSchema, CallLogPageSchema,
+                                          CallLogQuerySchema, CallLogSchema,
+                                          CallSummarySchema)
+from app.schemas.common import PG_BIGINT_MAX
 from app.services import call_log_service
-from app.utils.decorators import seller_required, staff_required
 
 admin_blp = Blueprint("admin_call_logs", __name__, url_prefix="/api/admin/call_logs",
                       description="Every call with its attempts (admins and staff)")

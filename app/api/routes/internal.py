@@ -3,6 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 
+from app.access import internal_token_required
 from app.api.schemas.internal_schemas import (AnsweredSchema, AttemptResultSchema,
                                               CallArrivalSchema, CallEndResultSchema,
                                               CallEndSchema, LogCallSchema,
@@ -12,7 +13,6 @@ from app.api.schemas.internal_schemas import (AnsweredSchema, AttemptResultSchem
 from app.api.smorest import Blueprint
 from app.extensions import db
 from app.services.routing import CallArrival, CallEnd, RoutingService
-from app.utils.decorators import internal_token_required
 
 blp = Blueprint("internal", __name__, url_prefix="/api/internal",
                 description="For Asterisk and its scripts: Bearer INTERNAL_API_TOKEN")

@@ -1,14 +1,14 @@
 from flask.views import MethodView
 from flask_login import current_user
 
-from app.api.schemas.common import list_schema
-from app.api.schemas.routing_setting_schemas import (RoutingSettingCreateSchema,
-                                                     RoutingSettingQuerySchema,
-                                                     RoutingSettingSchema,
-                                                     RoutingSettingUpdateSchema)
+from app.access import seller_required
+from app.api.schemas.lists import list_schema
 from app.api.smorest import Blueprint, ErrorSchema
+from app.schemas.routing_setting_schemas import (RoutingSettingCreateSchema,
+                                                 RoutingSettingQuerySchema,
+                                                 RoutingSettingSchema,
+                                                 RoutingSettingUpdateSchema)
 from app.services import routing_setting_service
-from app.utils.decorators import seller_required
 
 blp = Blueprint("seller_campaign_clients", __name__,
                 url_prefix="/api/seller/campaigns/<id:campaign_id>/clients",

@@ -1,11 +1,12 @@
 from flask.views import MethodView
 from flask_login import current_user
 
-from app.api.schemas.common import PaginationQuerySchema, list_schema
-from app.api.schemas.did_schemas import CampaignDidAttachSchema, DidSchema
+from app.access import seller_required
+from app.api.schemas.lists import list_schema
 from app.api.smorest import Blueprint, ErrorSchema
+from app.schemas.common import PaginationQuerySchema
+from app.schemas.did_schemas import CampaignDidAttachSchema, DidSchema
 from app.services import campaign_did_service
-from app.utils.decorators import seller_required
 
 blp = Blueprint("seller_campaign_dids", __name__,
                 url_prefix="/api/seller/campaigns/<id:campaign_id>/dids",

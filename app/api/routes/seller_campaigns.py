@@ -1,12 +1,12 @@
 from flask.views import MethodView
 from flask_login import current_user
 
-from app.api.schemas.campaign_schemas import (CampaignCreateSchema, CampaignQuerySchema,
-                                              CampaignSchema, CampaignUpdateSchema)
-from app.api.schemas.common import list_schema
+from app.access import seller_required
+from app.api.schemas.lists import list_schema
 from app.api.smorest import Blueprint, ErrorSchema
+from app.schemas.campaign_schemas import (CampaignCreateSchema, CampaignQuerySchema,
+                                          CampaignSchema, CampaignUpdateSchema)
 from app.services import campaign_service
-from app.utils.decorators import seller_required
 
 blp = Blueprint("seller_campaigns", __name__, url_prefix="/api/seller/campaigns",
                 description="Your campaigns (sellers only)")

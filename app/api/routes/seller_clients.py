@@ -1,8 +1,8 @@
-from app.api.schemas.common import list_schema
+from app.access import seller_required
+from app.api.schemas.lists import list_schema
 from app.api.schemas.seller_client_schemas import LinkableClientQuerySchema, LinkableClientSchema
 from app.api.smorest import Blueprint
 from app.services import routing_setting_service
-from app.utils.decorators import seller_required
 
 blp = Blueprint("seller_clients", __name__, url_prefix="/api/seller/clients",
                 description="The active clients a campaign may forward to (sellers only)")

@@ -1,11 +1,11 @@
 from flask.views import MethodView
 from flask_login import current_user
 
-from app.api.schemas.common import list_schema
-from app.api.schemas.did_schemas import DidCreateSchema, DidQuerySchema, DidSchema, DidUpdateSchema
+from app.access import seller_required
+from app.api.schemas.lists import list_schema
 from app.api.smorest import Blueprint, ErrorSchema
+from app.schemas.did_schemas import DidCreateSchema, DidQuerySchema, DidSchema, DidUpdateSchema
 from app.services import did_service
-from app.utils.decorators import seller_required
 
 blp = Blueprint("seller_dids", __name__, url_prefix="/api/seller/dids",
                 description="Your phone numbers (DIDs), stored in E.164 (sellers only)")

@@ -1,10 +1,10 @@
 """Dry-run routing: the decision a call would get now, without reserving anything."""
 from flask_login import current_user
 
-from app.api.schemas.simulation_schemas import SimulationRequestSchema, SimulationSchema
+from app.access import seller_required, staff_required
 from app.api.smorest import Blueprint
+from app.schemas.simulation_schemas import SimulationRequestSchema, SimulationSchema
 from app.services import simulation_service
-from app.utils.decorators import seller_required, staff_required
 
 seller_blp = Blueprint("seller_simulate", __name__, url_prefix="/api/seller/campaigns",
                        description="Where would a call to this campaign go?")

@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import PaginationQuerySchema, row_id
+from app.schemas.common import PaginationQuerySchema, row_id
 from app.services.audit_service import AUDITED, SQL_AUDITED
 
 ENTITY_TYPES = sorted(set(AUDITED.values()) | {"pjsip_endpoint"} | set(SQL_AUDITED))

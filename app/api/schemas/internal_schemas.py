@@ -2,7 +2,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import InputSchema
+from app.schemas.common import InputSchema
 
 uniqueid_field = dict(required=True, validate=validate.Length(min=1, max=150))
 

@@ -2,7 +2,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import PaginationQuerySchema
+from app.schemas.common import PaginationQuerySchema
 
 
 class LinkableClientSchema(ma.Schema):

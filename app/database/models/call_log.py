@@ -6,11 +6,9 @@ from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, Fo
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.domain.call_status import CALL_STATUSES, CallStatus
 from app.extensions import db
 
-# `in_progress` while the call is up; the others are final outcomes.
-CALL_STATUSES = ("in_progress", "answered", "no_route", "all_capped", "all_failed", "abandoned",
-                 "error", "duplicate", "closed", "overload")
 
 
 class CallLog(db.Model):
@@ -56,7 +54,7 @@ class CallLog(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration: Mapped[int | None] = mapped_column(Integer)
     billsec: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="in_progress",
+    status: Mapped[str] = mapped_column(String(16), default=CallStatus.IN_PROGRESS.value,
                                         server_default="in_progress")
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
     # Billable: answered and talked at least the campaign's billable_after.

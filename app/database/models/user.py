@@ -2,16 +2,16 @@ from sqlalchemy import CheckConstraint, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database.models.mixins import TimestampMixin
+from app.domain.roles import ROLES
 from app.extensions import db
 
-USER_ROLES = ("admin", "staff", "seller")
 USER_STATUSES = ("active", "inactive", "suspended")
 
 
 class User(TimestampMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint(f"role IN {USER_ROLES}", name="role"),
+        CheckConstraint(f"role IN {ROLES}", name="role"),
         CheckConstraint(f"status IN {USER_STATUSES}", name="status"),
         # Logins ignore case, so uniqueness must too.
         Index("uq_users_username_lower", text("lower(username)"), unique=True),

@@ -4,11 +4,14 @@
   var root = document.getElementById("dashboard");
   if (!root) return;
   var C = window.CapConduit, h = C.h;
-  var OUTCOMES = [["answered", "Answered"], ["no_route", "No route"], ["all_capped", "All capped"],
-                  ["all_failed", "All failed"], ["abandoned", "Abandoned"], ["closed", "Closed"],
-                  ["duplicate", "Duplicate"], ["overload", "Overload"]];
+  /* [status, label] of each outcome bar: the page states them (app.domain.call_status). */
+  var OUTCOMES = JSON.parse(root.getAttribute("data-outcomes"));
+  /* Every time on the dashboard is in one zone, the viewer's, and says so: the browser's own
+     (as the page's headings name it), else the zone the server named. */
   var zone = "";
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+  var shownZone = zone || root.getAttribute("data-zone") || "UTC";
+  root.querySelectorAll("[data-zone-name]").forEach(function (node) { node.textContent = shownZone; });
   var live = document.getElementById("dash-live");
   var updated = document.getElementById("dash-updated");
   var errorBox = document.getElementById("dash-error");
@@ -20,8 +23,16 @@
     var share = part / whole;
     return share >= 1 ? "full" : share >= 0.7 ? "high" : share > 0 ? "ok" : "idle";
   }
-  function hourLabel(iso) {
-    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
+  /* A time in the viewer's zone; `labelled` adds the zone's abbreviation (where no heading
+     names the zone: a tooltip, the chart's spoken summary). */
+  function timeLabel(iso, options, labelled) {
+    var format = { timeZone: shownZone, hour12: false };
+    Object.keys(options).forEach(function (key) { format[key] = options[key]; });
+    if (labelled) format.timeZoneName = "short";
+    return new Date(iso).toLocaleString([], format);
+  }
+  function hourLabel(iso, labelled) {
+    return timeLabel(iso, { hour: "2-digit", minute: "2-digit" }, labelled);
   }
 
   /* A horizontal bar: role=meter so that assistive technology reads "x of y". */
@@ -49,7 +60,7 @@
       average_billsec: C.formatSeconds(today.average_billsec),
       converted: today.converted, payout: C.formatMoney(today.payout), revenue: C.formatMoney(today.revenue),
       overload_last_minute: data.router.overload_last_minute, over_cap_today: data.router.over_cap_today,
-      since: "since " + new Date(today.since).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit", hour12: false, timeZoneName: "short" }) +
+      since: "since " + timeLabel(today.since, { weekday: "short", hour: "2-digit", minute: "2-digit" }, true) +
              (today.in_progress ? " · " + today.in_progress + " in progress" : "")
     };
     root.querySelectorAll("[data-kpi]").forEach(function (node) {
@@ -78,7 +89,7 @@
     var total = hours.reduce(function (sum, b) { return sum + b.total; }, 0);
     var busiest = hours.reduce(function (best, b) { return b.total > best.total ? b : best; }, hours[0]);
     var summary = total + " calls in the last 24 hours" +
-      (busiest && busiest.total ? "; busiest hour " + hourLabel(busiest.hour) + " with " + busiest.total : "");
+      (busiest && busiest.total ? "; busiest hour " + hourLabel(busiest.hour, true) + " with " + busiest.total : "");
     var svg = h("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": summary,
                          "class": "hour-chart", preserveAspectRatio: "xMidYMid meet" });
     [0, 0.5, 1].forEach(function (f) {
@@ -91,7 +102,7 @@
       var x = left + i * slot + (slot - barW) / 2;
       var hTotal = plotH * b.total / scaleMax, hAnswered = plotH * b.answered / scaleMax;
       var g = h("g", { "class": "hour", "data-hour": b.hour, "data-total": b.total },
-        h("title", { text: hourLabel(b.hour) + ": " + b.total + " calls, " + b.answered + " answered" }));
+        h("title", { text: hourLabel(b.hour, true) + ": " + b.total + " calls, " + b.answered + " answered" }));
       g.appendChild(h("rect", { x: x, y: top + plotH - hTotal, width: barW, height: Math.max(0, hTotal - hAnswered), "class": "bar-other" }));
       g.appendChild(h("rect", { x: x, y: top + plotH - hAnswered, width: barW, height: hAnswered, "class": "bar-answered" }));
       svg.appendChild(g);
@@ -159,7 +170,7 @@
     renderCampaigns(data.campaigns);
     renderClients(data.clients);
     renderCaps(data.caps);
-    updated.textContent = "Updated " + new Date(data.generated_at).toLocaleTimeString([], { hour12: false, timeZoneName: "short" });
+    updated.textContent = "Updated " + timeLabel(data.generated_at, { hour: "2-digit", minute: "2-digit", second: "2-digit" }, true);
     root.setAttribute("data-generated-at", data.generated_at);
   }
 

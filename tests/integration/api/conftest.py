@@ -1,8 +1,5 @@
-"""Fixtures for the seller-side API tests (tests/conftest.py holds the shared ones)."""
+"""Fixtures for the API tests (tests/conftest.py holds the shared ones)."""
 import pytest
-from sqlalchemy import text
-
-from app.extensions import db
 
 
 @pytest.fixture
@@ -17,19 +14,6 @@ def admin(client, auth):
     """The test client logged in as the sample admin."""
     assert auth.login("admin").status_code == 200
     return client
-
-
-@pytest.fixture
-def sql(app):
-    """Run one SQL statement straight on the database (committed); returns its rows, if any."""
-    def run(statement: str, **params):
-        with app.app_context():
-            result = db.session.execute(text(statement), params)
-            rows = [tuple(row) for row in result] if result.returns_rows else []
-            db.session.commit()
-            return rows
-
-    return run
 
 
 @pytest.fixture

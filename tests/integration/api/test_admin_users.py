@@ -20,12 +20,6 @@ def user_count(app):
         return db.session.scalar(select(func.count()).select_from(User))
 
 
-@pytest.fixture
-def admin(client, auth):
-    auth.login("admin")
-    return client
-
-
 def test_admin_creates_a_user_who_can_then_log_in(app, admin):
     response = admin.post("/api/admin/users", json=new_user())
     assert response.status_code == 201

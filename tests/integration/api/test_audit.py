@@ -5,12 +5,6 @@ from tests.support.responses import remember_secret
 PASSWORD = remember_secret("audited-password-1")
 
 
-@pytest.fixture
-def admin(client, auth):
-    auth.login("admin")
-    return client
-
-
 def events(admin, **filters):
     query = "&".join(f"{k}={v}" for k, v in filters.items())
     response = admin.get(f"/api/admin/audit?{query}")

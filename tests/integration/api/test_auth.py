@@ -1,6 +1,6 @@
 import pytest
 
-from tests.conftest import SAMPLE_LOGINS
+from tests.support.logins import SAMPLE_LOGINS
 from tests.support.responses import remember_secret
 
 

@@ -1,29 +1,6 @@
 import pytest
 
-from app.extensions import db
-from app.services.routing import CallArrival, CallEnd, RoutingService
-
-
-@pytest.fixture
-def admin(client, auth):
-    auth.login("admin")
-    return client
-
-
-@pytest.fixture
-def seller1(client, auth):
-    auth.login("seller1")
-    return client
-
-
-def make_calls(app, count, did="+14155550102", prefix="bulk"):
-    with app.app_context():
-        routing = RoutingService(db.engine)
-        for i in range(count):
-            uniqueid = f"{prefix}-{i}"
-            routing.route(CallArrival(uniqueid=uniqueid, did=did, caller_id=f"+1310555{i:04d}"))
-            routing.hangup(CallEnd(uniqueid=uniqueid, dial_status="ANSWER" if i % 2 else "NOANSWER",
-                                   attempt=1, billsec=10 * i))
+from tests.support.calls import make_calls
 
 
 def test_admin_lists_every_call_newest_first_with_attempts(admin):
@@ -88,12 +65,12 @@ def test_summary_filters_past_postgresql_integer_are_422(admin, query):
     assert list(response.json["error"]["details"]) == [query.split("=")[0]]
 
 
-def test_a_seller_sees_only_their_calls(seller1, auth, client):
-    assert [c["id"] for c in seller1.get("/api/seller/call_logs").json["items"]] == [4, 3, 2, 1]
-    assert seller1.get("/api/seller/call_logs/1").json["uniqueid"] == "pbx-a-1795500000.1"
-    assert seller1.get("/api/seller/call_logs/5").status_code == 404
+def test_a_seller_sees_only_their_calls(seller, auth, client):
+    assert [c["id"] for c in seller.get("/api/seller/call_logs").json["items"]] == [4, 3, 2, 1]
+    assert seller.get("/api/seller/call_logs/1").json["uniqueid"] == "pbx-a-1795500000.1"
+    assert seller.get("/api/seller/call_logs/5").status_code == 404
     # A seller cannot widen the view: seller_id is not a parameter of the seller's list.
-    widened = seller1.get("/api/seller/call_logs?seller_id=4")
+    widened = seller.get("/api/seller/call_logs?seller_id=4")
     assert widened.status_code == 422
     assert widened.json["error"]["details"] == {"seller_id": ["Unknown field."]}
     auth.logout()
@@ -128,6 +105,6 @@ def test_summary_counts_outcomes_rates_and_talk_time(admin):
     assert acme["total"] == 3 and acme["answered"] == 2  # call 2 went to bluesky after NOANSWER
 
 
-def test_seller_summary_covers_only_their_calls(seller1):
-    summary = seller1.get("/api/seller/call_logs/summary?from=2026-11-23T00:00:00%2B00:00").json
+def test_seller_summary_covers_only_their_calls(seller):
+    summary = seller.get("/api/seller/call_logs/summary?from=2026-11-23T00:00:00%2B00:00").json
     assert summary["total"] == 4 and summary["by_status"]["all_capped"] == 0

@@ -182,7 +182,7 @@ def test_every_transport_the_api_offers_is_defined_in_the_shipped_pjsip_conf():
 
 def test_done_when_a_carriers_call_reaches_each_client_through_the_api(platform, asterisk, app,
                                                                         client):
-    """The issue's acceptance path: everything made through the API, then a call from the
+    """The whole path: everything made through the API, then a call from the
     carrier is identified, routed, and each Dial string resolves to rows Asterisk can dial."""
     password = remember_secret("new-seller-password-2026")
     seller_doc = client.post("/api/admin/users", json={

@@ -1,6 +1,6 @@
-"""Issue 14, the API and its documentation: every resource in the README, security schemes in
-the OpenAPI document, every validation error at once, short messages, routing settings that
-name their client."""
+"""A newcomer's view of the API and its documentation: every resource in the README, security
+schemes in the OpenAPI document, every validation error at once, short messages, routing
+settings that name their client."""
 import re
 from pathlib import Path
 
@@ -69,3 +69,24 @@ def test_a_routing_setting_names_its_client(seller):
     assert (first["client_name"], first["client_identifier"]) == (items[0]["client_name"],
                                                                   items[0]["client_identifier"])
     assert first["client_identifier"] in {"acme-cc", "bluesky-cc", "summit-cc"}
+
+
+def test_an_update_gets_its_sip_rule_errors_with_the_field_errors(admin):
+    # acme-cc (1) is static: a null contact breaks a rule of the stored client's mode.
+    response = admin.patch("/api/admin/clients/1", json={
+        "name": "", "pjsip": {"contact_uri": None, "codecs": ["nope"]}})
+    assert response.status_code == 422
+    details = response.json["error"]["details"]
+    assert details["name"] == ["Required."]
+    assert details["pjsip"]["contact_uri"] == ["Required in static mode: the URI we dial."]
+    assert "codecs" in details["pjsip"]
+    # summit-cc (3) registers: max_contacts 0 is a valid number but not for its stored mode.
+    response = admin.patch("/api/admin/clients/3", json={
+        "client_identifier": "Bad Id", "pjsip": {"max_contacts": 0}})
+    details = response.json["error"]["details"]
+    assert details["client_identifier"] == ["Use 1 to 40 lowercase letters, digits, '-' and '_'."]
+    assert details["pjsip"] == {"max_contacts": ["At least 1 in register mode, or nothing can register."]}
+    # Nothing was written, and a valid change still saves.
+    assert admin.get("/api/admin/clients/3").json["pjsip"]["max_contacts"] >= 1
+    assert admin.patch("/api/admin/clients/3", json={"pjsip": {"max_contacts": 2}}).status_code == 200
+    assert admin.patch("/api/admin/clients/999", json={"name": "x"}).status_code == 404

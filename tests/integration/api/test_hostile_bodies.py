@@ -1,4 +1,4 @@
-"""Bodies and cursors whose *shape* used to reach a 500 (issue 12): every one is a 4xx in the
+"""Bodies and cursors whose *shape* used to reach a 500: every one is a 4xx in the
 error shape, on every operation that reads a JSON body.
 
 - nesting past what `json.loads` can recurse into (RecursionError), or past 32 levels;
@@ -9,15 +9,14 @@ error shape, on every operation that reads a JSON body.
 The operations come from the OpenAPI document, so a new one is covered without a line here.
 """
 import base64
-import json
 import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SAMPLE_LOGINS
 from tests.fuzz.api_fuzzer import INTERNAL_TOKEN
+from tests.support.logins import SAMPLE_LOGINS
 
 
 def _body_operations():

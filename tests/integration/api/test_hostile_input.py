@@ -3,7 +3,7 @@
 - A path id past PostgreSQL's `integer` ("integer out of range" in the query) is a 404: the
   route's `<id:…>` converter (app/api/smorest.py) does not match it.
 - Text with NUL (U+0000) or an unpaired surrogate, anywhere in a body or a query string, is a
-  422 naming the field (InputSchema in app/api/schemas/common.py); PostgreSQL cannot store NUL
+  422 naming the field (InputSchema in app/schemas/common.py); PostgreSQL cannot store NUL
   and UTF-8 cannot encode a lone surrogate.
 - A body past MAX_CONTENT_LENGTH is refused with 413 before it is read.
 """

@@ -1,15 +1,9 @@
 import pytest
 
 from tests.support.routing import assert_counters_match_a_recount, counters
-from tests.conftest import engine_of
 
 TOKEN = "testing-internal-token-not-for-production"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-def engine(app):
-    return engine_of(app)
 
 
 @pytest.mark.parametrize("path", ["route", "attempt_result", "answered", "hangup", "log_call",

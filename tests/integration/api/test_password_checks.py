@@ -1,4 +1,4 @@
-"""Every password check under attack (issue 12), against the real PostgreSQL:
+"""Every password check under attack, against the real PostgreSQL:
 
 - the throttle's check-and-count is one atomic step before bcrypt: however many guesses arrive
   at once, from threads or from processes, no more than the limit are checked;
@@ -20,13 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import bcrypt as pybcrypt
 import pytest
-from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import SAMPLE_LOGINS
-from tests.integration.web.conftest import pages  # noqa: F401  (the same fixture)
+from tests.support.logins import SAMPLE_LOGINS
 
 WRONG = "wrong-password-123"
 

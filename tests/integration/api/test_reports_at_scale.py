@@ -1,4 +1,4 @@
-"""Call-log reports at scale (issue 19): keyset pages with ties, every filter, seller isolation,
+"""Call-log reports at scale: keyset pages with ties, every filter, seller isolation,
 summaries equal to a recount whatever happens to the rows, and the daily rollup's exactness.
 No timing here: speed lives in bench/reports.py."""
 import random
@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import text
 
 from app.extensions import db
 from app.services import call_log_service
+from tests.support.calls import make_calls
 
 T0 = datetime(2026, 11, 10, 0, 0, tzinfo=timezone.utc)
 
@@ -241,8 +241,6 @@ def test_the_rollup_and_the_summaries_stay_exact_through_every_kind_of_change(ma
 
 
 def test_the_routing_engine_keeps_the_rollup_exact(app, sql, admin):
-    from tests.integration.api.test_call_logs import make_calls
-
     make_calls(app, 12, did="+14155550100", prefix="rollup")
     assert sql("SELECT count(*) FROM call_logs WHERE uniqueid LIKE 'rollup-%' AND ended_at IS NOT NULL")[0][0] == 12
     assert_rollup_is_exact(sql)

@@ -6,18 +6,6 @@ from app.services.routing import CallArrival, CallEnd, RoutingService
 from tests.support.routing import scalar
 
 
-@pytest.fixture
-def seller(client, auth):
-    auth.login("seller1")
-    return client
-
-
-@pytest.fixture
-def admin(client, auth):
-    auth.login("admin")
-    return client
-
-
 def test_campaign_rules_round_trip(seller):
     body = {"name": "Rules", "max_concurrency": 5, "daily_cap": 100, "timezone": "America/Chicago",
             "billable_after": 90, "payout": 12.5, "duplicate_window_hours": 24,

@@ -1,7 +1,7 @@
 """Attackers: throttled logins, sessions that end, cookie flags, headers, CSRF."""
 import pytest
 
-from tests.conftest import SAMPLE_LOGINS
+from tests.support.logins import SAMPLE_LOGINS
 from tests.support.responses import remember_secret
 
 

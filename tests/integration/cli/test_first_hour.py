@@ -1,4 +1,4 @@
-"""A newcomer's first commands (issue 14, "Running it"): clear one-line refusals, quiet output,
+"""A newcomer's first commands: clear one-line refusals, quiet output,
 `--help` that starts nothing, Ctrl-C that always works, tests that leave the repository alone."""
 import os
 import signal
@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from tests.browser.conftest import SCREENSHOTS
-from tests.integration.cli.test_seed_commands import project_copy, user_env
 from tests.support.processes import free_port
+from tests.support.project import project_copy, user_env
+from tests.support.screenshots import SCREENSHOTS
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -47,12 +47,10 @@ def test_flask_help_starts_no_database_and_commands_print_no_warnings(tmp_path):
     env.pop("XDG_RUNTIME_DIR", None)
     for args in (["flask", "--help"], ["flask", "agi", "serve", "--help"],
                  ["flask", "routing", "reconcile", "--help"], ["flask", "sample-data", "load", "--help"]):
-        started = time.monotonic()
         result = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         assert result.stderr == "", result.stderr
         assert "Usage:" in result.stdout
-        assert time.monotonic() - started < 20
     assert not (root / "instance" / "postgres").exists()
 
     # A real command on the embedded database: its own answer, nothing else.

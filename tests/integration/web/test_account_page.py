@@ -1,6 +1,6 @@
 """Changing one's own password."""
-from tests.conftest import SAMPLE_LOGINS
-from tests.integration.web.conftest import field_error
+from tests.support.logins import SAMPLE_LOGINS
+from tests.support.pages import field_error
 from tests.support.responses import remember_secret
 
 NEW_PASSWORD = remember_secret("a-brand-new-password-2026")

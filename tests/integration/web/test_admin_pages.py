@@ -1,8 +1,9 @@
 """Users, clients (with their SIP endpoint) and carriers through the pages."""
-from tests.integration.web.conftest import field_error
+import re
+
+from tests.support.pages import SIP_SECRET, client_form, field_error
 from tests.support.responses import remember_secret
 
-SIP_SECRET = remember_secret("delta-outbound-secret-77")
 USER_PASSWORD = remember_secret("carol-password-2026")
 
 
@@ -45,21 +46,6 @@ def test_the_last_admin_cannot_be_deactivated(pages, sql):
     response = pages.post("/admin/users/1/status", {"status": "inactive"}, follow_redirects=True)
     assert "last active admin" in response.get_data(as_text=True)
     assert sql("SELECT status FROM users WHERE id = 1") == [("active",)]
-
-
-def client_form(**overrides):
-    form = {"client_identifier": "delta-cc", "name": "Delta Dialers", "department": "Solar",
-            "status": "active", "notes": "", "pjsip.mode": "static",
-            "pjsip.contact_uri": "sip:queue@pbx.delta.example:5060",
-            "pjsip.outbound_auth": ["", "on"], "pjsip.outbound_auth.username": "capconduit",
-            "pjsip.outbound_auth.password": SIP_SECRET, "pjsip.transport": "transport-udp",
-            "pjsip.codecs": "alaw, ulaw", "pjsip.dtmf_mode": "info",
-            "pjsip.identify_ips": "198.51.100.77\n203.0.113.64/28", "pjsip.max_contacts": "1",
-            "pjsip.inbound_auth.username": "", "pjsip.inbound_auth.password": "",
-            "pjsip.callerid": "", "pjsip.from_user": "", "pjsip.from_domain": "",
-            "pjsip.send_pai": "", "pjsip.nat": ["", "on"]}
-    form.update(overrides)
-    return form
 
 
 def test_a_client_created_in_the_form_gets_its_endpoint_rows(pages, sql):
@@ -153,3 +139,20 @@ def test_sellers_cannot_open_client_or_carrier_pages(pages):
     pages.login("seller1")
     for url in ("/clients", "/clients/1", "/carriers", "/admin/users"):
         assert pages.get(url).status_code == 403, url
+
+
+def test_forms_show_the_limits_of_the_schema_that_loads_them(pages):
+    from app.schemas.client_schemas import ClientCreateSchema
+    from app.schemas.user_schemas import UserCreateSchema
+    from app.web.forms import field_limits
+
+    pages.login("admin")
+    html = pages.get("/admin/users/new").get_data(as_text=True)
+    username = re.search(r'<input type="text" id="f-username"[^>]*>', html).group(0)
+    limits = field_limits(UserCreateSchema())["username"]
+    assert f'maxlength="{limits["maxlength"]}"' in username
+    assert f'minlength="{limits["minlength"]}"' in username
+    html = pages.get("/clients/new").get_data(as_text=True)
+    callerid = re.search(r'<input type="text" id="f-pjsip-callerid"[^>]*>', html).group(0)
+    assert f'maxlength="{field_limits(ClientCreateSchema())["pjsip.callerid"]["maxlength"]}"' in callerid
+    assert "At most 40 characters" in html  # the hint reads the same limit

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from tests.integration.web.conftest import field_error
+from tests.support.pages import field_error
 
 
 def test_the_front_door_sends_visitors_to_the_login_page(pages):

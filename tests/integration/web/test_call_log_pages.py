@@ -5,18 +5,11 @@ import io
 import pytest
 from sqlalchemy import event
 
-from app.services import call_log_service
-from tests.integration.web.conftest import field_error
+from tests.support.pages import field_error
 
 
 def call_rows(html: str) -> int:
     return html.count('class="call-row"')
-
-
-@pytest.fixture
-def seller(pages):
-    pages.login("seller1")
-    return pages
 
 
 def test_a_seller_sees_only_their_calls(seller):

@@ -129,3 +129,17 @@ def test_the_router_health_counts_overload_refusals_of_the_last_minute_and_answe
             u=uniqueid, s=seller, t=started, st=status, d=decision)
     assert snapshot(3, now=at)["router"] == {"overload_last_minute": 1, "over_cap_today": 1}
     assert snapshot(None, now=at)["router"] == {"overload_last_minute": 2, "over_cap_today": 1}
+
+
+def test_the_page_tells_its_script_the_outcome_bars_in_words(pages):
+    import json
+    import re
+    from html import unescape
+
+    from app.domain.call_status import DASHBOARD_OUTCOMES, CallStatus
+
+    pages.login("admin")
+    html = pages.get("/dashboard").get_data(as_text=True)
+    outcomes = json.loads(unescape(re.search(r'data-outcomes="([^"]*)"', html).group(1)))
+    assert outcomes == [[s, CallStatus(s).label] for s in DASHBOARD_OUTCOMES]
+    assert pages.get("/dashboard/data").json["today"]["outcomes"].keys() == set(DASHBOARD_OUTCOMES)

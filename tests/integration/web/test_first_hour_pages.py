@@ -1,4 +1,4 @@
-"""Issue 14, the pages: every error at once, example placeholders, times labelled with the
+"""A newcomer's pages: every error at once, example placeholders, times labelled with the
 viewer's zone (pages and CSV), the dashboard's denominators, breadcrumbs and the header."""
 import csv
 import io
@@ -7,8 +7,8 @@ import re
 from html import unescape
 from pathlib import Path
 
-from tests.integration.web.conftest import field_error
-from tests.integration.web.test_admin_pages import client_form
+from tests.support.pages import client_form, field_error
+
 
 SAMPLE_DATA = (Path(__file__).resolve().parents[3] / "sample_data.sql").read_text()
 DOCUMENTATION_NETWORKS = [ipaddress.ip_network(n) for n in
@@ -55,7 +55,7 @@ def test_call_log_times_are_labelled_with_the_viewers_zone(pages):
 
 
 def test_times_outside_a_labelled_column_carry_their_zone(app):
-    from app.web.site import local_time
+    from app.web.formatting import local_time
 
     with app.test_request_context(headers={"Cookie": "tz=Europe/Paris"}):
         # a decision round's time, a registration's expiry
@@ -96,3 +96,15 @@ def test_breadcrumbs_end_with_the_page_and_the_header_names_the_role_once(pages)
     assert '<li aria-current="page">New user</li>' in html
     header = re.search(r'class="user-link".*?</a>', html, re.S).group(0)
     assert "ADMIN" not in header and "role-badge" not in header and "(admin)" in header
+
+
+def test_the_client_edit_form_reports_the_sip_rules_with_the_field_errors(pages):
+    pages.login("admin")
+    response = pages.post("/clients/3", client_form(**{
+        "client_identifier": "summit-cc", "name": "", "pjsip.mode": "register",
+        "pjsip.max_contacts": "0", "pjsip.identify_ips": "", "pjsip.outbound_auth": ""}))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert field_error(html, "f-name") == "Required."
+    assert field_error(html, "f-pjsip-max-contacts") == (
+        "At least 1 in register mode, or nothing can register.")

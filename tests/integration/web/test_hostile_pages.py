@@ -1,4 +1,4 @@
-"""Page input that used to reach a 500 (issue 12): every one is a 4xx HTML page or a safe
+"""Page input that used to reach a 500: every one is a 4xx HTML page or a safe
 redirect. The class is covered: every control character in a `next=` target, bytes that are
 not UTF-8 in any page's query string, cursors past bigint in the call log pages."""
 import base64

@@ -1,4 +1,4 @@
-"""Issue 8's routing rules through the pages: client seats and hours, campaign rules, the
+"""The routing rules through the pages: client seats and hours, campaign rules, the
 routing table's period caps and price, call decisions and billing, and the simulator."""
 import csv
 import io
@@ -12,20 +12,8 @@ import pytest
 from app.extensions import db
 from app.services import dashboard_service
 from app.services.routing import CallArrival, CallEnd, RoutingService
-from tests.integration.web.conftest import field_error
-from tests.integration.web.test_admin_pages import client_form
+from tests.support.pages import client_form, field_error
 
-
-@pytest.fixture
-def admin(pages):
-    pages.login("admin")
-    return pages
-
-
-@pytest.fixture
-def seller(pages):
-    pages.login("seller1")
-    return pages
 
 
 def hours_form(**days):

@@ -1,13 +1,7 @@
 """A seller's DIDs, campaigns, campaign DIDs and routing through the pages."""
 import pytest
 
-from tests.integration.web.conftest import field_error
-
-
-@pytest.fixture
-def seller(pages):
-    pages.login("seller1")
-    return pages
+from tests.support.pages import field_error
 
 
 def test_a_did_is_added_in_national_format_and_stored_in_e164(seller, sql):

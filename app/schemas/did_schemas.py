@@ -2,8 +2,8 @@ import marshmallow as ma
 import phonenumbers
 from marshmallow import validate
 
-from app.api.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
 from app.database.models.client import ACTIVE_STATUSES
+from app.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
 
 REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
 

@@ -1,4 +1,4 @@
-"""Pieces every resource schema shares: input hygiene, row ids, pagination in and out."""
+"""Pieces every input schema shares: input hygiene, row ids, pagination."""
 from collections.abc import Mapping
 
 import marshmallow as ma
@@ -67,26 +67,6 @@ def row_id(**kwargs) -> ma.fields.Integer:
 class PaginationQuerySchema(InputSchema):
     page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = ma.fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PER_PAGE))
-
-
-class PageMetaSchema(ma.Schema):
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
-    pages = ma.fields.Integer()
-
-
-_list_schemas: dict[type, type] = {}
-
-
-def list_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
-    """`{"items": [...], "page", "per_page", "total", "pages"}` around `item_schema`."""
-    if item_schema not in _list_schemas:
-        name = item_schema.__name__.removesuffix("Schema") + "ListSchema"
-        _list_schemas[item_schema] = type(
-            name, (PageMetaSchema,), {"items": ma.fields.List(ma.fields.Nested(item_schema))}
-        )
-    return _list_schemas[item_schema]
 
 
 def strip_strings(data: dict, *names: str) -> dict:

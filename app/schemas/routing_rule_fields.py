@@ -1,4 +1,4 @@
-"""The fields of issue 8's routing rules, shared by the client, campaign and link schemas."""
+"""The fields of the routing rules (seats, hours, caps, billing, repeat callers), shared by the client, campaign and link schemas."""
 import re
 import zoneinfo
 from datetime import date

@@ -1,15 +1,17 @@
 import marshmallow as ma
 from marshmallow import ValidationError, validate
+from marshmallow.experimental.context import Context
 
-from app.api.schemas import PatternUnlessEmpty
-from app.api.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
-from app.api.schemas.routing_rule_fields import ClientRulesFields
-from app.api.schemas.sip_fields import (SipAuthInputSchema, SipAuthSchema, codecs_field,
-                                        dtmf_mode_field, identify_ips_field, plain_text_field,
-                                        sip_host_field, sip_uri_field, sip_user_field,
-                                        transport_field)
 from app.database.models.carrier import CARRIER_ENDPOINT_PREFIX
 from app.database.models.client import ACTIVE_STATUSES, CLIENT_IDENTIFIER_PATTERN, PJSIP_MODES
+from app.schemas import PatternUnlessEmpty
+from app.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
+from app.schemas.routing_rule_fields import ClientRulesFields
+from app.schemas.sip_fields import (SipAuthInputSchema, SipAuthSchema, codecs_field,
+                                    dtmf_mode_field, identify_ips_field, plain_text_field,
+                                    sip_host_field, sip_uri_field, sip_user_field,
+                                    transport_field)
+from app.services.client_service import sip_rule_errors
 
 
 def _not_reserved(identifier: str) -> None:
@@ -117,6 +119,25 @@ class _ClientInput(InputSchema):
         return data
 
 
+# The id of the client an update applies to, set by the adapter around loading the update
+# (`with UpdatedClient(client_id): …`): its SIP rules depend on the stored client.
+UpdatedClient = Context[int]
+
+
+def _check_sip_rules(data: dict, original, identifier: str | None,
+                     client_id: int | None = None) -> None:
+    pjsip = data.get("pjsip")
+    given = original.get("pjsip") if isinstance(original, dict) else None
+    if not isinstance(pjsip, dict) or not isinstance(given, dict):
+        return
+    errors = sip_rule_errors(identifier, pjsip, client_id=client_id)
+    # A field that was given but refused already carries its own message.
+    errors = {name: messages for name, messages in errors.items()
+              if name in pjsip or name not in given}
+    if errors:
+        raise ValidationError({"pjsip": errors})
+
+
 class ClientCreateSchema(ClientRulesFields, _ClientInput):
     client_identifier = ma.fields.String(required=True, **identifier_field)
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -129,17 +150,7 @@ class ClientCreateSchema(ClientRulesFields, _ClientInput):
     def sip_rules(self, data, original, **kwargs):
         """The SIP rules of a new client (a static one needs a contact URI, …) in the same
         answer as the fields' own errors, so that every error is reported at once."""
-        from app.services.client_service import sip_rule_errors
-
-        pjsip, given = data.get("pjsip"), (original or {}).get("pjsip") if isinstance(original, dict) else None
-        if not isinstance(pjsip, dict) or not isinstance(given, dict):
-            return
-        errors = sip_rule_errors(data.get("client_identifier") or "new-client", pjsip)
-        # A field that was given but refused already carries its own message.
-        errors = {name: messages for name, messages in errors.items()
-                  if name in pjsip or name not in given}
-        if errors:
-            raise ValidationError({"pjsip": errors})
+        _check_sip_rules(data, original, data.get("client_identifier") or "new-client")
 
 
 class ClientUpdateSchema(ClientRulesFields, _ClientInput):
@@ -149,6 +160,14 @@ class ClientUpdateSchema(ClientRulesFields, _ClientInput):
     status = ma.fields.String(validate=validate.OneOf(ACTIVE_STATUSES))
     notes = ma.fields.String(validate=validate.Length(max=10_000))
     pjsip = ma.fields.Nested(PjsipInputSchema)
+
+    @ma.validates_schema(pass_original=True, skip_on_field_errors=False)
+    def sip_rules(self, data, original, **kwargs):
+        """The SIP rules of the changes, judged against the stored client (`UpdatedClient`),
+        in the same answer as the fields' own errors."""
+        client_id = UpdatedClient.get(None)
+        if client_id is not None:
+            _check_sip_rules(data, original, data.get("client_identifier"), client_id)
 
 
 class ClientQuerySchema(PaginationQuerySchema):

@@ -1,12 +1,13 @@
-"""Access control for API routes: 401 when nobody is logged in, 403 for the wrong role."""
+"""Access control for API routes and pages: 401 when nobody is logged in, 403 for the wrong role,
+and the internal Bearer token of the Asterisk-side API."""
 import hmac
 from functools import wraps
 
 from flask import current_app, request
-
 from flask_login import current_user
 
-from app.utils.exceptions import Forbidden, Unauthorized
+from app.domain.errors import Forbidden, Unauthorized
+from app.domain.roles import PLATFORM_ROLES, ROLES, Role
 
 
 def roles_required(*roles: str):
@@ -25,10 +26,10 @@ def roles_required(*roles: str):
     return decorator
 
 
-admin_required = roles_required("admin")
-staff_required = roles_required("admin", "staff")
-seller_required = roles_required("seller")
-login_required = roles_required("admin", "staff", "seller")
+admin_required = roles_required(Role.ADMIN)
+staff_required = roles_required(*PLATFORM_ROLES)
+seller_required = roles_required(Role.SELLER)
+login_required = roles_required(*ROLES)
 
 
 def internal_token_required(view):

@@ -1,9 +1,9 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import InputSchema, row_id
-from app.api.schemas.routing_rule_fields import Money
-from app.database.models.call_log import CALL_STATUSES
+from app.domain.call_status import CALL_STATUSES
+from app.schemas.common import InputSchema, row_id
+from app.schemas.routing_rule_fields import Money
 
 MAX_LIMIT = 200
 

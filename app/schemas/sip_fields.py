@@ -6,7 +6,7 @@ app.services.sip_syntax and the lists in app.services.pjsip_service.
 import marshmallow as ma
 from marshmallow import ValidationError, validate
 
-from app.api.schemas.common import InputSchema
+from app.schemas.common import InputSchema
 from app.services.pjsip_service import DTMF_MODES, MAX_IDENTIFY_IPS, TRANSPORTS
 from app.services.sip_syntax import (CODECS, check_auth_username, check_plain_text,
                                      networks_overlap, parse_identify_network, parse_sip_host,

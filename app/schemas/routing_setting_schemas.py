@@ -2,9 +2,9 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import InputSchema, PaginationQuerySchema
-from app.api.schemas.routing_rule_fields import SettingRulesFields
 from app.database.models.client import ACTIVE_STATUSES
+from app.schemas.common import InputSchema, PaginationQuerySchema
+from app.schemas.routing_rule_fields import SettingRulesFields
 
 MAX_INT = 2**31 - 1  # PostgreSQL integer
 

@@ -1,10 +1,10 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
-from app.api.schemas.sip_fields import (codecs_field, dtmf_mode_field, identify_ips_field,
-                                        plain_text_field, transport_field)
 from app.database.models.client import ACTIVE_STATUSES
+from app.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
+from app.schemas.sip_fields import (codecs_field, dtmf_mode_field, identify_ips_field,
+                                    plain_text_field, transport_field)
 from app.services.pjsip_service import DEFAULT_CODECS, DEFAULT_DTMF_MODE, DEFAULT_TRANSPORT
 
 class CarrierSchema(ma.Schema):

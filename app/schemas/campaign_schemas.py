@@ -1,10 +1,10 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
-from app.api.schemas.routing_rule_fields import CampaignRulesFields
 from app.database.models.campaign import DIAL_TIMEOUT_RANGE
 from app.database.models.client import ACTIVE_STATUSES
+from app.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
+from app.schemas.routing_rule_fields import CampaignRulesFields
 
 name_field = dict(validate=validate.Length(min=1, max=120),
                   metadata={"description": "Unique among your campaigns, ignoring case"})

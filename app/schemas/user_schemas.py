@@ -1,8 +1,9 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.api.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
-from app.database.models.user import USER_ROLES, USER_STATUSES
+from app.database.models.user import USER_STATUSES
+from app.domain.roles import ROLES
+from app.schemas.common import InputSchema, PaginationQuerySchema, strip_strings
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
@@ -35,7 +36,7 @@ class UserCreateSchema(InputSchema):
     username = ma.fields.String(required=True, **username_field)
     email = ma.fields.Email(required=True, validate=validate.Length(max=254))
     password = ma.fields.String(required=True, **password_field)
-    role = ma.fields.String(required=True, validate=validate.OneOf(USER_ROLES))
+    role = ma.fields.String(required=True, validate=validate.OneOf(ROLES))
     status = ma.fields.String(load_default="active", validate=validate.OneOf(USER_STATUSES))
     full_name = ma.fields.String(load_default="", validate=validate.Length(max=200))
     company_name = ma.fields.String(load_default="", validate=validate.Length(max=200))
@@ -49,7 +50,7 @@ class UserUpdateSchema(InputSchema):
     username = ma.fields.String(**username_field)
     email = ma.fields.Email(validate=validate.Length(max=254))
     password = ma.fields.String(**password_field)
-    role = ma.fields.String(validate=validate.OneOf(USER_ROLES))
+    role = ma.fields.String(validate=validate.OneOf(ROLES))
     status = ma.fields.String(validate=validate.OneOf(USER_STATUSES))
     full_name = ma.fields.String(validate=validate.Length(max=200))
     company_name = ma.fields.String(validate=validate.Length(max=200))
@@ -60,7 +61,7 @@ class UserUpdateSchema(InputSchema):
 
 
 class UserQuerySchema(PaginationQuerySchema):
-    role = ma.fields.String(validate=validate.OneOf(USER_ROLES))
+    role = ma.fields.String(validate=validate.OneOf(ROLES))
     status = ma.fields.String(validate=validate.OneOf(USER_STATUSES))
     q = ma.fields.String(validate=validate.Length(max=200))
 

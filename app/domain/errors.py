@@ -1,6 +1,6 @@
-"""Domain errors. Services raise these; one handler turns each into the API's error shape.
-
-Every error answers `{"error": {"code", "message", "details"}}` with the status below.
+"""Domain errors. Services raise these; the API answers each as
+`{"error": {"code", "message", "details"}}` with the status below (app.api.errors), and the
+pages show it beside its fields (app.web.forms) or as an error page (app.web.errors).
 """
 
 
@@ -16,9 +16,6 @@ class AppError(Exception):
         self.headers = headers or {}
         if code:
             self.code = code
-
-    def to_dict(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
 
 class BadRequest(AppError):
