@@ -92,8 +92,8 @@ class AsyncRoutingService(RoutingSteps):
         step = super().hangup(end, unanswered_status)
         return await self._run(step) if step is not None else None
 
-    async def expire(self) -> int:
-        freed = await self._run(super().expire())
+    async def expire(self, live_uniqueids: Iterable[str] | None = None) -> int:
+        freed = await self._run(super().expire(live_uniqueids))
         if freed:
             log.warning("expired %d dialling reservation(s)", freed)
         return freed
