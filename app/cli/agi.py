@@ -26,7 +26,8 @@ DEFAULT_PROCESSES = min(os.cpu_count() or 1, 2)
               help="Database connections per process.")
 @click.option("--route-budget-ms", default=int(DEFAULT_ROUTE_BUDGET * 1000), show_default=True,
               type=click.IntRange(10, 10_000),
-              help="A route that cannot start its database work this soon is refused (overload).")
+              help="A route that cannot start its database work this soon after its connection "
+                   "arrived is refused (overload, cause 41).")
 @click.option("--live-channels", envvar="AGI_LIVE_CHANNELS", default=None, metavar="COMMAND",
               help="A shell command printing Asterisk's live channels, e.g. "
                    "'asterisk -rx \"core show channels concise\"' (env AGI_LIVE_CHANNELS): "

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 # A step that cannot finish in this time fails (the call is rejected with reason "error")
 # instead of keeping its Asterisk channel waiting on a stuck database.
 STATEMENT_TIMEOUT_MS = 5000
-# A route waits at most this long for a database connection (see README, Performance).
+# A route must start its database work within this long of its connection's arrival, or it is
+# refused (see README, "Under overload": the default is measured there).
 DEFAULT_ROUTE_BUDGET = 0.3
 
 
@@ -42,9 +43,10 @@ class AsyncRoutingService(RoutingSteps):
         self.pool_size = pool_size
         self.min_pool_size = pool_size if min_pool_size is None else min_pool_size
         self.connection_wait = connection_wait  # longest wait for a free connection
-        # Admission control: a route that cannot start its database work this soon is refused
-        # at once (reason "overload", cause 41), so the carrier can try elsewhere instead of
-        # the caller hearing silence while calls pile up.
+        # Admission control: a route that cannot start its database work this soon after its
+        # connection arrived (time spent queueing in a busy server included) is refused at once
+        # (reason "overload", cause 41), so the carrier can try elsewhere instead of the caller
+        # hearing silence while calls pile up.
         self.route_budget = route_budget
         self._pool: ConnectionPool | None = None
 
@@ -67,15 +69,20 @@ class AsyncRoutingService(RoutingSteps):
             await pool.close()
 
     # -- the steps -----------------------------------------------------------------------
-    async def route(self, arrival: CallArrival) -> RouteDecision:
+    async def route(self, arrival: CallArrival, *, arrived_at: float | None = None) -> RouteDecision:
+        """`arrived_at` (the event loop's clock): when the route's connection arrived; the
+        budget counts from then (default: from now)."""
         step = super().route(arrival)
         if isinstance(step, RouteDecision):
             return step
+        waited = asyncio.get_running_loop().time() - arrived_at if arrived_at is not None else 0.0
         try:
-            return await self._run(step, wait=self.route_budget)
+            if waited >= self.route_budget:
+                raise PoolOverloaded("the budget ran out before the database work started")
+            return await self._run(step, wait=self.route_budget - waited)
         except PoolOverloaded:
-            log.warning("route uniqueid=%s refused: no database connection within %.0f ms",
-                        arrival.uniqueid, self.route_budget * 1000)
+            log.warning("route uniqueid=%s refused: database work not started within %.0f ms of "
+                        "its arrival", arrival.uniqueid, self.route_budget * 1000)
             return RouteDecision.reject("overload")
 
     async def simulate(self, campaign_id: int, *, caller_id: str | None = None,

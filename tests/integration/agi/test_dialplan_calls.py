@@ -327,3 +327,34 @@ def test_a_route_that_cannot_start_within_its_budget_is_refused_as_overload(engi
     assert record.hangup_cause == "41"
     assert call_log(engine, record.uniqueid)["status"] == "overload"
     assert_counters_match_a_recount(engine)
+
+
+def test_a_route_that_queued_in_a_busy_server_past_its_budget_is_refused_as_overload(engine):
+    """The budget counts from the connection's arrival: a route the server only reads after
+    its budget ran out (the server busy) is refused at once, before any database work, and
+    the call is logged as an overload refusal."""
+    routing = async_routing(engine, route_budget=0.2)
+    handlers = build_handlers(routing)
+    route = handlers["route"]
+
+    async def route_read_late(session):
+        session.arrived_at -= 1.0  # the server was busy for a second before reading it
+        await route(session)
+
+    handlers["route"] = route_read_late
+
+    async def main():
+        server = AGIServer(handlers, port=0, on_stop=routing.close)
+        await server.start()
+        try:
+            return await Channel(load_dialplan(), "127.0.0.1", server.port, exten=MEDICARE).run()
+        finally:
+            await server.stop(grace_seconds=5)
+
+    record = asyncio.run(main())
+    assert record.dials == [] and record.variables["CC_REASON"] == "overload"
+    assert record.hangup_cause == "41"
+    row = call_log(engine, record.uniqueid)
+    assert row["status"] == "overload" and row["decision"] == []
+    assert counters(engine)[4][0] == 0
+    assert_counters_match_a_recount(engine)
