@@ -89,15 +89,17 @@ class AsyncRoutingService(RoutingSteps):
                        at: datetime | None = None) -> Simulation:
         return await self._run(super().simulate(campaign_id, caller_id, at))
 
+    # The steps of calls in progress go before new routes when connections are short (see
+    # connections.py): they free slots and count deliveries.
     async def attempt_result(self, uniqueid: str, attempt: int, dial_status: str) -> None:
-        await self._run(super().attempt_result(uniqueid, attempt, dial_status))
+        await self._run(super().attempt_result(uniqueid, attempt, dial_status), urgent=True)
 
     async def answered(self, uniqueid: str, attempt: int) -> None:
-        await self._run(super().answered(uniqueid, attempt))
+        await self._run(super().answered(uniqueid, attempt), urgent=True)
 
     async def hangup(self, end: CallEnd, *, unanswered_status: str = "abandoned") -> str | None:
         step = super().hangup(end, unanswered_status)
-        return await self._run(step) if step is not None else None
+        return await self._run(step, urgent=True) if step is not None else None
 
     async def expire(self, live_uniqueids: Iterable[str] | None = None) -> int:
         freed = await self._run(super().expire(live_uniqueids))
@@ -123,13 +125,13 @@ class AsyncRoutingService(RoutingSteps):
         return changed
 
     # -- plumbing ------------------------------------------------------------------------
-    async def _run(self, statement: Statement, wait: float | None = None):
+    async def _run(self, statement: Statement, wait: float | None = None, urgent: bool = False):
         if self._pool is None:
             await self.open()
         pool = self._pool
         for attempt in range(1, RETRIES + 1):
             try:
-                async with pool.connection(wait) as conn:
+                async with pool.connection(wait, urgent) as conn:
                     cursor = await conn.execute(statement.sql, statement.params)
                     row = await (cursor.fetchall() if statement.many else cursor.fetchone())
                 return statement.decode(row)
