@@ -97,9 +97,10 @@ class AsyncRoutingService(RoutingSteps):
     async def answered(self, uniqueid: str, attempt: int) -> None:
         await self._run(super().answered(uniqueid, attempt), urgent=True)
 
-    async def hangup(self, end: CallEnd, *, unanswered_status: str = "abandoned") -> str | None:
+    async def hangup(self, end: CallEnd, *, unanswered_status: str = "abandoned",
+                     urgent: bool = True) -> str | None:
         step = super().hangup(end, unanswered_status)
-        return await self._run(step, urgent=True) if step is not None else None
+        return await self._run(step, urgent=urgent) if step is not None else None
 
     async def expire(self, live_uniqueids: Iterable[str] | None = None) -> int:
         freed = await self._run(super().expire(live_uniqueids))
