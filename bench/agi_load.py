@@ -21,7 +21,18 @@ Levels (the issue's targets):
 * saturation: 50 channels, Dial takes no time, calls spread over 100 links (own client and
   campaign each);
 * realistic: 500 channels, each Dial rings 5 s (≈ 100 calls/s offered), the same links;
-* hot: 50 channels, every call on one link (one campaign, one client).
+* hot: 50 channels, every call on one link (one campaign, one client);
+* campaign (only when named): 50 channels, every call to one campaign of 8 clients.
+
+Overload and slow commits (README, "Under overload"):
+* --rate N: calls arrive at random, N per second whatever happens to the earlier ones (an
+  open loop, as carriers send them), instead of channels calling back to back;
+* --route-budget-ms: flask agi serve's admission budget (refusals are the outcome
+  `overload`; route p99 is also given for the routes that were admitted);
+* --commit-delay-ms D --commit-delay-share S: a deferred constraint trigger, installed in the
+  benchmark's own database only, sleeps D ms at the commit of a share S of the transactions
+  that release a slot (hangup, attempt_result), while they hold the rows they changed: how
+  far one slow commit pauses other calls. No route is slowed itself.
 
 Each reports calls/s (calls that ended inside the window), route p50/p99 (connect → the
 server closing the route session), server CPU per answered call (FastAGI processes plus
@@ -59,7 +70,10 @@ LEVELS = {
     "saturation": {"channels": 50, "dial_ms": 0, "mix": "spread", "links": "spread"},
     "realistic": {"channels": 500, "dial_ms": 5000, "mix": "spread", "links": None},
     "hot": {"channels": 50, "dial_ms": 0, "mix": "hot", "links": "hot"},
+    # Not in the default run: one campaign with 8 clients (what a slow commit pauses).
+    "campaign": {"channels": 50, "dial_ms": 0, "mix": "campaign", "links": None},
 }
+DEFAULT_LEVELS = ("saturation", "realistic", "hot")
 TARGETS = ("targets (issue 11): saturation ≥ 0.80 × floor; realistic route p50 < 3 ms, p99 < 10 ms; "
            "server CPU ≤ 1.5 ms per answered call; hot ≥ 0.70 × the floor's one-link figure")
 
@@ -129,11 +143,13 @@ def checked(admin, watcher: CapWatcher) -> dict:
 # ----------------------------------------------------------------------------- the application
 
 def _load_worker(connection, generator, ports, channels, warmup, duration, seed, tag, mix,
-                 dial_seconds) -> None:
+                 dial_seconds, rate) -> None:
     connection.send("ready")  # imported and able to run: the parent picks the start time
     start_at = connection.recv()
     module = lean_channel if generator == "lean" else asterisk_channel
     options = {"faithful": True} if generator == "faithful" else {}
+    if rate:
+        options["rate"] = rate
     try:
         connection.send(module.worker(ports, channels, start_at, warmup, duration, seed, tag,
                                       mix, dial_seconds, **options))
@@ -141,6 +157,43 @@ def _load_worker(connection, generator, ports, channels, warmup, duration, seed,
         connection.send({"error": repr(exc)})
     finally:
         connection.close()
+
+
+def set_difference(values: list, removed: list) -> list:
+    """`values` without one occurrence of each of `removed` (a multiset difference)."""
+    left = Counter(removed)
+    kept = []
+    for value in values:
+        if left[value]:
+            left[value] -= 1
+        else:
+            kept.append(value)
+    return kept
+
+
+SLOW_COMMIT_SQL = """
+CREATE OR REPLACE FUNCTION bench_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Once per transaction, at its commit (the trigger is deferred), while it still holds
+    -- every row it changed.
+    IF current_setting('bench.slow_commit_seen', true) IS DISTINCT FROM 'yes' THEN
+        PERFORM set_config('bench.slow_commit_seen', 'yes', true);
+        IF random() < {share} THEN
+            PERFORM pg_sleep({seconds});
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS bench_slow_commit ON reservations;
+CREATE CONSTRAINT TRIGGER bench_slow_commit AFTER DELETE ON reservations
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bench_slow_commit();
+"""
+
+
+def install_slow_commits(admin, delay_ms: float, share: float) -> None:
+    """The benchmark's own database only: a share of the releasing transactions commit
+    `delay_ms` late (see the module docstring)."""
+    admin.execute(SLOW_COMMIT_SQL.format(share=float(share), seconds=delay_ms / 1000))
 
 
 def _percentile(sorted_values: list, fraction: float) -> float | None:
@@ -154,14 +207,15 @@ def run_app(server: AgiServer, level: dict, args, tag: str, groups: dict) -> dic
     channels = level["channels"]
     # Ringing channels start spread over one ring time: reach the steady state first.
     warmup = max(args.warmup, level["dial_ms"] / 1000 + 1)
-    procs = max(1, min(args.client_procs, channels))
+    procs = args.client_procs if args.rate else max(1, min(args.client_procs, channels))
     shares = [channels // procs + (1 if i < channels % procs else 0) for i in range(procs)]
     processes, pipes = [], []
     for number, share in enumerate(shares):
         receiver, sender = context.Pipe()
         process = context.Process(target=_load_worker, daemon=True, args=(
             sender, args.generator, [server.port], share, warmup, args.duration,
-            args.seed * 1000 + number, f"{tag}p{number}", level["mix"], level["dial_ms"] / 1000))
+            args.seed * 1000 + number, f"{tag}p{number}", level["mix"], level["dial_ms"] / 1000,
+            args.rate / procs if args.rate else None))
         process.start()
         processes.append(process)
         pipes.append(receiver)
@@ -191,6 +245,8 @@ def run_app(server: AgiServer, level: dict, args, tag: str, groups: dict) -> dic
     if errors:
         raise RuntimeError(f"load process failed: {errors[0]}")
     latencies = sorted(x for r in results for x in r["route_latencies"])
+    refused = [x for r in results for x in r.get("overload_latencies", [])]
+    admitted = sorted(set_difference(latencies, refused))
     outcomes = Counter()
     for result in results:
         outcomes.update(result["outcomes"])
@@ -202,6 +258,8 @@ def run_app(server: AgiServer, level: dict, args, tag: str, groups: dict) -> dic
         "route_p50_ms": 1000 * _percentile(latencies, 0.50) if latencies else None,
         "route_p99_ms": 1000 * _percentile(latencies, 0.99) if latencies else None,
         "route_max_ms": 1000 * latencies[-1] if latencies else None,
+        "admitted_p99_ms": 1000 * _percentile(admitted, 0.99) if admitted else None,
+        "refused_p99_ms": 1000 * _percentile(sorted(refused), 0.99) if refused else None,
         "routes_measured": len(latencies), "outcomes": dict(outcomes),
         "failures": sum(r["failure_count"] for r in results),
         "failure_samples": [f for r in results for f in r["failures"]][:5],
@@ -349,6 +407,10 @@ def print_report(report: dict) -> None:
           f"{config['generator']} load generator × {config['client_procs']} processes; "
           f"pgbench × {config['floor_clients']} connections; {config['duration']:.0f} s per run "
           f"(+{config['warmup']:.0f} s warm-up)")
+    print(f"route budget {config['route_budget_ms']} ms"
+          + (f"; open loop, {config['rate']:.0f} calls/s offered" if config["rate"] else "")
+          + (f"; {100 * config['commit_delay_share']:.1f} % of releasing commits delayed "
+             f"{config['commit_delay_ms']:.0f} ms" if config["commit_delay_ms"] else ""))
     header = (f"{'level':<11} {'run':<7} {'ch':>4} {'calls/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
               f"{'srv ms/call':>11} {'(agi+pg)':>12} {'gen ms/call':>11} {'app/floor':>9}  integrity")
     print(header)
@@ -379,7 +441,9 @@ def print_report(report: dict) -> None:
                 continue
             extra = ""
             if run_name == "app":
-                extra = (f", failures {run['failures']}{' ' + str(run['failure_samples']) if run['failure_samples'] else ''}"
+                extra = (f", admitted route p99 {_ms(run['admitted_p99_ms'])} ms, refused "
+                         f"route p99 {_ms(run['refused_p99_ms'])} ms, max {_ms(run['route_max_ms'])} ms"
+                         f", failures {run['failures']}{' ' + str(run['failure_samples']) if run['failure_samples'] else ''}"
                          f", unexpected AGI commands {run['unexpected_commands']}")
             else:
                 extra = f", pgbench failed {run['failed']} retried {run['retried']}"
@@ -400,7 +464,7 @@ def print_report(report: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="CapConduit benchmark (see the module docstring).")
-    parser.add_argument("--levels", default=",".join(LEVELS),
+    parser.add_argument("--levels", default=",".join(DEFAULT_LEVELS),
                         help=f"comma-separated, of {', '.join(LEVELS)}")
     parser.add_argument("--channels", type=int, default=None, help="override every level's channels")
     parser.add_argument("--mix", choices=scenario.MIXES, default=None,
@@ -425,6 +489,16 @@ def main(argv=None) -> int:
                              "window, into this dir")
     parser.add_argument("--pg-stats", action="store_true",
                         help="load pg_stat_statements and print where PostgreSQL's time went")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="open loop: calls offered per second (random arrivals) instead of "
+                             "channels calling back to back")
+    parser.add_argument("--route-budget-ms", type=int, default=None,
+                        help="flask agi serve --route-budget-ms (default: the command's default)")
+    parser.add_argument("--commit-delay-ms", type=float, default=0.0,
+                        help="delay this share of the releasing commits by this much (a "
+                             "deferred trigger in the benchmark's database)")
+    parser.add_argument("--commit-delay-share", type=float, default=0.01,
+                        help="share of the releasing transactions whose commit is delayed")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
@@ -452,19 +526,25 @@ def main(argv=None) -> int:
             logging.getLogger(noisy).setLevel(logging.WARNING)
         server = AgiServer(app_env(db.sqlalchemy_uri, app_secrets), workdir, "agi-server",
                            processes=args.processes, pool_size=args.pool_size,
-                           max_sessions=args.max_sessions)
+                           max_sessions=args.max_sessions, route_budget_ms=args.route_budget_ms)
         server.wait()
         pgbench = None if args.no_floor else db.tool("pgbench")
         from app.cli.agi import serve as serve_command
         defaults = {param.name: param.default for param in serve_command.params}
         groups = {"servers": server.pids, "postgres": db.pids}
         admin = psycopg.connect(db.libpq_uri, autocommit=True)
+        if args.commit_delay_ms:
+            install_slow_commits(admin, args.commit_delay_ms, args.commit_delay_share)
         report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                               "busy_before_start": busy, "load_average": os.getloadavg()},
                   "config": {"processes": args.processes or defaults["processes"],
                              "pool_size": args.pool_size or defaults["pool_size"], "generator": args.generator,
                              "client_procs": args.client_procs, "floor_clients": args.floor_clients,
-                             "duration": args.duration, "warmup": args.warmup},
+                             "duration": args.duration, "warmup": args.warmup,
+                             "rate": args.rate,
+                             "route_budget_ms": args.route_budget_ms or defaults["route_budget_ms"],
+                             "commit_delay_ms": args.commit_delay_ms,
+                             "commit_delay_share": args.commit_delay_share if args.commit_delay_ms else 0},
                   "levels": {}}
         for name in names:
             level = dict(LEVELS[name])
@@ -484,7 +564,9 @@ def main(argv=None) -> int:
                 level["app_statements"] = statement_stats(admin)
             app = level["app"]
             print(f"  {app['calls_per_s']:.0f} calls/s, route p50 {_ms(app['route_p50_ms'])} ms "
-                  f"p99 {_ms(app['route_p99_ms'])} ms, integrity "
+                  f"p99 {_ms(app['route_p99_ms'])} ms max {_ms(app['route_max_ms'])} ms, "
+                  f"admitted p99 {_ms(app['admitted_p99_ms'])} ms, outcomes {app['outcomes']}, "
+                  f"failures {app['failures']}, integrity "
                   f"{'ok' if level['app_integrity']['ok'] else 'FAILED'}", flush=True)
             if level["links"] and pgbench is not None:
                 for run_name, script in (("engine", "engine.sql"), ("floor", "floor.sql")):

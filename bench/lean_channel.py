@@ -161,6 +161,7 @@ class Stats:
     sessions: int = 0
     outcomes: dict = field(default_factory=dict)
     route_latencies: list = field(default_factory=list)
+    overload_latencies: list = field(default_factory=list)  # routes refused for overload
     failures: list = field(default_factory=list)
     failure_count: int = 0
     unexpected_commands: int = 0
@@ -306,6 +307,8 @@ class LeanChannel:
             stats.sessions += 1
             if script == "route":
                 stats.route_latencies.append(elapsed)
+                if variables.get("CC_REASON") == "overload":
+                    stats.overload_latencies.append(elapsed)
         return "SUCCESS"
 
 
@@ -337,11 +340,29 @@ class Runner:
 
 async def run_channels(ports: list[int], channels: int, *, start_at: float, warmup: float,
                        duration: float, seed: int, tag: str, mix: str,
-                       dial_seconds: float = 0.0) -> Stats:
+                       dial_seconds: float = 0.0, rate: float | None = None) -> Stats:
+    """`channels` channels placing calls back to back (a closed loop), or, with `rate`, calls
+    arriving at random at that many per second whatever happens to the earlier ones (an open
+    loop, as carriers send them: a router that falls behind faces a growing queue)."""
     await asyncio.sleep(max(0.0, start_at - time.time()))
     now = time.perf_counter()
     stats = Stats(window_start=now + warmup, window_end=now + warmup + duration)
     runner = Runner(ports, dial_seconds, stats)
+
+    async def place_call(number: int, sequence: int, rng: random.Random) -> None:
+        planned = plan_call(rng, mix)
+        uniqueid = f"{tag}-{number}-{sequence}.{number}"
+        channel = LeanChannel(runner, planned, uniqueid, f"carrier-1-{number:04x}{sequence:04x}")
+        try:
+            outcome = await channel.run()
+        except AssertionError as exc:
+            stats.failure_count += 1
+            stats.failures.append(f"call {uniqueid}: {exc}")
+            return
+        stats.calls_total += 1
+        if stats.window_start <= time.perf_counter() < stats.window_end:
+            stats.calls += 1
+            stats.outcomes[outcome] = stats.outcomes.get(outcome, 0) + 1
 
     async def channel_loop(number: int) -> None:
         rng = random.Random(f"{seed}-{number}")
@@ -350,31 +371,37 @@ async def run_channels(ports: list[int], channels: int, *, start_at: float, warm
         sequence = 0
         while time.perf_counter() < stats.window_end:
             sequence += 1
-            planned = plan_call(rng, mix)
-            uniqueid = f"{tag}-{number}-{sequence}.{number}"
-            channel = LeanChannel(runner, planned, uniqueid, f"carrier-1-{number:04x}{sequence:04x}")
-            try:
-                outcome = await channel.run()
-            except AssertionError as exc:
-                stats.failure_count += 1
-                stats.failures.append(f"call {uniqueid}: {exc}")
-                continue
-            stats.calls_total += 1
-            if stats.window_start <= time.perf_counter() < stats.window_end:
-                stats.calls += 1
-                stats.outcomes[outcome] = stats.outcomes.get(outcome, 0) + 1
+            await place_call(number, sequence, rng)
 
-    await asyncio.gather(*(channel_loop(n) for n in range(channels)))
+    async def arrivals() -> None:
+        rng = random.Random(f"{seed}-arrivals")
+        calls, arrival = set(), time.perf_counter()
+        number = 0
+        while arrival < stats.window_end:
+            arrival += rng.expovariate(rate)
+            await asyncio.sleep(max(0.0, arrival - time.perf_counter()))
+            number += 1
+            call = asyncio.create_task(place_call(number, 1, random.Random(f"{seed}-{number}")))
+            calls.add(call)
+            call.add_done_callback(calls.discard)
+        await asyncio.gather(*calls)
+
+    if rate:
+        await arrivals()
+    else:
+        await asyncio.gather(*(channel_loop(n) for n in range(channels)))
     return stats
 
 
 def worker(ports: list[int], channels: int, start_at: float, warmup: float, duration: float,
-           seed: int, tag: str, mix: str, dial_seconds: float = 0.0) -> dict:
+           seed: int, tag: str, mix: str, dial_seconds: float = 0.0,
+           rate: float | None = None) -> dict:
     """Entry point of one load process (multiprocessing)."""
     stats = asyncio.run(run_channels(ports, channels, start_at=start_at, warmup=warmup,
                                      duration=duration, seed=seed, tag=tag, mix=mix,
-                                     dial_seconds=dial_seconds))
+                                     dial_seconds=dial_seconds, rate=rate))
     return {"calls": stats.calls, "sessions": stats.sessions, "outcomes": stats.outcomes,
-            "route_latencies": stats.route_latencies, "failures": stats.failures[:20],
+            "route_latencies": stats.route_latencies,
+            "overload_latencies": stats.overload_latencies, "failures": stats.failures[:20],
             "failure_count": stats.failure_count, "calls_total": stats.calls_total,
             "unexpected_commands": stats.unexpected_commands}

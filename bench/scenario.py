@@ -16,7 +16,8 @@ Data set (on top of an empty, migrated database):
   `all_capped`, so the capped path (every RESERVE refused, MARK_REJECTED) is part of the load.
 
 Call mixes. "spread" / "hot": every call to a random spread DID / the hot DID, answered at
-the first attempt (the floor's cycle: reserve, answer, hang up). "mixed", per call: 78 % to an open DID, 20 % to a capped DID, 2 % to an unknown number
+the first attempt (the floor's cycle: reserve, answer, hang up). "campaign": every call to
+an open DID (one campaign, 8 clients, 8 links), answered at the first attempt. "mixed", per call: 78 % to an open DID, 20 % to a capped DID, 2 % to an unknown number
 (`no_route`). Each dial attempt answers with 70 % probability, else NOANSWER 15 % / BUSY 10 % /
 CHANUNAVAIL 5 % (then the dialplan fails over).
 """
@@ -64,13 +65,16 @@ class PlannedCall:
 
 
 ANSWER_FIRST = ("ANSWER",) * MAX_ATTEMPTS
-MIXES = ("spread", "hot", "mixed")
+MIXES = ("spread", "hot", "campaign", "mixed")
 
 
 def plan_call(rng: random.Random, mix: str = "mixed") -> PlannedCall:
     callerid = f"+1310555{rng.randrange(10_000):04d}"
     if mix == "spread":
         return PlannedCall(did=rng.choice(SPREAD_DIDS), callerid=callerid, outcomes=ANSWER_FIRST,
+                           talk_seconds=rng.randrange(5, 300))
+    if mix == "campaign":  # one campaign, its 8 clients by priority and weight
+        return PlannedCall(did=rng.choice(OPEN_DIDS), callerid=callerid, outcomes=ANSWER_FIRST,
                            talk_seconds=rng.randrange(5, 300))
     if mix == "hot":
         return PlannedCall(did=HOT_DID, callerid=callerid, outcomes=ANSWER_FIRST,

@@ -72,13 +72,14 @@ class AgiServer:
 
     def __init__(self, env: dict, workdir: Path, name: str = "agi", *,
                  processes: int | None = None, pool_size: int | None = None,
-                 max_sessions: int | None = None):
+                 max_sessions: int | None = None, route_budget_ms: int | None = None):
         self.port = free_port()
         self.log_path = workdir / f"{name}.log"
         command = [sys.executable, "-m", "flask", "agi", "serve", "--bind", f"127.0.0.1:{self.port}"]
         # Unset options keep the command's own defaults (what an operator gets).
         for option, value in (("--processes", processes), ("--pool-size", pool_size),
-                              ("--max-sessions", max_sessions)):
+                              ("--max-sessions", max_sessions),
+                              ("--route-budget-ms", route_budget_ms)):
             if value is not None:
                 command += [option, str(value)]
         self.command = command

@@ -1,6 +1,7 @@
 """`flask agi serve`: the FastAGI server wired to the routing engine, in one process or in
 several that share the port (SO_REUSEPORT), plus, in one of them (the sweeper), the periodic
-expiry of dialling slots and the reconciliation of call logs with Asterisk's CDRs."""
+sweep of slots (by Asterisk's live channels when a command lists them, else by the clock) and
+the reconciliation of call logs with Asterisk's CDRs."""
 import asyncio
 import logging
 import multiprocessing
@@ -13,20 +14,39 @@ from datetime import datetime, timedelta, timezone
 from app.agi.handlers import build_handlers
 from app.agi.server import AGIServer, serve
 from app.services.routing import AsyncRoutingService, cdr_reconciliation
+from app.services.routing.live_channels import CommandSource, LiveChannels
 
 log = logging.getLogger(__name__)
 
 RoutingFactory = Callable[[], AsyncRoutingService]
 
 
-async def expire_periodically(routing: AsyncRoutingService, every: float) -> None:
-    """Free dialling slots whose attempt never reported back (lost attempt_result)."""
+# A call the live channels no longer show is ended only when it is older than this: the
+# listing and the database are read a moment apart.
+SWEEP_GRACE_SECONDS = 30
+
+
+async def sweep(routing: AsyncRoutingService, live_channels: LiveChannels | None = None,
+                grace_seconds: int = SWEEP_GRACE_SECONDS) -> tuple[int, list[str]]:
+    """One round: with Asterisk's live channels, a call it still has keeps every slot whatever
+    the clock, and a call it no longer has is ended (its slots freed); without them (no
+    command, or it failed), dialling slots whose hold ran out are expired (the backstop).
+    Returns (slots expired, calls ended)."""
+    live = await live_channels() if live_channels is not None else None
+    expired = await routing.expire(live)
+    ended = await routing.reconcile(live, grace_seconds) if live is not None else []
+    return expired, ended
+
+
+async def sweep_periodically(routing: AsyncRoutingService, every: float,
+                             live_channels: LiveChannels | None) -> None:
+    """Free the slots of calls that stopped reporting (lost attempt_result or hangup)."""
     while True:
         await asyncio.sleep(every)
         try:
-            await routing.expire()
+            await sweep(routing, live_channels)
         except Exception:  # the database may be down; the next round tries again
-            log.exception("reservation expiry failed")
+            log.exception("reservation sweep failed")
 
 
 async def reconcile_cdr_periodically(routing: AsyncRoutingService, every: float,
@@ -53,6 +73,7 @@ async def stop_when_orphaned(parent_pid: int) -> None:
 def serve_one(make_routing: RoutingFactory, *, bind: str, max_sessions: int, reuse_port: bool,
               sweeper: bool, allowed_peers: tuple[str, ...], parent_pid: int | None = None,
               expiry_interval: float = 15.0, grace_seconds: float = 10.0,
+              live_channels_command: str | None = None,
               cdr_interval: float = cdr_reconciliation.PERIODIC_EVERY.total_seconds(),
               cdr_window: float = cdr_reconciliation.PERIODIC_WINDOW.total_seconds()) -> None:
     """One server process: its own event loop, its own connection pool."""
@@ -64,7 +85,9 @@ def serve_one(make_routing: RoutingFactory, *, bind: str, max_sessions: int, reu
         def started(server: AGIServer) -> None:
             loop = asyncio.get_running_loop()
             if sweeper:
-                background.append(loop.create_task(expire_periodically(routing, expiry_interval)))
+                live = CommandSource(live_channels_command) if live_channels_command else None
+                background.append(loop.create_task(
+                    sweep_periodically(routing, expiry_interval, live)))
                 background.append(loop.create_task(
                     reconcile_cdr_periodically(routing, cdr_interval, cdr_window)))
             if parent_pid is not None:
@@ -92,7 +115,7 @@ def run(make_routing: RoutingFactory, *, bind: str, max_sessions: int, processes
 
 class Supervisor:
     """Keeps `processes` servers running on one port until SIGTERM / SIGINT, restarting one
-    that dies; only the first runs the expiry sweep and the CDR reconciliation (both are
+    that dies; only the first runs the slot sweep and the CDR reconciliation (both are
     idempotent, but one is enough)."""
 
     def __init__(self, make_routing: RoutingFactory, *, processes: int, **options):

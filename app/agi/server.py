@@ -82,6 +82,7 @@ class SessionRecord:
     trailing_hangup: bool = False  # Asterisk's end-of-session HANGUP was read after half-close
     error_reported: bool = False  # ERROR_VARIABLES were set on the channel
     error: str | None = None
+    arrived_at: float | None = None  # when the connection was accepted (the event loop's clock)
 
 
 # A session that went well is a DEBUG line: the handler already logged the call's decision at
@@ -235,13 +236,15 @@ class AGIServer:
                                    error="peer address not in the allow-list (AGI_ALLOWED)")
             self._report(record)
             return
-        task = asyncio.create_task(self._serve_connection(reader, writer))
+        arrived = asyncio.get_running_loop().time()
+        task = asyncio.create_task(self._serve_connection(reader, writer, arrived))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                                arrived: float | None = None) -> None:
         started = time.monotonic()
-        record = SessionRecord(peer=_peer_name(writer))
+        record = SessionRecord(peer=_peer_name(writer), arrived_at=arrived)
         admitted = False
         try:
             env = await self._read_header(reader, writer, record)
@@ -367,7 +370,8 @@ class AGIServer:
             record.outcome = Outcome.UNKNOWN_SCRIPT
             record.error = f"no handler for script {env.network_script!r}"
         else:
-            session = AGISession(connection, env, run_blocking=self._run_in_pool)
+            session = AGISession(connection, env, run_blocking=self._run_in_pool,
+                                 arrived_at=record.arrived_at)
             await self._run_handler(handler, session, record)
         record.trailing_hangup = await self._close_gracefully(connection)
 

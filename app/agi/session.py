@@ -39,10 +39,14 @@ class AGISession:
         environment: AGIEnvironment,
         *,
         run_blocking: BlockingRunner | None = None,
+        arrived_at: float | None = None,
     ) -> None:
         self.connection = connection
         self.env = environment
         self._run_blocking = run_blocking
+        # When the server accepted the connection (the event loop's clock): a route's time
+        # budget counts from here, so time lost queueing in a busy server counts too.
+        self.arrived_at = arrived_at
 
     # ------------------------------------------------------------------ environment
 

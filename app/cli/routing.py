@@ -6,20 +6,9 @@ from flask.cli import AppGroup
 
 from app.extensions import db
 from app.services.routing import RoutingService
+from app.services.routing.live_channels import channel_ids
 
 routing_cli = AppGroup("routing", help="Routing engine housekeeping.")
-
-
-def _read_ids(lines) -> list[str]:
-    # `core show channels concise` lines are `channel!context!…!uniqueid!…`; plain ids work too.
-    ids = []
-    for line in lines:
-        line = line.strip()
-        if not line:
-            continue
-        fields = line.split("!")
-        ids.append(fields[13] if len(fields) > 13 else fields[0])
-    return ids
 
 
 @routing_cli.command("reconcile")
@@ -35,11 +24,11 @@ def reconcile(uniqueids, id_file, grace):
     """
     live = list(uniqueids)
     if id_file is not None:
-        live += _read_ids(id_file)
+        live += channel_ids(id_file)
     elif not uniqueids and not sys.stdin.isatty():
-        live += _read_ids(sys.stdin)
+        live += channel_ids(sys.stdin)
     service = RoutingService(db.engine, default_region=current_app.config["DEFAULT_REGION"])
-    expired = service.expire()
+    expired = service.expire(live)
     ended = service.reconcile(live, grace_seconds=grace)
     click.echo(f"{len(live)} live channel(s); expired {expired} dialling slot(s); "
                f"ended {len(ended)} vanished call(s)")

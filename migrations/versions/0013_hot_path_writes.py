@@ -26,12 +26,12 @@ from alembic import op
 from app.services.routing import sql as routing_sql
 
 revision = "0013_hot_path_writes"
-down_revision = "0009_callers_cdr"
+down_revision = "0010_slots_follow_channels"
 branch_labels = None
 depends_on = None
 
 # routing_sql.fingerprint() of the files this revision installs (tests compare it).
-INSTALLS_ROUTING_SQL = "f6eefad654ce79a6"
+INSTALLS_ROUTING_SQL = "d2f39f751a5d14bd"
 
 ACTIVE = "('active', 'inactive')"
 

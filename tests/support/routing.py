@@ -72,5 +72,8 @@ def async_routing(engine_or_url, cls=None, **options):
     from app.services.routing import AsyncRoutingService
 
     url = getattr(engine_or_url, "url", engine_or_url)
-    options = {"pool_size": 4, "min_pool_size": 1, "connection_wait": 2.0, **options}
+    # A generous route budget: on a busy test machine a route may well wait past the
+    # production default, and only the overload tests want refusals (they set their own).
+    options = {"pool_size": 4, "min_pool_size": 1, "connection_wait": 2.0, "route_budget": 2.0,
+               **options}
     return (cls or AsyncRoutingService).from_engine_url(url, **options)

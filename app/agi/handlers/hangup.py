@@ -23,6 +23,9 @@ async def handle_hangup(session: AGISession, *, routing: AsyncRoutingService) ->
                   billsec=parse_int(billsec), did=session.dnid, caller_id=session.callerid,
                   linkedid=linkedid or None)
     unanswered = reason if reason in REFUSED_BEFORE_ROUTING else "abandoned"
-    status = await routing.hangup(end, unanswered_status=unanswered)
+    # A call refused before routing holds nothing: its log waits its turn behind the steps that
+    # free slots (under overload these refusals come by the hundred).
+    status = await routing.hangup(end, unanswered_status=unanswered,
+                                  urgent=reason not in REFUSED_BEFORE_ROUTING)
     log.info("hangup uniqueid=%s dialstatus=%s cause=%s -> %s", session.uniqueid, dial_status,
              cause, status or "already ended", extra={"uniqueid": session.uniqueid})

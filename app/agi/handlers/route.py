@@ -14,7 +14,7 @@ async def handle_route(session: AGISession, *, routing: AsyncRoutingService) -> 
     arrival = CallArrival(uniqueid=session.uniqueid,
                           did=dialled_number(session.extension, session.dnid),
                           caller_id=session.callerid, linkedid=argument(session, 0))
-    decision = await routing.route(arrival)
+    decision = await routing.route(arrival, arrived_at=session.arrived_at)
     log.info("route uniqueid=%s did=%s -> %s %s", session.uniqueid, arrival.did, decision.action,
              decision.dial or decision.reason, extra={"uniqueid": session.uniqueid})
     await session.set_variables(decision.channel_variables())

@@ -78,9 +78,10 @@ def log_call(data):
 @blp.arguments(ReconcileSchema)
 @blp.response(200, ReconcileResultSchema)
 def reconcile(data):
-    """Free expired dialling slots, and end calls older than the grace that Asterisk lost."""
+    """Free expired dialling slots of calls Asterisk no longer has, and end calls older than
+    the grace that Asterisk lost."""
     service = routing()
-    expired = service.expire()
+    expired = service.expire(data["live_uniqueids"])
     return {"ended": service.reconcile(data["live_uniqueids"], data["grace_seconds"]),
             "expired": expired}
 

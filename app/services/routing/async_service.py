@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 # A step that cannot finish in this time fails (the call is rejected with reason "error")
 # instead of keeping its Asterisk channel waiting on a stuck database.
 STATEMENT_TIMEOUT_MS = 5000
-# A route waits at most this long for a database connection (see README, Performance).
+# A route must start its database work within this long of its connection's arrival, or it is
+# refused (see README, "Under overload": the default is measured there).
 DEFAULT_ROUTE_BUDGET = 0.3
 
 
@@ -42,9 +43,10 @@ class AsyncRoutingService(RoutingSteps):
         self.pool_size = pool_size
         self.min_pool_size = pool_size if min_pool_size is None else min_pool_size
         self.connection_wait = connection_wait  # longest wait for a free connection
-        # Admission control: a route that cannot start its database work this soon is refused
-        # at once (reason "overload", cause 41), so the carrier can try elsewhere instead of
-        # the caller hearing silence while calls pile up.
+        # Admission control: a route that cannot start its database work this soon after its
+        # connection arrived (time spent queueing in a busy server included) is refused at once
+        # (reason "overload", cause 41), so the carrier can try elsewhere instead of the caller
+        # hearing silence while calls pile up.
         self.route_budget = route_budget
         self._pool: ConnectionPool | None = None
 
@@ -67,33 +69,41 @@ class AsyncRoutingService(RoutingSteps):
             await pool.close()
 
     # -- the steps -----------------------------------------------------------------------
-    async def route(self, arrival: CallArrival) -> RouteDecision:
+    async def route(self, arrival: CallArrival, *, arrived_at: float | None = None) -> RouteDecision:
+        """`arrived_at` (the event loop's clock): when the route's connection arrived; the
+        budget counts from then (default: from now)."""
         step = super().route(arrival)
         if isinstance(step, RouteDecision):
             return step
+        waited = asyncio.get_running_loop().time() - arrived_at if arrived_at is not None else 0.0
         try:
-            return await self._run(step, wait=self.route_budget)
+            if waited >= self.route_budget:
+                raise PoolOverloaded("the budget ran out before the database work started")
+            return await self._run(step, wait=self.route_budget - waited)
         except PoolOverloaded:
-            log.warning("route uniqueid=%s refused: no database connection within %.0f ms",
-                        arrival.uniqueid, self.route_budget * 1000)
+            log.warning("route uniqueid=%s refused: database work not started within %.0f ms of "
+                        "its arrival", arrival.uniqueid, self.route_budget * 1000)
             return RouteDecision.reject("overload")
 
     async def simulate(self, campaign_id: int, *, caller_id: str | None = None,
                        at: datetime | None = None) -> Simulation:
         return await self._run(super().simulate(campaign_id, caller_id, at))
 
+    # The steps of calls in progress go before new routes when connections are short (see
+    # connections.py): they free slots and count deliveries.
     async def attempt_result(self, uniqueid: str, attempt: int, dial_status: str) -> None:
-        await self._run(super().attempt_result(uniqueid, attempt, dial_status))
+        await self._run(super().attempt_result(uniqueid, attempt, dial_status), urgent=True)
 
     async def answered(self, uniqueid: str, attempt: int) -> None:
-        await self._run(super().answered(uniqueid, attempt))
+        await self._run(super().answered(uniqueid, attempt), urgent=True)
 
-    async def hangup(self, end: CallEnd, *, unanswered_status: str = "abandoned") -> str | None:
+    async def hangup(self, end: CallEnd, *, unanswered_status: str = "abandoned",
+                     urgent: bool = True) -> str | None:
         step = super().hangup(end, unanswered_status)
-        return await self._run(step) if step is not None else None
+        return await self._run(step, urgent=urgent) if step is not None else None
 
-    async def expire(self) -> int:
-        freed = await self._run(super().expire())
+    async def expire(self, live_uniqueids: Iterable[str] | None = None) -> int:
+        freed = await self._run(super().expire(live_uniqueids))
         if freed:
             log.warning("expired %d dialling reservation(s)", freed)
         return freed
@@ -116,13 +126,13 @@ class AsyncRoutingService(RoutingSteps):
         return changed
 
     # -- plumbing ------------------------------------------------------------------------
-    async def _run(self, statement: Statement, wait: float | None = None):
+    async def _run(self, statement: Statement, wait: float | None = None, urgent: bool = False):
         if self._pool is None:
             await self.open()
         pool = self._pool
         for attempt in range(1, RETRIES + 1):
             try:
-                async with pool.connection(wait) as conn:
+                async with pool.connection(wait, urgent) as conn:
                     cursor = await conn.execute(statement.sql, statement.params)
                     row = await (cursor.fetchall() if statement.many else cursor.fetchone())
                 return statement.decode(row)

@@ -5,8 +5,15 @@ Why not psycopg_pool: after a database restart its reconnection backs off expone
 made on demand whenever no idle one is left, so the first call after an outage reconnects at
 once; and the first broken connection found empties the idle list, since a restart killed its
 siblings too.
+
+Under overload the steps of calls already in progress (answered, attempt_result, hangup) go
+first: a connection that comes free is given to them before any new `route`, which would only
+add a call; otherwise a flood of new calls starves the steps that free slots and count
+deliveries (measured: hangups failing after their 2 s wait, their slots held until the sweep).
 """
 import asyncio
+import contextlib
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,7 +32,8 @@ class ConnectionPool:
         self.wait = wait  # longest wait for a free connection, connecting included
         self.connect_options = connect_options
         self._idle: list[psycopg.AsyncConnection] = []
-        self._slots = asyncio.Semaphore(size)
+        self._free = size  # connections neither in use nor promised to a waiter
+        self._waiters = (deque(), deque())  # urgent first, then the others; futures
 
     async def open(self, prewarm: int) -> None:
         """Connect `prewarm` connections now; failures are left for later calls to retry."""
@@ -46,13 +54,42 @@ class ConnectionPool:
         for conn in idle:
             conn.pgconn.finish()  # no round trip: the server is probably gone
 
-    @asynccontextmanager
-    async def connection(self, wait: float | None = None) -> AsyncIterator[psycopg.AsyncConnection]:
-        """A connection within `wait` seconds (the pool's default wait if None)."""
-        wait = self.wait if wait is None else wait
+    async def _acquire(self, wait: float, urgent: bool) -> None:
+        if self._free and not any(self._waiters):
+            self._free -= 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        queue = self._waiters[0 if urgent else 1]
+        queue.append(turn)
         try:
             async with asyncio.timeout(wait):
-                await self._slots.acquire()
+                await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self._release()  # handed over just as we gave up: pass it on
+            else:
+                turn.cancel()
+                with contextlib.suppress(ValueError):  # a release may have dropped it already
+                    queue.remove(turn)
+            raise
+
+    def _release(self) -> None:
+        for queue in self._waiters:
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)
+                    return
+        self._free += 1
+
+    @asynccontextmanager
+    async def connection(self, wait: float | None = None,
+                         urgent: bool = False) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A connection within `wait` seconds (the pool's default wait if None); `urgent`
+        waiters (steps of calls in progress) are served before the others."""
+        wait = self.wait if wait is None else wait
+        try:
+            await self._acquire(wait, urgent)
         except TimeoutError:
             raise PoolOverloaded(f"no database connection free within {wait} s") from None
         conn = None
@@ -65,7 +102,7 @@ class ConnectionPool:
                     self._idle.append(conn)
                 else:
                     conn.pgconn.finish()
-            self._slots.release()
+            self._release()
 
     async def _connect(self) -> psycopg.AsyncConnection:
         try:

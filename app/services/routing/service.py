@@ -47,9 +47,10 @@ class RoutingService(RoutingSteps):
         step = super().hangup(end, unanswered_status)
         return self._run(step) if step is not None else None
 
-    def expire(self) -> int:
-        """Free dialling slots whose hold ran out (their attempt never reported back)."""
-        freed = self._run(super().expire())
+    def expire(self, live_uniqueids: Iterable[str] | None = None) -> int:
+        """Free dialling slots whose hold ran out (their attempt never reported back), except
+        those of calls Asterisk still has (`live_uniqueids`, when known)."""
+        freed = self._run(super().expire(live_uniqueids))
         if freed:
             log.warning("expired %d dialling reservation(s)", freed)
         return freed

@@ -19,6 +19,11 @@ from app.services.routing.outcomes import (FIELD_LIMITS, CallArrival, CallEnd, R
 # Errors worth running the same step again for: a deadlock or a serialisation failure.
 RETRYABLE_SQLSTATES = ("40P01", "40001")
 RETRIES = 3
+# Seconds a dialling slot is held past its dial timeout when Asterisk's live channels are not
+# known: a backstop, long enough for an Asterisk that fell far behind (a Dial seen to start
+# 50 s after its route under overload) to still find its slot (see README, "Slots follow the
+# channel").
+DIAL_HOLD_MARGIN = 300
 
 
 @dataclass(frozen=True)
@@ -86,11 +91,12 @@ class RoutingSteps:
     database's own clock is used. `rng` (tests) seeds PostgreSQL's random() for each step so a
     weighted order can be replayed."""
 
-    def __init__(self, *, default_region: str = "US", dial_hold_margin: int = 30,
+    def __init__(self, *, default_region: str = "US", dial_hold_margin: int = DIAL_HOLD_MARGIN,
                  rng: random.Random | None = None,
                  clock: Callable[[], datetime] | None = None):
         self.default_region = default_region
-        # A dialling slot is held for the dial timeout plus this margin; then expiry frees it.
+        # A dialling slot is held for the dial timeout plus this margin; then, unless
+        # Asterisk's live channels show its call is still there, expiry frees it.
         self.dial_hold_margin = dial_hold_margin
         self.rng = rng
         self.clock = clock
@@ -156,13 +162,14 @@ class RoutingSteps:
              "at": at or self._now(), "seed": self._seed()},
             _simulation)
 
-    def expire(self) -> Statement:
-        return Statement("SELECT cc_expire()", {}, _first)
+    def expire(self, live_uniqueids: Iterable[str] | None = None) -> Statement:
+        live = None if live_uniqueids is None else _live(live_uniqueids)
+        return Statement("SELECT cc_expire(%(live)s::text[])", {"live": live}, _first)
 
     def vanished_calls(self, live_uniqueids: Iterable[str], grace_seconds: int) -> Statement:
-        live = sorted({u.strip() for u in live_uniqueids if u and u.strip()})
         return Statement("SELECT array(SELECT cc_vanished_calls(%(live)s::text[], %(grace)s::int))",
-                         {"live": live, "grace": grace_seconds}, lambda row: list(row[0]))
+                         {"live": _live(live_uniqueids), "grace": grace_seconds},
+                         lambda row: list(row[0]))
 
     # -- Asterisk's CDRs (not a FastAGI step: the reconciliation, sql/50_cdr_reconcile.sql) --
     def cdr_suspects(self, since: datetime, until: datetime | None = None) -> Statement:
@@ -214,6 +221,10 @@ class RoutingSteps:
 CDR_READ_COLUMNS = ("uniqueid", "linkedid", "src", "dst", "dstchannel", "lastdata", "start",
                     "answer", "end", "duration", "billsec", "disposition", "sequence",
                     "cc_attempt")
+
+
+def _live(uniqueids: Iterable[str]) -> list[str]:
+    return sorted({u.strip() for u in uniqueids if u and u.strip()})
 
 
 def _iso(value: datetime | None) -> str | None:

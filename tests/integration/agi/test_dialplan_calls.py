@@ -1,12 +1,13 @@
 """Whole calls: the shipped extensions.conf, executed by the harness, against the real
 FastAGI server and routing engine on PostgreSQL."""
 import asyncio
+import contextlib
 import dataclasses
 import socket
 
 import pytest
 
-from app.services.routing import RoutingService
+from app.agi import runner
 from app.agi.handlers import build_handlers
 from app.agi.server import AGIServer
 from tests.support.routing import async_routing, routing_agi_server
@@ -138,37 +139,151 @@ def test_concurrent_calls_through_the_dialplan_never_exceed_the_cap(engine):
     assert_counters_match_a_recount(engine)
 
 
-def test_a_dial_held_past_the_expiry_is_answered_with_its_slot_taken_back(engine):
-    """The dialplan harness holds the Dial longer than the dialling slot lives; the expiry
-    sweep frees the slot meanwhile; the answer takes it back and hangup releases it."""
+class LiveChannels:
+    """What `core show channels concise` lists: the harness's channels still up (a channel
+    is up from before its first `route` until its `h` has run)."""
+
+    def __init__(self):
+        self.ids: set[str] = set()
+        self.answers = True  # False: the listing command fails (Asterisk cannot be asked)
+
+    async def run(self, channel: Channel):
+        self.ids.add(channel.record.uniqueid)
+        try:
+            return await channel.run()
+        finally:
+            self.ids.discard(channel.record.uniqueid)
+
+    async def __call__(self) -> list[str] | None:
+        return sorted(self.ids) if self.answers else None
+
+
+def age_call(engine, uniqueid: str) -> None:
+    """Ten minutes pass for this call: its dialling hold and every grace have run out."""
+    execute(engine, "UPDATE reservations SET expires_at = now() - interval '1 second', "
+                    "created_at = now() - interval '10 minutes' WHERE uniqueid = :u", u=uniqueid)
+    execute(engine, "UPDATE call_logs SET started_at = now() - interval '10 minutes' "
+                    "WHERE uniqueid = :u", u=uniqueid)
+
+
+@contextlib.asynccontextmanager
+async def server_and_sweeper(engine):
+    """A FastAGI server on the routing engine, and the sweeper's own engine beside it."""
+    server = routing_agi_server(engine, port=0)
+    sweeper = async_routing(engine)
+    await server.start()
+    try:
+        yield server, sweeper
+    finally:
+        await sweeper.close()
+        await server.stop(grace_seconds=5)
+
+
+async def wait_for_reservation(engine, uniqueid: str) -> None:
+    while not scalar(engine, "SELECT count(*) FROM reservations WHERE uniqueid = :u", u=uniqueid):
+        await asyncio.sleep(0.02)
+
+
+def test_a_dial_held_past_its_hold_keeps_its_slot_while_asterisk_still_has_the_call(engine):
+    """Asterisk, far behind, holds the Dial longer than the dialling slot's hold: the sweep
+    asks for the live channels, sees the call still there and keeps its slot; the cap stays
+    exact (another call is refused), the answer needs no slot taken back, and nothing is
+    left once the call ends."""
+    set_setting(engine, 4, max_concurrency=1, total_calls_allowed=None)
+    delivered = counters(engine)[4][1]
+    release = asyncio.Event()
+    dialplan = load_dialplan()
+    live = LiveChannels()
+
+    async def main():
+        async with server_and_sweeper(engine) as (server, sweeper):
+            late = Channel(dialplan, "127.0.0.1", server.port, exten=MEDICARE,
+                           outcomes=[dataclasses.replace(ANSWER, hold=release)])
+            call = asyncio.create_task(live.run(late))
+            await wait_for_reservation(engine, late.record.uniqueid)
+            age_call(engine, late.record.uniqueid)
+            assert await runner.sweep(sweeper, live) == (0, [])
+            assert counters(engine)[4][0] == 1
+            refused = await live.run(Channel(dialplan, "127.0.0.1", server.port, exten=MEDICARE,
+                                             outcomes=[ANSWER]))
+            release.set()
+            record = await call
+            after = await runner.sweep(sweeper, live)
+            return record, refused, after
+
+    record, refused, after = asyncio.run(main())
+    assert refused.dials == [] and refused.variables["CC_REASON"] == "all_capped"
+    assert record.agi_scripts == ["route", "answered", "hangup"]
+    row = call_log(engine, record.uniqueid)
+    assert row["status"] == "answered"
+    assert [r["outcome"] for r in row["decision"]] == ["dial"]  # never over a cap
+    assert after == (0, [])
+    assert counters(engine)[4] == (0, delivered + 1)
+    assert scalar(engine, "SELECT count(*) FROM reservations") == 0
+    assert_counters_match_a_recount(engine)
+
+
+def test_without_the_live_channels_the_backstop_expires_the_slot_and_the_answer_takes_it_back(engine):
+    """When Asterisk cannot be asked (no command, or it failed), the clock alone decides: a
+    Dial held past the backstop loses its slot, and its answer takes the slot back, past the
+    cap if it must, recorded as over_cap."""
     set_setting(engine, 4, max_concurrency=1, total_calls_allowed=None)
     release = asyncio.Event()
     dialplan = load_dialplan()
+    live = LiveChannels()
+    live.answers = False
 
     async def main():
-        server = routing_agi_server(engine, port=0)
-        await server.start()
-        try:
+        async with server_and_sweeper(engine) as (server, sweeper):
             channel = Channel(dialplan, "127.0.0.1", server.port, exten=MEDICARE,
                               outcomes=[dataclasses.replace(ANSWER, hold=release)])
-            call = asyncio.create_task(channel.run())
-            while not scalar(engine, "SELECT count(*) FROM reservations"):
-                await asyncio.sleep(0.02)
-            execute(engine, "UPDATE reservations SET expires_at = now() - interval '1 second'")
-            assert RoutingService(engine).expire() == 1
+            call = asyncio.create_task(live.run(channel))
+            await wait_for_reservation(engine, channel.record.uniqueid)
+            assert await runner.sweep(sweeper, live) == (0, [])  # the hold has not run out
+            age_call(engine, channel.record.uniqueid)
+            assert await runner.sweep(sweeper, live) == (1, [])
             assert counters(engine)[4][0] == 0
             release.set()
-            record = await call
-            return record
-        finally:
-            await server.stop(grace_seconds=5)
+            return await call
 
     record = asyncio.run(main())
     assert record.agi_scripts == ["route", "answered", "hangup"]
     row = call_log(engine, record.uniqueid)
     assert row["status"] == "answered"
     assert [r["outcome"] for r in row["decision"]] == ["dial", "over_cap"]
-    assert counters(engine)[4] == (0, 1)
+    assert counters(engine)[4][0] == 0
+    assert_counters_match_a_recount(engine)
+
+
+def test_the_sweep_ends_a_call_asterisk_no_longer_has_and_frees_its_slot(engine):
+    """The caller hung up while it rang and `h` could not reach the router: the call is gone
+    from Asterisk's channels, so the sweep ends it and frees its slot; a listing that fails
+    says nothing (the slot is kept until the listing works or the backstop runs out)."""
+    set_setting(engine, 4, max_concurrency=1, total_calls_allowed=None)
+    dialplan = load_dialplan()
+    live = LiveChannels()
+
+    async def main():
+        async with server_and_sweeper(engine) as (server, sweeper):
+            record = await live.run(Channel(dialplan, "127.0.0.1", server.port, exten=MEDICARE,
+                                            outcomes=[CALLER_HANGS_UP_WHILE_RINGING],
+                                            unreachable={"hangup"}))
+            assert counters(engine)[4][0] == 1  # nobody told the router
+            age_call(engine, record.uniqueid)
+            execute(engine, "UPDATE reservations SET expires_at = now() + interval '1 minute'")
+            live.answers = False
+            failed = await runner.sweep(sweeper, live)
+            held = counters(engine)[4][0]
+            live.answers = True
+            return record, failed, held, await runner.sweep(sweeper, live)
+
+    record, failed, held, swept = asyncio.run(main())
+    assert record.failed_agi == ["hangup"]
+    assert failed == (0, []) and held == 1
+    assert swept == (0, [record.uniqueid])
+    assert counters(engine)[4][0] == 0
+    row = call_log(engine, record.uniqueid)
+    assert row["status"] == "abandoned" and row["ended_at"] is not None
     assert_counters_match_a_recount(engine)
 
 
@@ -211,4 +326,35 @@ def test_a_route_that_cannot_start_within_its_budget_is_refused_as_overload(engi
     assert record.variables["CC_REASON"] == "overload"
     assert record.hangup_cause == "41"
     assert call_log(engine, record.uniqueid)["status"] == "overload"
+    assert_counters_match_a_recount(engine)
+
+
+def test_a_route_that_queued_in_a_busy_server_past_its_budget_is_refused_as_overload(engine):
+    """The budget counts from the connection's arrival: a route the server only reads after
+    its budget ran out (the server busy) is refused at once, before any database work, and
+    the call is logged as an overload refusal."""
+    routing = async_routing(engine, route_budget=0.2)
+    handlers = build_handlers(routing)
+    route = handlers["route"]
+
+    async def route_read_late(session):
+        session.arrived_at -= 1.0  # the server was busy for a second before reading it
+        await route(session)
+
+    handlers["route"] = route_read_late
+
+    async def main():
+        server = AGIServer(handlers, port=0, on_stop=routing.close)
+        await server.start()
+        try:
+            return await Channel(load_dialplan(), "127.0.0.1", server.port, exten=MEDICARE).run()
+        finally:
+            await server.stop(grace_seconds=5)
+
+    record = asyncio.run(main())
+    assert record.dials == [] and record.variables["CC_REASON"] == "overload"
+    assert record.hangup_cause == "41"
+    row = call_log(engine, record.uniqueid)
+    assert row["status"] == "overload" and row["decision"] == []
+    assert counters(engine)[4][0] == 0
     assert_counters_match_a_recount(engine)

@@ -363,9 +363,9 @@ class SlowToStartRouting(AsyncRoutingService):
     """Starts each route's database work late: long enough for `h` of a call whose route
     connection was cut to run to its end first."""
 
-    async def route(self, arrival):
+    async def route(self, arrival, **options):
         await asyncio.sleep(0.3)
-        return await super().route(arrival)
+        return await super().route(arrival, **options)
 
 
 @pytest.mark.parametrize("route_delay", [0.0, 0.3])

@@ -16,14 +16,21 @@ def start_calls(app, *uniqueids):
                            "WHERE ended_at IS NULL")
 
 
+def reconcile_with_live(app, uniqueid: str) -> str:
+    """`flask routing reconcile` fed one live channel; answers its output, and checks that
+    only that call still holds a slot."""
+    result = app.test_cli_runner().invoke(args=["routing", "reconcile"],
+                                          input=CONCISE.format(uid=uniqueid))
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert scalar(db.engine, "SELECT array_agg(uniqueid) FROM reservations") == [uniqueid]
+    return result.output
+
+
 def test_reconcile_reads_live_channels_from_stdin_and_frees_the_rest(app):
     start_calls(app, "live-1", "gone-1", "gone-2")
-    result = app.test_cli_runner().invoke(args=["routing", "reconcile"],
-                                          input=CONCISE.format(uid="live-1"))
-    assert result.exit_code == 0, result.output
-    assert "ended 2 vanished call(s)" in result.output
+    assert "ended 2 vanished call(s)" in reconcile_with_live(app, "live-1")
     with app.app_context():
-        assert scalar(db.engine, "SELECT array_agg(uniqueid) FROM reservations") == ["live-1"]
         assert scalar(db.engine, "SELECT status FROM call_logs WHERE uniqueid = 'gone-1'") == "abandoned"
         assert_counters_match_a_recount(db.engine)
 
@@ -32,3 +39,15 @@ def test_reconcile_respects_the_grace_period(app):
     start_calls(app, "young-1")
     result = app.test_cli_runner().invoke(args=["routing", "reconcile", "--grace", "3600", "other"])
     assert result.exit_code == 0 and "ended 0" in result.output
+
+
+def test_reconcile_keeps_the_slot_of_a_live_call_whose_dialling_hold_ran_out(app):
+    """Asterisk far behind: the call is still listed, so its slot is not expired, however late
+    its Dial; the call that is no longer listed loses its slot."""
+    start_calls(app, "late-1", "gone-3")
+    with app.app_context():
+        execute(db.engine, "UPDATE reservations SET expires_at = now() - interval '1 second'")
+    output = reconcile_with_live(app, "late-1")
+    assert "expired 1 dialling slot(s); ended 1 vanished call(s)" in output
+    with app.app_context():
+        assert_counters_match_a_recount(db.engine)

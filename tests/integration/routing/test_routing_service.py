@@ -175,6 +175,30 @@ def test_expiry_frees_a_dialling_slot_once(routing, engine):
     assert_counters_match_a_recount(engine)
 
 
+def test_expiry_never_frees_a_slot_of_a_call_asterisk_still_has(routing, engine):
+    """Given Asterisk's live channels, a dialling slot past its hold stays held while its call
+    is listed (its Dial may not even have started); the others past their hold go."""
+    arrive(routing, "slow-1")
+    arrive(routing, "lost-1")
+    execute(engine, "UPDATE reservations SET expires_at = now() - interval '1 second'")
+    assert routing.expire(["pbx-a-1.7", "slow-1"]) == 1
+    assert scalar(engine, "SELECT array_agg(uniqueid) FROM reservations") == ["slow-1"]
+    assert routing.expire(["slow-1"]) == 0
+    assert routing.expire() == 1  # unknown live channels: the hold alone decides
+    for uniqueid in ("slow-1", "lost-1"):
+        routing.hangup(CallEnd(uniqueid=uniqueid))
+    assert_counters_match_a_recount(engine)
+
+
+def test_a_dialling_slot_is_held_for_the_dial_timeout_plus_the_backstop_margin(routing, engine):
+    arrive(routing, "hold-1")
+    held = scalar(engine, "SELECT extract(epoch FROM expires_at - created_at) FROM reservations "
+                          "WHERE uniqueid = 'hold-1'")
+    timeout = scalar(engine, "SELECT dial_timeout FROM campaigns WHERE id = 1")
+    assert held == timeout + 300
+    routing.hangup(CallEnd(uniqueid="hold-1"))
+
+
 def test_a_call_answered_after_its_slot_expired_takes_the_slot_back_past_the_cap(routing, engine):
     """Asterisk fell behind: the Dial started after the dialling slot had expired and another
     call took it. The answer is real, so the slot comes back even past the cap, and the

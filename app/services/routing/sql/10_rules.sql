@@ -136,10 +136,13 @@ END
 $$;
 
 -- Delete reservations (one attempt's of a call, all of a call's, or every dialling slot past
--- its expiry) and lower the three in-flight counters by what the DELETE returned: a second
+-- its hold) and lower the three in-flight counters by what the DELETE returned: a second
 -- release of the same slot deletes nothing and subtracts nothing. Returns how many it freed.
+-- `p_live`, with `p_expired_only`: the calls Asterisk still has (its live channel ids). Their
+-- slots are never expired, whatever the clock: such a call can still be answered.
 CREATE OR REPLACE FUNCTION cc_release(p_uniqueid text, p_attempt int DEFAULT NULL,
-                                      p_expired_only boolean DEFAULT false)
+                                      p_expired_only boolean DEFAULT false,
+                                      p_live text[] DEFAULT NULL)
 RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
     v_settings int[];
@@ -149,6 +152,7 @@ BEGIN
     WITH released AS (
         DELETE FROM reservations r
         WHERE CASE WHEN p_expired_only THEN r.state = 'dialing' AND r.expires_at < now()
+                                            AND NOT (r.uniqueid = ANY(coalesce(p_live, '{}')))
                    ELSE r.uniqueid = p_uniqueid AND (p_attempt IS NULL OR r.attempt = p_attempt) END
         RETURNING r.setting_id, r.client_id, r.campaign_id
     )

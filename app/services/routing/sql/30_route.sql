@@ -49,7 +49,7 @@ $$;
 CREATE OR REPLACE FUNCTION cc_route(p_uniqueid text, p_linkedid text, p_did text, p_number text,
                                     p_caller_id text, p_caller_number text,
                                     p_now timestamptz DEFAULT NULL,
-                                    p_hold_margin int DEFAULT 30, p_seed float8 DEFAULT NULL,
+                                    p_hold_margin int DEFAULT 300, p_seed float8 DEFAULT NULL,
                                     OUT action text, OUT dial text, OUT dial_timeout int,
                                     OUT attempt int, OUT reason text)
 LANGUAGE plpgsql AS $$

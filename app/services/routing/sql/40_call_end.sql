@@ -221,10 +221,15 @@ BEGIN
 END
 $$;
 
--- Dialling slots whose attempt never reported back: free them once their hold ran out.
-CREATE OR REPLACE FUNCTION cc_expire()
+-- Dialling slots whose attempt never reported back: free them once their hold (the dial
+-- timeout plus a margin, counted from the reservation) ran out, except the slots of calls
+-- Asterisk still has (`p_live`, its live channel ids, when known): a Dial that Asterisk, far
+-- behind, has not even started yet can still be answered, so its slot follows the channel,
+-- not the clock. NULL: Asterisk's channels are unknown, the hold alone decides (a backstop
+-- for a lost Asterisk; an answer after it takes the slot back, see cc_answered).
+CREATE OR REPLACE FUNCTION cc_expire(p_live text[] DEFAULT NULL)
 RETURNS int LANGUAGE sql AS $$
-    SELECT cc_release(NULL, NULL, true)
+    SELECT cc_release(NULL, NULL, true, p_live)
 $$;
 
 -- Calls older than the grace period that Asterisk no longer has (given the live channel ids).

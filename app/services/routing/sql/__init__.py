@@ -17,7 +17,7 @@ FUNCTIONS = (
     "cc_cap_hit(campaign_client_settings, clients, campaigns, timestamptz)",
     "cc_is_open(jsonb, jsonb, text, timestamptz)", "cc_lock_counters(int[], int[], int[])",
     "cc_lock_counters_if_several(int[], int[], int[])",
-    "cc_release(text, int, boolean)", "cc_count_delivery(int, int, int, timestamptz, int)",
+    "cc_release(text, int, boolean, text[])", "cc_count_delivery(int, int, int, timestamptz, int)",
     "cc_duplicate_check(int, text, text, timestamptz)",
     "cc_plan(int, bigint, timestamptz, int)", "cc_candidates_json(cc_candidate[])",
     "cc_round(int, timestamptz, text, cc_candidate[], int)",
@@ -27,7 +27,7 @@ FUNCTIONS = (
     "cc_route(text, text, text, text, text, text, timestamptz, int, float8)",
     "cc_answered(text, int)", "cc_attempt_result(text, int, text)",
     "cc_hangup(text, text, text, text, text, text, text, int, int, int, text, timestamptz)",
-    "cc_expire()", "cc_vanished_calls(text[], int)",
+    "cc_expire(text[])", "cc_vanished_calls(text[], int)",
     "cc_cdr_dial_status(text)", "cc_cdr_suspects(timestamptz, timestamptz)",
     "cc_reconcile_cdr(jsonb)",
 )
@@ -41,6 +41,8 @@ SUPERSEDED = (
     "cc_hangup(text, text, text, text, text, text, int, int, int, text, timestamptz)",
     "cc_duplicate_check(int, text, text, timestamptz)",  # p_caller_id became p_caller_number
     "cc_simulate(int, text, timestamptz, float8)",
+    "cc_release(text, int, boolean)",  # p_live: the calls Asterisk still has are never expired
+    "cc_expire()",
 )
 
 
