@@ -195,5 +195,6 @@ BEGIN
                                                          cc_period_start('month', v_link.zone, p_at),
                                                          v_periods) p)
     WHERE s.id = p_setting_id;
+    PERFORM cc_cap_events(p_setting_id);  -- 60_events.sql
 END
 $$;
