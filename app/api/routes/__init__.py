@@ -16,6 +16,9 @@ from app.api.routes.seller_clients import blp as seller_clients_blp
 from app.api.routes.seller_dids import blp as seller_dids_blp
 from app.api.routes.simulate import admin_blp as admin_simulate_blp
 from app.api.routes.simulate import seller_blp as seller_simulate_blp
+from app.api.routes.webhooks import admin_blp as admin_webhooks_blp
+from app.api.routes.webhooks import postbacks_blp as seller_postbacks_blp
+from app.api.routes.webhooks import seller_blp as seller_webhooks_blp
 
 BLUEPRINTS = [
     auth_blp, internal_blp,
@@ -23,6 +26,7 @@ BLUEPRINTS = [
     admin_simulate_blp, admin_call_logs_blp, admin_audit_blp,
     seller_dids_blp, seller_campaigns_blp, seller_campaign_dids_blp, seller_campaign_clients_blp,
     seller_simulate_blp, seller_clients_blp, seller_call_logs_blp,
+    admin_webhooks_blp, seller_webhooks_blp, seller_postbacks_blp,
 ]
 
 def register_api_blueprints(api) -> None:
