@@ -5,6 +5,7 @@ from app.api.routes.admin_clients import blp as admin_clients_blp
 from app.api.routes.admin_seller_resources import campaigns_blp as admin_campaigns_blp
 from app.api.routes.admin_seller_resources import dids_blp as admin_dids_blp
 from app.api.routes.admin_users import blp as admin_users_blp
+from app.api.routes.api_keys import blp as api_keys_blp
 from app.api.routes.auth import blp as auth_blp
 from app.api.routes.call_logs import admin_blp as admin_call_logs_blp
 from app.api.routes.call_logs import seller_blp as seller_call_logs_blp
@@ -26,7 +27,7 @@ BLUEPRINTS = [
     admin_simulate_blp, admin_call_logs_blp, admin_audit_blp,
     seller_dids_blp, seller_campaigns_blp, seller_campaign_dids_blp, seller_campaign_clients_blp,
     seller_simulate_blp, seller_clients_blp, seller_call_logs_blp,
-    admin_webhooks_blp, seller_webhooks_blp, seller_postbacks_blp,
+    admin_webhooks_blp, seller_webhooks_blp, seller_postbacks_blp, api_keys_blp,
 ]
 
 def register_api_blueprints(api) -> None:

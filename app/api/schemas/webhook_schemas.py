@@ -125,3 +125,4 @@ class PostbackUpdateSchema(InputSchema):
     status = ma.fields.String(**status_field)
     description = ma.fields.String(**description_field)
     strip = ma.pre_load(_strip)
+
