@@ -23,9 +23,9 @@ branch_labels = None
 depends_on = None
 
 # routing_sql.fingerprint() of the files this revision installs (tests compare it).
-INSTALLS_ROUTING_SQL = "a0955e40af517a21"
+INSTALLS_ROUTING_SQL = "e670b63ecaac4520"
 
-NEW_FUNCTIONS = ("cc_cap_events(int)", "cc_call_end_events(bigint, boolean)",
+NEW_FUNCTIONS = ("cc_buyer_postback(bigint, int, boolean, numeric)", "cc_cap_events(int)", "cc_call_end_events(bigint, boolean)",
                  "cc_call_event(text, bigint)", "cc_call_document(bigint)",
                  "cc_emit(text, int, int, bigint, jsonb)", "cc_event_wanted(text, int, int)")
 

@@ -10,6 +10,8 @@ from app.api.routes.auth import blp as auth_blp
 from app.api.routes.call_logs import admin_blp as admin_call_logs_blp
 from app.api.routes.call_logs import seller_blp as seller_call_logs_blp
 from app.api.routes.internal import blp as internal_blp
+from app.api.routes.postbacks import admin_blp as admin_client_postback_blp
+from app.api.routes.postbacks import public_blp as buyer_postbacks_blp
 from app.api.routes.seller_campaign_clients import blp as seller_campaign_clients_blp
 from app.api.routes.seller_campaign_dids import blp as seller_campaign_dids_blp
 from app.api.routes.seller_campaigns import blp as seller_campaigns_blp
@@ -28,6 +30,7 @@ BLUEPRINTS = [
     seller_dids_blp, seller_campaigns_blp, seller_campaign_dids_blp, seller_campaign_clients_blp,
     seller_simulate_blp, seller_clients_blp, seller_call_logs_blp,
     admin_webhooks_blp, seller_webhooks_blp, seller_postbacks_blp, api_keys_blp,
+    admin_client_postback_blp, buyer_postbacks_blp,
 ]
 
 def register_api_blueprints(api) -> None:
