@@ -33,6 +33,9 @@ NAVIGATION = (
     ("web_clients.clients", "Clients", ("admin", "staff"), "web_clients.client"),
     ("web_clients.carriers", "Carriers", ("admin", "staff"), "web_clients.carrier"),
     ("web_admin.users", "Users", ("admin",), "web_admin."),
+    ("web_integrations.webhooks", "Webhooks", ("admin", "seller"), "web_integrations.webhook"),
+    ("web_integrations.api_keys", "API keys", ("admin", "staff", "seller"),
+     "web_integrations.api_key"),
 )
 
 STATUS_LABELS = {
