@@ -6,7 +6,12 @@ the buyers' postback endpoints.
   (pending → sent, or failed after the retry window), `webhook_attempts` every request made.
 - `cap_threshold_marks` remembers which cap.threshold was emitted (once per period).
 - `api_keys` stores a key's SHA-256 only; `client_postbacks` a buyer's token's SHA-256.
-- The routing functions are installed again: the steps call the new 60_events.sql.
+- The routing functions are installed again: the steps call the new 60_events.sql, and
+  70_buyer_postback.sql applies a buyer's conversion postback.
+
+Downgrading drops the tables and the new functions but cannot give back the previous versions
+of the steps (the files are always the newest, and they call the event functions): go down
+further (0006 uninstalls them) or up again.
 
 Revision ID: 0012_integrations
 Revises: 0009_callers_cdr
@@ -167,7 +172,6 @@ def upgrade():
 
 
 def downgrade():
-    # The steps of 0009's files call no event function: put them back before dropping these.
     for signature in NEW_FUNCTIONS:
         op.execute(f"DROP FUNCTION IF EXISTS {signature} CASCADE")
     for table in ("client_postbacks", "api_keys", "cap_threshold_marks", "webhook_attempts",

@@ -198,6 +198,13 @@ class DeliveryWorker:
                 self._conn = None
                 self.stopping.wait(2.0)
                 continue
+            except Exception:  # never let one bad round stop deliveries for good
+                log.exception("event worker: round failed; retrying")
+                if self._conn is not None:
+                    self._conn.close()
+                self._conn = None
+                self.stopping.wait(2.0)
+                continue
             if not done:
                 self.stopping.wait(self.settings.idle_seconds)
 
