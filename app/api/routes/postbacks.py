@@ -13,7 +13,7 @@ public_blp = Blueprint("buyer_postbacks", __name__, url_prefix="/api/postbacks",
                                    "in the path is the credential)")
 
 
-@public_blp.post("/<string(length=48):token>")
+@public_blp.post("/<token>")
 @public_blp.arguments(BuyerPostbackSchema)
 @public_blp.response(200, BuyerPostbackResultSchema)
 @public_blp.alt_response(404, schema=ErrorSchema,
