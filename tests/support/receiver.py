@@ -18,9 +18,10 @@ class Receiver:
     """`answers`: status codes to answer in turn (the last one repeats); `delay`: seconds to
     wait before answering (longer than the sender's timeout: a receiver that never answers)."""
 
-    def __init__(self, answers=(200,), delay: float = 0.0):
+    def __init__(self, answers=(200,), delay: float = 0.0, close: bool = False):
         self.answers = list(answers)
         self.delay = delay
+        self.close = close  # answer with `Connection: close`
         self.received: list[Received] = []
         self._lock = threading.Lock()
         receiver = self
@@ -47,6 +48,8 @@ class Receiver:
                     if status in (301, 302, 307, 308):
                         self.send_header("Location", "http://127.0.0.1:1/elsewhere")
                     self.send_header("Content-Length", str(len(payload)))
+                    if receiver.close:
+                        self.send_header("Connection", "close")
                     self.end_headers()
                     self.wfile.write(payload)
                 except OSError:

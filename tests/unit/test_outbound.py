@@ -77,6 +77,12 @@ def test_the_response_body_is_read_up_to_a_limit():
         assert response.ok and len(response.body) == 100
 
 
+def test_an_answer_that_closes_the_connection_is_read_like_any_other():
+    with Receiver(answers=[201], close=True) as receiver:
+        response = target.send("POST", receiver.url, body=b"{}", allow_private=True)
+        assert response.ok and response.status_code == 201 and response.body.startswith(b"okok")
+
+
 def test_a_closed_port_is_an_error_not_an_exception():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -107,7 +107,7 @@ class _PinnedConnection(http.client.HTTPConnection):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self._tls is not None:
             sock = self._tls.wrap_socket(sock, server_hostname=self.host)
-        self.sock = sock
+        self.sock = self.kept_sock = sock  # http.client drops .sock once an answer will close
 
 
 _TLS = ssl.create_default_context()
@@ -138,14 +138,14 @@ def send(method: str, url: str, *, body: bytes | None = None, headers: dict | No
         remaining = timeout - (time.monotonic() - started)
         if remaining <= 0:
             raise TimeoutError
-        connection.sock.settimeout(remaining)
+        connection.kept_sock.settimeout(remaining)
         answer = connection.getresponse()
         content = b""
         while len(content) < max_body:
             remaining = timeout - (time.monotonic() - started)
             if remaining <= 0:
                 raise TimeoutError
-            connection.sock.settimeout(remaining)
+            connection.kept_sock.settimeout(remaining)
             chunk = answer.read(min(4096, max_body - len(content)))
             if not chunk:
                 break
@@ -159,6 +159,11 @@ def send(method: str, url: str, *, body: bytes | None = None, headers: dict | No
         return Response(None, f"TLS error: {error}"[:500], elapsed_ms())
     except (OSError, http.client.HTTPException, ValueError) as error:
         return Response(None, f"{type(error).__name__}: {error}"[:500], elapsed_ms())
+    except Exception as error:  # a request must never take its worker down
+        return Response(None, f"unexpected {type(error).__name__}: {error}"[:500], elapsed_ms())
     finally:
         if connection is not None:
             connection.close()
+            kept = getattr(connection, "kept_sock", None)
+            if kept is not None:
+                kept.close()

@@ -182,7 +182,11 @@ class DeliveryWorker:
             return 0
         futures = {self._pool.submit(self.send, delivery): delivery for delivery in batch}
         for future in as_completed(futures):
-            delivery, response = futures[future], future.result()
+            delivery = futures[future]
+            try:
+                response = future.result()
+            except Exception as error:  # a delivery that cannot even be built: a failure
+                response = target.Response(None, f"{type(error).__name__}: {error}"[:500], 0)
             self.record(delivery, token, response)
             if not response.ok:
                 log.info("delivery %s to %s failed: %s", delivery["id"], delivery["url"],
