@@ -141,7 +141,7 @@ def send(method: str, url: str, *, body: bytes | None = None, headers: dict | No
         connection.kept_sock.settimeout(remaining)
         answer = connection.getresponse()
         content = b""
-        while len(content) < max_body:
+        while len(content) < max_body and not answer.isclosed():  # closed: read to its end
             remaining = timeout - (time.monotonic() - started)
             if remaining <= 0:
                 raise TimeoutError
