@@ -53,19 +53,21 @@ RETURNING d.id, d.attempts, ev.id AS event_id, ev.type, ev.created_at, ev.data,
           s.kind, s.url, s.secret
 """
 
-RECORD_SUCCESS = """
-WITH d AS (
-    UPDATE webhook_deliveries
+RECORD_SUCCESSES = """
+WITH r AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(codes)s::int[], %(ms)s::int[]) AS r(id, code, ms)
+), d AS (
+    UPDATE webhook_deliveries w
     SET status = 'sent', sent_at = now(), next_attempt_at = NULL, lease_token = NULL,
-        last_status_code = %(code)s, last_error = NULL
-    WHERE id = %(id)s AND lease_token = %(token)s
-    RETURNING id, subscription_id
+        last_status_code = r.code, last_error = NULL
+    FROM r WHERE w.id = r.id AND w.lease_token = %(token)s
+    RETURNING w.id, w.subscription_id, r.code, r.ms
 ), healthy AS (
     UPDATE webhook_subscriptions s SET failing_since = NULL
-    FROM d WHERE s.id = d.subscription_id AND s.failing_since IS NOT NULL
+    WHERE s.id IN (SELECT subscription_id FROM d) AND s.failing_since IS NOT NULL
 )
 INSERT INTO webhook_attempts (delivery_id, at, status_code, error, duration_ms, next_attempt_at)
-SELECT d.id, now(), %(code)s, NULL, %(ms)s, NULL FROM d
+SELECT d.id, now(), d.code, NULL, d.ms, NULL FROM d
 """
 
 RECORD_FAILURE = """
@@ -110,6 +112,8 @@ class WorkerSettings:
     retry_max_seconds: float = 3600.0
     retry_window_seconds: float = 86400.0
     idle_seconds: float = 0.5             # sleep when nothing was due
+    flush_every: int = 50                 # successes marked sent per statement, at most …
+    flush_seconds: float = 0.05           # … or this long after the previous mark
     allow_private: bool = False
 
 
@@ -146,19 +150,27 @@ class DeliveryWorker:
                                 "lease": self.settings.lease_seconds, "token": token})
             return cur.fetchall()
 
-    def record(self, delivery: dict, token: str, response: target.Response) -> None:
-        params = {"id": delivery["id"], "token": token, "code": response.status_code,
-                  "ms": response.duration_ms}
-        if response.ok:
-            statement = RECORD_SUCCESS
-        else:
-            statement = RECORD_FAILURE
-            reason = describe_failure(response)
-            params.update(error=None if response.error is None else response.error[:500],
-                          reason=reason[:300], window=self.settings.retry_window_seconds,
-                          delay=backoff_seconds(delivery["attempts"], self.settings))
+    def record_sent(self, token: str, sent: list[tuple[dict, target.Response]]) -> None:
+        """Mark answered deliveries sent, several in one statement."""
+        if not sent:
+            return
         with self._connection().cursor() as cur:
-            cur.execute(statement, params)
+            cur.execute(RECORD_SUCCESSES, {
+                "token": token, "ids": [delivery["id"] for delivery, _ in sent],
+                "codes": [response.status_code for _, response in sent],
+                "ms": [response.duration_ms for _, response in sent]})
+
+    def record_failure(self, delivery: dict, token: str, response: target.Response) -> None:
+        """Schedule the retry (or fail the delivery past its window; disable the
+        subscription failing for a whole window) and log the attempt."""
+        reason = describe_failure(response)
+        with self._connection().cursor() as cur:
+            cur.execute(RECORD_FAILURE, {
+                "id": delivery["id"], "token": token, "code": response.status_code,
+                "ms": response.duration_ms,
+                "error": None if response.error is None else response.error[:500],
+                "reason": reason[:300], "window": self.settings.retry_window_seconds,
+                "delay": backoff_seconds(delivery["attempts"], self.settings)})
 
     # -- sending --------------------------------------------------------------------------
     def send(self, delivery: dict) -> target.Response:
@@ -174,23 +186,33 @@ class DeliveryWorker:
                            allow_private=self.settings.allow_private, timeout=self.settings.timeout)
 
     def run_once(self) -> int:
-        """Claim one batch, send it (concurrently), record each answer as it comes back.
+        """Claim one batch, send it (concurrently) and record the answers as they come back:
+        failures one by one, successes a few at a time (`flush_every`, or `flush_seconds`).
         Returns how many deliveries were attempted."""
         token = str(uuid.uuid4())
         batch = self.claim(token)
         if not batch:
             return 0
         futures = {self._pool.submit(self.send, delivery): delivery for delivery in batch}
+        sent: list[tuple[dict, target.Response]] = []
+        flushed = time.monotonic()
         for future in as_completed(futures):
             delivery = futures[future]
             try:
                 response = future.result()
             except Exception as error:  # a delivery that cannot even be built: a failure
                 response = target.Response(None, f"{type(error).__name__}: {error}"[:500], 0)
-            self.record(delivery, token, response)
-            if not response.ok:
+            if response.ok:
+                sent.append((delivery, response))
+            else:
+                self.record_failure(delivery, token, response)
                 log.info("delivery %s to %s failed: %s", delivery["id"], delivery["url"],
                          describe_failure(response))
+            if len(sent) >= self.settings.flush_every or (
+                    sent and time.monotonic() - flushed >= self.settings.flush_seconds):
+                self.record_sent(token, sent)
+                sent, flushed = [], time.monotonic()
+        self.record_sent(token, sent)
         return len(batch)
 
     def run_forever(self) -> None:
