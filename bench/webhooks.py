@@ -60,6 +60,12 @@ def _receiver(port_queue, counter):
     asyncio.run(main())
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def routing_cost(app, calls: int, label: str) -> float:
     from app.extensions import db
     from app.services.routing import CallArrival, CallEnd, RoutingService
@@ -158,6 +164,9 @@ def main() -> int:
                 "SELECT extract(epoch FROM max(sent_at) - min(last_attempt_at)) "
                 "FROM webhook_deliveries")).scalar()
             db.session.remove()
+        worker_cpu = sum(cpu_seconds(worker.pid) for worker in workers)
+        receiver_cpu = cpu_seconds(receiver.pid)
+        load = os.getloadavg()[0]
     finally:
         for worker in workers:
             worker.terminate()
@@ -172,6 +181,9 @@ def main() -> int:
     print(f"delivery: {args.events} events, {args.workers} worker process(es), concurrency "
           f"{args.concurrency}: {elapsed:.2f} s, {args.events / elapsed:.0f} events/s "
           f"(receiver counted {counter.value})")
+    print(f"  CPU: worker(s) {worker_cpu:.1f} s ({args.events / worker_cpu:.0f} events per "
+          f"worker CPU-second), receiver {receiver_cpu:.1f} s; load average {load:.1f} on "
+          f"{os.cpu_count()} cores")
     pg.cleanup()
     return 0
 
