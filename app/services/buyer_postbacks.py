@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 from sqlalchemy import or_, select, text
 
@@ -97,7 +98,8 @@ def receive(token: str, data: dict) -> dict:
     result = db.session.execute(
         text("SELECT cc_buyer_postback(:call_id, :client_id, :converted, :revenue)"),
         {"call_id": call_id, "client_id": settings.client_id, "converted": data["converted"],
-         "revenue": data.get("revenue")}).scalar()
+         "revenue": None if data.get("revenue") is None
+         else Decimal(str(data["revenue"])).quantize(Decimal("0.01"))}).scalar()
     db.session.commit()
     if result is None:
         raise not_found

@@ -37,9 +37,10 @@ class BuyerPostbackSchema(InputSchema):
     call_id = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=PG_BIGINT_MAX),
                                 metadata={"description": "Or the call's id"})
     converted = ma.fields.Boolean(required=True)
-    revenue = ma.fields.Decimal(places=2, allow_none=True, as_string=False,
-                                validate=validate.Range(min=0, max=9999999999),
-                                metadata={"description": "What the buyer pays for it"})
+    revenue = ma.fields.Float(allow_none=True, allow_nan=False,
+                              validate=validate.Range(min=0, max=9_999_999_999.99),
+                              metadata={"description": "What the buyer pays for it (cents "
+                                                       "kept, rounded)"})
 
     @ma.validates_schema
     def one_reference(self, data, **kwargs):
