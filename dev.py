@@ -132,10 +132,12 @@ def run(extra: list[str]) -> int:
     services = [
         ["flask", "run", "--host", web_host, "--port", str(web_port), "--no-reload"],
         ["flask", "agi", "serve", "--bind", env["AGI_BIND"]],
+        ["flask", "events", "deliver"],  # webhooks and conversion postbacks
     ]
     children = [subprocess.Popen([str(VENV / "bin" / s[0]), *s[1:]], env=env) for s in services]
     print(f"Web UI and API on http://{web_host}:{web_port}/ (API docs at /api/docs), FastAGI on "
-          f"{env['AGI_BIND']}. Ctrl-C stops everything.", flush=True)
+          f"{env['AGI_BIND']}. Webhooks are sent by `flask events deliver`. Ctrl-C stops "
+          "everything.", flush=True)
     return supervise(children)
 
 

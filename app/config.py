@@ -37,6 +37,11 @@ class BaseConfig:
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # text, or json (one object per line)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     DEFAULT_REGION = os.environ.get("DEFAULT_REGION", "US")
+    # Webhooks and postbacks (app/services/webhooks): targets that resolve to loopback,
+    # private, link-local or metadata addresses are refused unless this is 1 (development and
+    # tests only; production refuses to start with it). Production wants https:// URLs.
+    WEBHOOKS_ALLOW_PRIVATE_TARGETS = os.environ.get("WEBHOOKS_ALLOW_PRIVATE_TARGETS") == "1"
+    WEBHOOKS_REQUIRE_HTTPS = False
 
     BCRYPT_LOG_ROUNDS = 12
     # bcrypt only reads 72 bytes; Flask-Bcrypt pre-hashes longer passwords instead of truncating.
@@ -85,12 +90,14 @@ class TestingConfig(BaseConfig):
     BCRYPT_LOG_ROUNDS = 4
     SECRET_KEY = "testing-secret-key-not-for-production-use"
     INTERNAL_API_TOKEN = "testing-internal-token-not-for-production"
+    WEBHOOKS_ALLOW_PRIVATE_TARGETS = True  # the tests' receivers listen on loopback
 
 
 class ProductionConfig(BaseConfig):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    WEBHOOKS_REQUIRE_HTTPS = True
 
     @classmethod
     def finalize(cls, config: dict, instance_path: str) -> None:
@@ -104,6 +111,8 @@ class ProductionConfig(BaseConfig):
                 )
         if not config.get("SQLALCHEMY_DATABASE_URI"):
             raise ConfigError("DATABASE_URI must be set in production")
+        if config.get("WEBHOOKS_ALLOW_PRIVATE_TARGETS"):
+            raise ConfigError("WEBHOOKS_ALLOW_PRIVATE_TARGETS is for development and tests only")
 
 
 CONFIGS = {

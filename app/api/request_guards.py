@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, request
 
+from app.api.api_key_auth import authenticate_api_key, key_authenticated
 from app.domain.errors import BadRequest, Forbidden, UnsupportedMediaType
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -22,6 +23,8 @@ def reject_cross_site_writes() -> None:
     refused, and a POST must be JSON (a form post from another site cannot be).
     """
     if request.method not in UNSAFE_METHODS or not request.path.startswith("/api/"):
+        return
+    if key_authenticated():  # an API key is never sent by a browser on its own
         return
     origin = request.headers.get("Origin")
     if origin and origin != "null" and not _same_origin(origin, request.host_url):
@@ -43,4 +46,5 @@ def reject_undecodable_query_strings() -> None:
 
 def register_request_guards(app: Flask) -> None:
     app.before_request(reject_undecodable_query_strings)
+    app.before_request(authenticate_api_key)
     app.before_request(reject_cross_site_writes)

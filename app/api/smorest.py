@@ -61,6 +61,7 @@ class ErrorSchema(ma.Schema):
 WRITE_METHODS = ("post", "put", "patch", "delete")
 SESSION_SCHEME = "sessionCookie"
 INTERNAL_SCHEME = "internalToken"
+API_KEY_SCHEME = "apiKey"
 
 
 def _guards(view, method: str) -> list:
@@ -103,7 +104,7 @@ class ErrorResponsesPlugin(BasePlugin):
                 if getattr(guard, "required_roles", None) is not None:
                     roles &= guard.required_roles
                     needs_login = True
-                    security = security or [{SESSION_SCHEME: []}]
+                    security = security or [{SESSION_SCHEME: []}, {API_KEY_SCHEME: []}]
                 if getattr(guard, "requires_internal_token", False):
                     needs_login = True
                     security = [{INTERNAL_SCHEME: []}]
@@ -144,6 +145,10 @@ class CapConduitApi(Api):
         self.spec.components.security_scheme(INTERNAL_SCHEME, {
             "type": "http", "scheme": "bearer",
             "description": "INTERNAL_API_TOKEN, for /api/internal/* (the Asterisk side)."})
+        self.spec.components.security_scheme(API_KEY_SCHEME, {
+            "type": "http", "scheme": "bearer",
+            "description": "A personal API key (POST /api/auth/keys): every operation your "
+                           "role allows; a `read` key only reads."})
 
     def _init_spec(self, *, extra_plugins=None, **kwargs):
         super()._init_spec(extra_plugins=[*(extra_plugins or ()), ErrorResponsesPlugin(self)],

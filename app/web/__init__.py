@@ -15,13 +15,13 @@ csrf = CSRFProtect()
 def register_web(app: Flask) -> None:
     """Register the pages; call it after the API blueprints so that they can be exempted."""
     from app.api.errors import PAGE_RENDERER
-    from app.web import (account, admin, auth, calls, carriers, clients, dashboard, errors, seller,
-                         site)
+    from app.web import (account, admin, auth, calls, carriers, clients, dashboard, errors,
+                         integrations, seller, site)
 
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid as long as the session
     csrf.init_app(app)
     for blueprint in (site.bp, auth.bp, account.bp, dashboard.bp, calls.bp, admin.bp,
-                      clients.bp, carriers.bp, seller.bp):
+                      clients.bp, carriers.bp, seller.bp, integrations.bp):
         app.register_blueprint(blueprint)
     for blueprint in list(app.blueprints.values()):
         if is_api_blueprint(blueprint):

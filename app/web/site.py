@@ -33,6 +33,8 @@ NAVIGATION = (
     ("web_clients.clients", "Clients", PLATFORM_ROLES, "web_clients.client"),
     ("web_carriers.carriers", "Carriers", PLATFORM_ROLES, "web_carriers."),
     ("web_admin.users", "Users", (Role.ADMIN,), "web_admin."),
+    ("web_integrations.webhooks", "Webhooks", (Role.ADMIN, Role.SELLER), "web_integrations.webhook"),
+    ("web_integrations.api_keys", "API keys", ROLES, "web_integrations.api_key"),
 )
 
 def status_label(status: str) -> str:

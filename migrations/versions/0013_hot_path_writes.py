@@ -26,7 +26,7 @@ from alembic import op
 from app.services.routing import sql as routing_sql
 
 revision = "0013_hot_path_writes"
-down_revision = "0010_slots_follow_channels"
+down_revision = "0012_integrations"
 branch_labels = None
 depends_on = None
 

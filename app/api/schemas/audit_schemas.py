@@ -11,7 +11,7 @@ class AuditEventSchema(ma.Schema):
     id = ma.fields.Integer()
     at = ma.fields.DateTime()
     actor_id = ma.fields.Integer(allow_none=True, metadata={"description": "null: CLI or system"})
-    action = ma.fields.String(metadata={"enum": ["create", "update", "delete", "reconcile"]})
+    action = ma.fields.String(metadata={"enum": ["create", "update", "delete", "reconcile", "postback"]})
     entity_type = ma.fields.String(metadata={"enum": ENTITY_TYPES})
     entity_id = ma.fields.String()
     changes = ma.fields.Dict(metadata={

@@ -5,6 +5,9 @@ from app.database.models.carrier import Carrier
 from app.database.models.cdr import Cdr
 from app.database.models.client import Client
 from app.database.models.did import Did
+from app.database.models.integrations import (ApiKey, CapThresholdMark, ClientPostback, Event,
+                                              WebhookAttempt, WebhookDelivery,
+                                              WebhookSubscription)
 from app.database.models.pjsip import (PsAor, PsAuth, PsContact, PsDomainAlias, PsEndpoint,
                                        PsEndpointIdIp)
 from app.database.models.reservation import Reservation
@@ -15,5 +18,6 @@ __all__ = [
     "AuditEvent", "CallAttempt", "CallAttemptDay", "CallLog", "CallLogDay", "Campaign",
     "CampaignClientSetting", "CampaignDid", "Carrier", "Cdr", "LoginThrottle",
     "Client", "Did", "PsAor", "PsAuth", "PsContact", "PsDomainAlias", "PsEndpoint", "PsEndpointIdIp",
-    "Reservation", "User",
+    "Reservation", "User", "ApiKey", "CapThresholdMark", "ClientPostback", "Event",
+    "WebhookAttempt", "WebhookDelivery", "WebhookSubscription",
 ]

@@ -33,7 +33,8 @@ def test_the_openapi_document_says_how_each_operation_is_authorized(client):
             if path.startswith("/api/internal/"):
                 assert operation["security"] == [{"internalToken": []}], path
             elif path.startswith(("/api/admin/", "/api/seller/")) or path in ("/api/auth/me",):
-                assert operation["security"] == [{"sessionCookie": []}], (path, method)
+                assert operation["security"] == [{"sessionCookie": []}, {"apiKey": []}], \
+                    (path, method)
     assert "security" not in paths["/api/auth/login"]["post"]
 
 

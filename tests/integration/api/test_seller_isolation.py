@@ -13,7 +13,19 @@ from app.extensions import db
 
 # seller1's rows in sample_data.sql, linked to each other (DID 1 and setting 1 are in
 # campaign 1; call 1 is on DID 1), so only the ownership check stands between seller2 and them.
-SELLER1_IDS = {"campaign_id": 1, "did_id": 1, "setting_id": 1, "call_id": 1}
+SELLER1_IDS = {"campaign_id": 1, "did_id": 1, "setting_id": 1, "call_id": 1,
+               "webhook_id": 1, "postback_id": 2, "delivery_id": 1}
+# seller1's webhook 1 (with event and delivery 1) and campaign 1's postback template 2: no
+# sample rows, made for these tests.
+SELLER1_INTEGRATION_ROWS = """
+INSERT INTO webhook_subscriptions (id, owner_id, scope_key, kind, campaign_id, url, events, secret)
+VALUES (1, 3, 3, 'webhook', NULL, 'https://crm.example.com/in', '{call.ended}', 'whsec_x'),
+       (2, 3, 3, 'postback', 1, 'https://t.example/pb?c={uniqueid}', '{call.converted}', NULL);
+INSERT INTO events (id, type, seller_id, campaign_id, call_id, data)
+VALUES (1, 'call.ended', 3, 1, 1, '{}');
+INSERT INTO webhook_deliveries (id, event_id, subscription_id, order_key, status)
+VALUES (1, 1, 1, 1, 'failed');
+"""
 ABSENT_ID = 2**31 - 1
 
 # Bodies that pass validation, so that the request reaches the ownership check. Every other
@@ -22,6 +34,7 @@ VALID_BODIES = {
     # seller2's own DID 5, in no campaign: attaching it would succeed on seller2's campaign.
     ("POST", "/api/seller/campaigns/<id:campaign_id>/dids"): {"did_id": 5},
     ("POST", "/api/seller/campaigns/<id:campaign_id>/clients"): {"client_id": 1},
+    ("POST", "/api/seller/campaigns/<id:campaign_id>/postbacks"): {"url": "https://t.example/"},
 }
 UNCHECKED_METHODS = {"HEAD", "OPTIONS"}
 
@@ -77,6 +90,9 @@ def test_the_enumeration_finds_the_seller_routes():
 @pytest.mark.parametrize("method, rule, endpoint, arguments", SELLER_ROUTES_WITH_IDS)
 def test_another_sellers_ids_are_404_and_change_nothing(app, client, auth, method, rule,
                                                        endpoint, arguments):
+    with app.app_context():
+        db.session.execute(text(SELLER1_INTEGRATION_ROWS))
+        db.session.commit()
     assert auth.login("seller2").status_code == 200
     before = snapshot(app)
     response = call(client, app, method, endpoint, rule, arguments, seller1_id)

@@ -7,7 +7,8 @@ from app.api.smorest import Blueprint, HardenedParser
 
 # Sample ids the sample data has, for paths that name a row (seller1 owns campaign 1).
 PATH_VALUES = {"campaign_id": "1", "client_id": "1", "user_id": "1", "carrier_id": "1",
-               "did_id": "1", "setting_id": "1", "call_id": "1"}
+               "did_id": "1", "setting_id": "1", "call_id": "1", "webhook_id": "1",
+               "postback_id": "1"}
 
 
 def _query_operations(spec):

@@ -222,5 +222,6 @@ BEGIN
         month_count = cc_period_add_count(s.month_start, s.month_count, cc_period_start('month', v_link.zone, p_at),
                                          v_periods)
     WHERE s.id = p_setting_id;
+    PERFORM cc_cap_events(p_setting_id);  -- 60_events.sql
 END
 $$;

@@ -135,6 +135,7 @@ BEGIN
                                     cc_round(1, v_now, v_status, '{}'::cc_candidate[], NULL)) END
             WHERE id = v_call_id;
         END IF;
+        PERFORM cc_call_event('call.started', v_call_id);  -- 60_events.sql
         IF v_status <> 'in_progress' THEN
             reason := v_status;
             RETURN;

@@ -19,6 +19,7 @@ BEGIN
     IF v_call_id IS NULL THEN
         RETURN;  -- unknown, or already ended: nothing can be held for it any more
     END IF;
+    PERFORM cc_call_event('call.answered', v_call_id);  -- 60_events.sql
     UPDATE reservations SET state = 'answered', expires_at = NULL
     WHERE uniqueid = p_uniqueid AND attempt = p_attempt;
     IF FOUND THEN
@@ -184,6 +185,7 @@ BEGIN
             revenue = CASE WHEN v_converted THEN v_answered.buyer_price END
         WHERE c.id = v_call.id
         RETURNING c.status INTO v_status;
+        PERFORM cc_call_end_events(v_call.id, v_converted);  -- 60_events.sql
     END IF;
 
     IF cardinality(v_settings) = 0 AND v_delivered_setting IS NULL THEN

@@ -263,6 +263,9 @@ BEGIN
             ended_at = v_new.ended_at, duration = v_new.duration, billsec = v_new.billsec,
             converted = v_new.converted, payout = v_new.payout, revenue = v_new.revenue
         WHERE id = v_call.id;
+        IF v_converted AND NOT coalesce(v_call.converted, false) THEN
+            PERFORM cc_call_event('call.converted', v_call.id);  -- 60_events.sql
+        END IF;
     END IF;
 
     -- The counters: a delivery moved, added or taken back; a conversion gained or lost.

@@ -30,6 +30,10 @@ FUNCTIONS = (
     "cc_expire(text[])", "cc_vanished_calls(text[], int)",
     "cc_cdr_dial_status(text)", "cc_cdr_suspects(timestamptz, timestamptz)",
     "cc_reconcile_cdr(jsonb)",
+    "cc_event_wanted(text, int, int)", "cc_emit(text, int, int, bigint, jsonb)",
+    "cc_call_document(bigint)", "cc_call_event(text, bigint)",
+    "cc_call_end_events(bigint, boolean)", "cc_cap_events(int)",
+    "cc_buyer_postback(bigint, int, boolean, numeric)",
 )
 # Signatures of earlier revisions that a newer one replaced (a new parameter makes a new
 # function in PostgreSQL, or a renamed one cannot be replaced in place): the migration that

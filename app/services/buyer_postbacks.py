@@ -1,0 +1,106 @@
+"""Buyers' conversion postbacks: per client, a secret endpoint (`POST /api/postbacks/<token>`)
+where the call center that answered a call confirms or rejects its conversion, within a window
+after the call's end that an admin sets. The token is shown once and stored as its SHA-256;
+a wrong token, a call of another client or a call outside the window all answer 404 alike.
+The change itself is one statement (cc_buyer_postback in the routing SQL): counts, audit and
+the call.converted event commit with it.
+"""
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from sqlalchemy import or_, select, text
+
+from app.database.models import CallLog, Client, ClientPostback
+from app.extensions import db
+from app.services.persistence import commit
+from app.domain.errors import NotFound
+
+TOKEN_PREFIX = "ccpb_"
+DEFAULT_WINDOW_HOURS = 72
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _client(client_id: int) -> Client:
+    client = db.session.get(Client, client_id)
+    if client is None:
+        raise NotFound("No such client.")
+    return client
+
+
+def get_settings(client_id: int) -> ClientPostback:
+    _client(client_id)
+    row = db.session.get(ClientPostback, client_id)
+    if row is None:
+        raise NotFound("This client has no postback endpoint yet.")
+    return row
+
+
+def issue_token(client_id: int, window_hours: int | None = None) -> ClientPostback:
+    """A new token (the old one stops working); returned once as `token`."""
+    _client(client_id)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = db.session.get(ClientPostback, client_id)
+    if row is None:
+        row = ClientPostback(client_id=client_id, window_hours=window_hours or DEFAULT_WINDOW_HOURS,
+                             token_hash=_hash(token))
+        db.session.add(row)
+    else:
+        row.token_hash = _hash(token)
+        if window_hours:
+            row.window_hours = window_hours
+    commit()
+    row.token_once = token
+    return row
+
+
+def update_settings(client_id: int, data: dict) -> ClientPostback:
+    row = get_settings(client_id)
+    if "window_hours" in data:
+        row.window_hours = data["window_hours"]
+    commit()
+    return row
+
+
+def delete_settings(client_id: int) -> None:
+    row = get_settings(client_id)
+    db.session.delete(row)
+    commit()
+
+
+def receive(token: str, data: dict) -> dict:
+    """Apply a buyer's answer; idempotent. NotFound for any token, call or time it does not
+    cover (nothing learned of which)."""
+    not_found = NotFound("Not found.")
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        raise not_found
+    digest = _hash(token)
+    settings = db.session.scalar(select(ClientPostback).where(ClientPostback.token_hash == digest))
+    if settings is None or not hmac.compare_digest(settings.token_hash, digest):
+        raise not_found
+    match = []
+    if data.get("uniqueid"):
+        match.append(CallLog.uniqueid == data["uniqueid"])
+    if data.get("call_id"):
+        match.append(CallLog.id == data["call_id"])
+    since = datetime.now(timezone.utc) - timedelta(hours=settings.window_hours)
+    call_id = db.session.scalar(select(CallLog.id).where(
+        or_(*match), CallLog.client_id == settings.client_id, CallLog.ended_at.is_not(None),
+        CallLog.ended_at >= since))
+    if call_id is None:
+        db.session.rollback()
+        raise not_found
+    result = db.session.execute(
+        text("SELECT cc_buyer_postback(:call_id, :client_id, :converted, :revenue)"),
+        {"call_id": call_id, "client_id": settings.client_id, "converted": data["converted"],
+         "revenue": None if data.get("revenue") is None
+         else Decimal(str(data["revenue"])).quantize(Decimal("0.01"))}).scalar()
+    db.session.commit()
+    if result is None:
+        raise not_found
+    return result

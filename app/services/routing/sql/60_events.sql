@@ -1,0 +1,147 @@
+-- Events: an outbox written by the very statement that makes the change, so a rolled-back
+-- change emits nothing and a committed one is never lost. The steps call these with one-line
+-- PERFORMs; each first asks the partial index of active subscriptions whether anybody listens
+-- (one index probe) and builds no JSON when nobody does. The worker (flask events deliver,
+-- app/services/webhooks/) sends what is written here.
+
+-- Does an active subscription of the platform (scope 0) or of this seller want `p_type` for
+-- this campaign (a postback template names its campaign; a webhook names none)?
+CREATE OR REPLACE FUNCTION cc_event_wanted(p_type text, p_seller_id int, p_campaign_id int)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM webhook_subscriptions s
+        WHERE s.status = 'active' AND s.scope_key IN (0, coalesce(p_seller_id, 0))
+          AND p_type = ANY (s.events)
+          AND (s.campaign_id IS NULL OR s.campaign_id = p_campaign_id))
+$$;
+
+-- Write the event and one pending delivery per subscription that wants it; returns its id.
+-- `order_key` (the call) keeps one call's events in order for each subscription.
+CREATE OR REPLACE FUNCTION cc_emit(p_type text, p_seller_id int, p_campaign_id int,
+                                   p_call_id bigint, p_data jsonb)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v_event_id bigint;
+BEGIN
+    INSERT INTO events (type, seller_id, campaign_id, call_id, data)
+    VALUES (p_type, p_seller_id, p_campaign_id, p_call_id, p_data)
+    RETURNING id INTO v_event_id;
+    INSERT INTO webhook_deliveries (event_id, subscription_id, order_key)
+    SELECT v_event_id, s.id, p_call_id
+    FROM webhook_subscriptions s
+    WHERE s.status = 'active' AND s.scope_key IN (0, coalesce(p_seller_id, 0))
+      AND p_type = ANY (s.events)
+      AND (s.campaign_id IS NULL OR s.campaign_id = p_campaign_id)
+    ORDER BY s.id;
+    RETURN v_event_id;
+END
+$$;
+
+-- A call as its events carry it: outcome, times, billsec, conversion and money, campaign, DID,
+-- caller, the client that answered, and every attempt.
+CREATE OR REPLACE FUNCTION cc_call_document(p_call_id bigint)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'call_id', c.id, 'uniqueid', c.uniqueid, 'linkedid', c.linkedid,
+        'status', c.status, 'outcome', c.status,
+        'started_at', c.started_at, 'answered_at', c.answered_at, 'ended_at', c.ended_at,
+        'duration', c.duration, 'billsec', c.billsec, 'hangup_cause', c.hangup_cause,
+        'converted', c.converted, 'payout', c.payout, 'revenue', c.revenue,
+        'seller_id', c.seller_id, 'campaign_id', c.campaign_id, 'campaign_name', cp.name,
+        'did', c.did, 'caller_id', c.caller_id, 'caller_number', c.caller_number,
+        'client_id', c.client_id, 'client_identifier', cl.client_identifier,
+        'client_name', cl.name,
+        'attempts', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'attempt_no', a.attempt_no, 'client_id', a.client_id,
+                       'client_identifier', ac.client_identifier, 'setting_id', a.setting_id,
+                       'started_at', a.started_at, 'ended_at', a.ended_at,
+                       'dial_status', a.dial_status, 'duration', a.duration) ORDER BY a.attempt_no)
+            FROM call_attempts a LEFT JOIN clients ac ON ac.id = a.client_id
+            WHERE a.call_log_id = c.id), '[]'::jsonb))
+    FROM call_logs c
+    LEFT JOIN campaigns cp ON cp.id = c.campaign_id
+    LEFT JOIN clients cl ON cl.id = c.client_id
+    WHERE c.id = p_call_id
+$$;
+
+-- A call event (call.started, call.answered, call.ended, call.converted): at most one of each
+-- type per call, so a duplicated or replayed step invents nothing.
+CREATE OR REPLACE FUNCTION cc_call_event(p_type text, p_call_id bigint)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_call record;
+BEGIN
+    SELECT seller_id, campaign_id INTO v_call FROM call_logs WHERE id = p_call_id;
+    IF NOT FOUND OR NOT cc_event_wanted(p_type, v_call.seller_id, v_call.campaign_id) THEN
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM events WHERE call_id = p_call_id AND type = p_type) THEN
+        RETURN;
+    END IF;
+    PERFORM cc_emit(p_type, v_call.seller_id, v_call.campaign_id, p_call_id,
+                    cc_call_document(p_call_id));
+END
+$$;
+
+-- The end of a call: call.ended, then call.converted when it converted.
+CREATE OR REPLACE FUNCTION cc_call_end_events(p_call_id bigint, p_converted boolean)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM cc_call_event('call.ended', p_call_id);
+    IF p_converted THEN
+        PERFORM cc_call_event('call.converted', p_call_id);
+    END IF;
+END
+$$;
+
+-- cap.threshold: after a link's counts moved, every cap of the link (total, hour, day, month)
+-- and of its campaign (day) that reached 80 % or 100 % emits once per period, cap value and
+-- level (cap_threshold_marks remembers what was said).
+CREATE OR REPLACE FUNCTION cc_cap_events(p_setting_id int)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_link record;
+    v_dim record;
+    v_level int;
+BEGIN
+    SELECT s.*, cp.seller_id, cp.daily_cap AS campaign_daily_cap,
+           cp.day_start AS campaign_day_start, cp.day_count AS campaign_day_count
+    INTO v_link
+    FROM campaign_client_settings s JOIN campaigns cp ON cp.id = s.campaign_id
+    WHERE s.id = p_setting_id;
+    IF NOT FOUND OR NOT cc_event_wanted('cap.threshold', v_link.seller_id, v_link.campaign_id) THEN
+        RETURN;
+    END IF;
+    FOR v_dim IN
+        SELECT * FROM (VALUES
+            ('link', v_link.id, 'total', '-infinity'::timestamptz, v_link.current_total_calls,
+             v_link.total_calls_allowed),
+            ('link', v_link.id, 'hourly', v_link.hour_start, v_link.hour_count, v_link.hourly_cap),
+            ('link', v_link.id, 'daily', v_link.day_start, v_link.day_count, v_link.daily_cap),
+            ('link', v_link.id, 'monthly', v_link.month_start, v_link.month_count,
+             v_link.monthly_cap),
+            ('campaign', v_link.campaign_id, 'daily', v_link.campaign_day_start,
+             v_link.campaign_day_count, v_link.campaign_daily_cap)
+        ) d(scope, scope_id, dimension, period_start, used, cap)
+        WHERE d.cap IS NOT NULL AND d.cap > 0 AND d.period_start IS NOT NULL
+    LOOP
+        FOREACH v_level IN ARRAY ARRAY[80, 100] LOOP
+            CONTINUE WHEN v_dim.used * 100 < v_dim.cap * v_level;
+            INSERT INTO cap_threshold_marks (scope, scope_id, dimension, period_start, cap, level)
+            VALUES (v_dim.scope, v_dim.scope_id, v_dim.dimension, v_dim.period_start, v_dim.cap,
+                    v_level)
+            ON CONFLICT DO NOTHING;
+            CONTINUE WHEN NOT FOUND;
+            PERFORM cc_emit('cap.threshold', v_link.seller_id, v_link.campaign_id, NULL,
+                jsonb_build_object(
+                    'scope', v_dim.scope, 'setting_id', v_link.id,
+                    'campaign_id', v_link.campaign_id, 'client_id', v_link.client_id,
+                    'dimension', v_dim.dimension, 'level', v_level, 'used', v_dim.used,
+                    'cap', v_dim.cap,
+                    'period_start', CASE WHEN v_dim.dimension = 'total' THEN NULL
+                                         ELSE v_dim.period_start END));
+        END LOOP;
+    END LOOP;
+END
+$$;
