@@ -2,11 +2,9 @@
 from datetime import datetime, timedelta, timezone
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from app.extensions import db
-from app.services.routing import RoutingService
+from app.services.routing_engine import routing_service
 
 calls_cli = AppGroup("calls", help="Call logs.")
 
@@ -41,7 +39,7 @@ def reconcile_cdr(since, until):
     """
     start = parse_since(since)
     end = parse_since(until) if until else None
-    service = RoutingService(db.engine, default_region=current_app.config["DEFAULT_REGION"])
+    service = routing_service()
     changed = service.reconcile_cdr(start, end)
     click.echo(f"CDRs since {start.isoformat()}: {len(changed)} call log(s) changed")
     for result in changed:

@@ -1,12 +1,10 @@
 import sys
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from app.extensions import db
-from app.services.routing import RoutingService
 from app.services.routing.live_channels import channel_ids
+from app.services.routing_engine import routing_service
 
 routing_cli = AppGroup("routing", help="Routing engine housekeeping.")
 
@@ -27,7 +25,7 @@ def reconcile(uniqueids, id_file, grace):
         live += channel_ids(id_file)
     elif not uniqueids and not sys.stdin.isatty():
         live += channel_ids(sys.stdin)
-    service = RoutingService(db.engine, default_region=current_app.config["DEFAULT_REGION"])
+    service = routing_service()
     expired = service.expire(live)
     ended = service.reconcile(live, grace_seconds=grace)
     click.echo(f"{len(live)} live channel(s); expired {expired} dialling slot(s); "

@@ -1,17 +1,13 @@
 """Dry runs: where would a call go? The routing engine's own planning, reserving nothing."""
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.database.models import CampaignDid
 from app.extensions import db
 from app.services import campaign_service, did_service
-from app.services.routing import RoutingService, Simulation
-
-
-def _engine() -> RoutingService:
-    return RoutingService(db.engine, default_region=current_app.config["DEFAULT_REGION"])
+from app.services.routing import Simulation
+from app.services.routing_engine import routing_service
 
 
 def simulate_campaign(campaign_id: int, *, seller_id: int | None, caller_id: str | None = None,
@@ -19,7 +15,7 @@ def simulate_campaign(campaign_id: int, *, seller_id: int | None, caller_id: str
     campaign = campaign_service.get_campaign(campaign_id, seller_id=seller_id)  # 404 if foreign
     if campaign.status != "active":
         return Simulation("reject", "no_route", None, [])
-    return _engine().simulate(campaign.id, caller_id=caller_id, at=at)
+    return routing_service().simulate(campaign.id, caller_id=caller_id, at=at)
 
 
 def simulate_did(did_id: int, *, caller_id: str | None = None,

@@ -31,7 +31,7 @@ branch_labels = None
 depends_on = None
 
 # routing_sql.fingerprint() of the files this revision installs (tests compare it).
-INSTALLS_ROUTING_SQL = "d2f39f751a5d14bd"
+INSTALLS_ROUTING_SQL = "30601737525b590f"
 
 ACTIVE = "('active', 'inactive')"
 

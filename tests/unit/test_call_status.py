@@ -1,4 +1,6 @@
 """The one definition of a call's status, as the model, services and pages read it."""
+import re
+
 from app.database.models.call_log import CallLog
 from app.domain.call_status import CALL_STATUSES, DASHBOARD_OUTCOMES, FINAL_STATUSES, CallStatus
 
@@ -12,7 +14,8 @@ def test_every_status_but_in_progress_is_final_and_has_a_label():
 
 def test_the_database_accepts_exactly_these_statuses():
     check = next(c for c in CallLog.__table__.constraints if c.name and "status" in str(c.name))
-    assert all(f"'{status}'" in str(check.sqltext) for status in CALL_STATUSES)
+    listed = set(re.findall(r"[a-z_]+", str(check.sqltext)))
+    assert set(CALL_STATUSES) <= listed
 
 
 def test_the_dashboard_shows_every_final_outcome_but_errors():

@@ -1,8 +1,6 @@
 """The Asterisk-side API: the same routing engine as FastAGI, over HTTP with a Bearer token."""
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app
-
 from app.access import internal_token_required
 from app.api.schemas.internal_schemas import (AnsweredSchema, AttemptResultSchema,
                                               CallArrivalSchema, CallEndResultSchema,
@@ -11,8 +9,8 @@ from app.api.schemas.internal_schemas import (AnsweredSchema, AttemptResultSchem
                                               ReconcileResultSchema, ReconcileSchema,
                                               RouteDecisionSchema)
 from app.api.smorest import Blueprint
-from app.extensions import db
-from app.services.routing import CallArrival, CallEnd, RoutingService
+from app.services.routing import CallArrival, CallEnd
+from app.services.routing_engine import routing_service
 
 blp = Blueprint("internal", __name__, url_prefix="/api/internal",
                 description="For Asterisk and its scripts: Bearer INTERNAL_API_TOKEN")
@@ -21,17 +19,13 @@ CALL_END_FIELDS = ("uniqueid", "dial_status", "attempt", "hangup_cause", "billse
                    "caller_id", "linkedid")
 
 
-def routing() -> RoutingService:
-    return RoutingService(db.engine, default_region=current_app.config["DEFAULT_REGION"])
-
-
 @blp.post("/route")
 @internal_token_required
 @blp.arguments(CallArrivalSchema)
 @blp.response(200, RouteDecisionSchema)
 def route(data):
     """Decide where the call goes next (opens the call on first sight)."""
-    decision = routing().route(CallArrival(**data))
+    decision = routing_service().route(CallArrival(**data))
     return {"action": decision.action, "dial": decision.dial, "timeout": decision.timeout,
             "attempt": decision.attempt, "reason": decision.reason,
             "hangup_cause": decision.hangup_cause, "variables": decision.channel_variables()}
@@ -43,7 +37,7 @@ def route(data):
 @blp.response(204)
 def attempt_result(data):
     """A Dial() ended; anything but ANSWER frees the attempt's slot."""
-    routing().attempt_result(data["uniqueid"], data["attempt"], data["dial_status"])
+    routing_service().attempt_result(data["uniqueid"], data["attempt"], data["dial_status"])
 
 
 @blp.post("/answered")
@@ -52,7 +46,7 @@ def attempt_result(data):
 @blp.response(204)
 def answered(data):
     """The client answered: hold the slot until hangup."""
-    routing().answered(data["uniqueid"], data["attempt"])
+    routing_service().answered(data["uniqueid"], data["attempt"])
 
 
 @blp.post("/hangup")
@@ -61,7 +55,7 @@ def answered(data):
 @blp.response(200, CallEndResultSchema)
 def hangup(data):
     """The call ended: count it if answered, release its slots, finish its log."""
-    return {"status": routing().hangup(CallEnd(**data))}
+    return {"status": routing_service().hangup(CallEnd(**data))}
 
 
 @blp.post("/log_call")
@@ -70,7 +64,7 @@ def hangup(data):
 @blp.response(200, CallEndResultSchema)
 def log_call(data):
     """A finished call posted by asterisk/agi-bin/cdr_logger.agi (same effect as hangup)."""
-    return {"status": routing().hangup(CallEnd(**{k: data[k] for k in CALL_END_FIELDS}))}
+    return {"status": routing_service().hangup(CallEnd(**{k: data[k] for k in CALL_END_FIELDS}))}
 
 
 @blp.post("/reconcile")
@@ -80,7 +74,7 @@ def log_call(data):
 def reconcile(data):
     """Free expired dialling slots of calls Asterisk no longer has, and end calls older than
     the grace that Asterisk lost."""
-    service = routing()
+    service = routing_service()
     expired = service.expire(data["live_uniqueids"])
     return {"ended": service.reconcile(data["live_uniqueids"], data["grace_seconds"]),
             "expired": expired}
@@ -101,4 +95,4 @@ def reconcile_cdr(data):
     [since, until)); every change is also in the audit trail. Running it again changes
     nothing."""
     since = _aware(data["since"]) or datetime.now(timezone.utc) - timedelta(hours=24)
-    return {"changed": routing().reconcile_cdr(since, _aware(data["until"]))}
+    return {"changed": routing_service().reconcile_cdr(since, _aware(data["until"]))}
