@@ -5,7 +5,7 @@ import re
 from playwright.sync_api import expect
 
 from app.services.routing import RoutingService
-from tests.browser.conftest import field, log_in, screenshot
+from tests.support.browser import field, log_in, screenshot
 from tests.integration.webhooks.conftest import answered_call, drain
 from tests.support.receiver import Receiver
 
