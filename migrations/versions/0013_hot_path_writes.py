@@ -31,7 +31,7 @@ branch_labels = None
 depends_on = None
 
 # routing_sql.fingerprint() of the files this revision installs (tests compare it).
-INSTALLS_ROUTING_SQL = "30601737525b590f"
+INSTALLS_ROUTING_SQL = "b48888465bf3be91"
 
 ACTIVE = "('active', 'inactive')"
 

@@ -4,6 +4,7 @@ import threading
 import time
 
 from app.services.outbound import signature
+from app.services.routing import CallArrival, CallEnd
 from tests.integration.webhooks.conftest import (CALL_EVENTS, INSURANCE_DID, answered_call, drain,
                                                  subscribe)
 from tests.support.receiver import Receiver
@@ -83,7 +84,7 @@ def test_a_repeated_step_invents_no_second_event(client, auth, routing, engine):
     subscribe(client, auth, "seller1", "http://127.0.0.1:9/x")
     decision = answered_call(routing, "evt-5.1")
     routing.answered("evt-5.1", decision.attempt)
-    from app.services.routing import CallEnd
+
     routing.hangup(CallEnd(uniqueid="evt-5.1", dial_status="ANSWER", attempt=decision.attempt,
                            billsec=95))
     assert scalar(engine, "SELECT array_agg(type ORDER BY id) FROM events") == CALL_EVENTS
@@ -232,3 +233,29 @@ def test_a_cap_reaching_80_and_100_percent_emits_once_per_level(client, auth, ro
     assert [(e["data"]["dimension"], e["data"]["level"], e["data"]["used"]) for e in events] == [
         ("total", 80, 4), ("total", 100, 5)]
     assert events[0]["data"]["setting_id"] == 5 and events[0]["data"]["cap"] == 5
+
+
+def test_concurrency_caps_at_80_and_100_percent_emit_once_a_day(client, auth, routing,
+                                                                  make_worker, engine):
+    execute(engine, "UPDATE campaign_client_settings SET status = 'inactive' WHERE id <> 5")
+    execute(engine, "UPDATE campaign_client_settings SET max_concurrency = 5, "
+                    "total_calls_allowed = NULL WHERE id = 5")
+    with Receiver() as receiver:
+        subscribe(client, auth, "seller2", receiver.url, ["cap.threshold"])
+        held = [routing.route(CallArrival(uniqueid=f"conc-{i}.1", did=INSURANCE_DID,
+                                          caller_id=f"+1310555020{i}", linkedid=f"conc-{i}.1"))
+                for i in range(5)]                       # the 4th is at 80 %, the 5th at 100 %
+        assert [d.action for d in held] == ["dial"] * 5
+        for i in range(5):                               # free them: the marks stay for the day
+            routing.hangup(CallEnd(uniqueid=f"conc-{i}.1", hangup_cause=16))
+        for i in range(5):                               # the same climb again: said already
+            routing.route(CallArrival(uniqueid=f"again-{i}.1", did=INSURANCE_DID,
+                                      caller_id=f"+1310555030{i}", linkedid=f"again-{i}.1"))
+        worker = make_worker()
+        drain(worker, lambda: len(receiver.received) >= 2)
+        time.sleep(0.2)
+        worker.run_once()
+    events = [e for e in bodies(receiver) if e["data"]["scope"] == "link"]
+    assert [(e["data"]["dimension"], e["data"]["level"], e["data"]["used"], e["data"]["cap"])
+            for e in events] == [("concurrency", 80, 4, 5), ("concurrency", 100, 5, 5)]
+    assert events[0]["data"]["setting_id"] == 5

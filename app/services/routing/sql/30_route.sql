@@ -36,6 +36,13 @@ BEGIN
     IF v_cap IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'CC001', MESSAGE = 'capped:' || v_cap;
     END IF;
+    -- A concurrency cap at 80 % or 100 % with this call: say so (60_events.sql). Plain
+    -- comparisons first, so a call far from its caps pays nothing more.
+    IF (s.in_flight + 1) * 5 >= s.max_concurrency * 4
+       OR (c.in_flight + 1) * 5 >= c.max_concurrency * 4
+       OR (cp.in_flight + 1) * 5 >= cp.max_concurrency * 4 THEN
+        PERFORM cc_concurrency_events(s, c, cp);
+    END IF;
     INSERT INTO reservations (uniqueid, attempt, setting_id, client_id, campaign_id, state,
                               created_at, expires_at)
     VALUES (p_uniqueid, p_attempt, p_setting_id, p_client_id, p_campaign_id, 'dialing', now(),

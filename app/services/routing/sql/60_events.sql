@@ -145,3 +145,40 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- cap.threshold for concurrency caps (the link's, its client's, its campaign's), called by
+-- cc_reserve with the rows as they were before this call took its slot. A concurrency cap has
+-- no period of its own: each cap and level is said at most once per UTC day.
+CREATE OR REPLACE FUNCTION cc_concurrency_events(s campaign_client_settings, c clients,
+                                                 cp campaigns)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_day timestamptz := date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    v_dim record;
+    v_level int;
+BEGIN
+    IF NOT cc_event_wanted('cap.threshold', cp.seller_id, cp.id) THEN
+        RETURN;
+    END IF;
+    FOR v_dim IN
+        SELECT * FROM (VALUES ('link', s.id, s.in_flight + 1, s.max_concurrency),
+                              ('client', c.id, c.in_flight + 1, c.max_concurrency),
+                              ('campaign', cp.id, cp.in_flight + 1, cp.max_concurrency)
+        ) d(scope, scope_id, used, cap)
+        WHERE d.cap IS NOT NULL AND d.cap > 0
+    LOOP
+        FOREACH v_level IN ARRAY ARRAY[80, 100] LOOP
+            CONTINUE WHEN v_dim.used * 100 < v_dim.cap * v_level;
+            INSERT INTO cap_threshold_marks (scope, scope_id, dimension, period_start, cap, level)
+            VALUES (v_dim.scope, v_dim.scope_id, 'concurrency', v_day, v_dim.cap, v_level)
+            ON CONFLICT DO NOTHING;
+            CONTINUE WHEN NOT FOUND;
+            PERFORM cc_emit('cap.threshold', cp.seller_id, cp.id, NULL,
+                jsonb_build_object(
+                    'scope', v_dim.scope, 'setting_id', s.id, 'campaign_id', cp.id,
+                    'client_id', c.id, 'dimension', 'concurrency', 'level', v_level,
+                    'used', v_dim.used, 'cap', v_dim.cap, 'period_start', v_day));
+        END LOOP;
+    END LOOP;
+END
+$$;

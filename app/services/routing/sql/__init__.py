@@ -33,6 +33,7 @@ FUNCTIONS = (
     "cc_event_wanted(text, int, int)", "cc_emit(text, int, int, bigint, jsonb)",
     "cc_call_document(bigint)", "cc_call_event(text, bigint)",
     "cc_call_end_events(bigint, boolean)", "cc_cap_events(int)",
+    "cc_concurrency_events(campaign_client_settings, clients, campaigns)",
     "cc_buyer_postback(bigint, int, boolean, numeric)",
 )
 # Signatures of earlier revisions that a newer one replaced (a new parameter makes a new
