@@ -33,6 +33,7 @@ from tests.agi_support.fake_asterisk import (_ENV_FIRST_WRITE_LINES, COMMAND_BUF
                                              split_arguments)
 
 from bench.scenario import plan_call
+from app.services.routing import dialplan_variables
 
 SESSION_TIMEOUT = 30.0  # what a stuck server costs one channel before the call is dropped
 _commands: dict = {}
@@ -185,7 +186,7 @@ class LoadChannel(Channel):
 def call_outcome(record, variables: dict) -> str:
     if variables.get("DIALSTATUS") == "ANSWER":
         return "answered"
-    return variables.get("CC_REASON") or "unknown"
+    return variables.get(dialplan_variables.REASON) or "unknown"
 
 
 async def run_channels(host: str, ports: list[int], channels: int, *, start_at: float,

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from bench.scenario import plan_call
 from tests.agi_support.dialplan import load_dialplan, matches
+from app.services.routing import dialplan_variables
 
 SESSION_TIMEOUT = 30.0
 _VAR = re.compile(r"\$\{([^{}]+)\}")
@@ -199,7 +200,7 @@ class LeanChannel:
         await self.execute("cc-inbound", "h", dead=True)
         if self.variables.get("DIALSTATUS") == "ANSWER":
             return "answered"
-        return self.variables.get("CC_REASON") or "unknown"
+        return self.variables.get(dialplan_variables.REASON) or "unknown"
 
     async def execute(self, context: str, exten: str, *, dead: bool = False,
                       callee: bool = False) -> str:
@@ -307,7 +308,7 @@ class LeanChannel:
             stats.sessions += 1
             if script == "route":
                 stats.route_latencies.append(elapsed)
-                if variables.get("CC_REASON") == "overload":
+                if variables.get(dialplan_variables.REASON) == "overload":
                     stats.overload_latencies.append(elapsed)
         return "SUCCESS"
 

@@ -38,6 +38,7 @@ from app.agi.protocol import (
     read_environment,
 )
 from app.agi.session import AGISession
+from app.services.routing.outcomes import RouteDecision
 
 T = TypeVar("T")
 Handler = Callable[[AGISession], Awaitable[None]]
@@ -47,8 +48,7 @@ DEFAULT_ALLOWED_PEERS = ("127.0.0.0/8", "::1/128")  # loopback: Asterisk on the 
 
 # What the dialplan gets when a handler fails: reject, reason "error", Q.850 41
 # (temporary failure). SET VARIABLE is allowed on dead channels too, so this always applies.
-ERROR_VARIABLES = MappingProxyType({"CC_REASON": "error", "CC_HANGUP_CAUSE": "41",
-                                    "CC_ACTION": "reject"})
+ERROR_VARIABLES = MappingProxyType(RouteDecision.reject("error").channel_variables())
 
 _MAX_TRAILING_BYTES = 64 * 1024  # what we are willing to read after half-closing
 

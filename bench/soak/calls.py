@@ -12,6 +12,7 @@ import psutil
 
 from bench.soak.api import _pct
 from bench.soak.config import CALL_TIMEOUT, DIAL_MIX, DID_MIX
+from app.services.routing import dialplan_variables
 
 
 @dataclass
@@ -82,7 +83,7 @@ def final_outcome(variables: dict) -> str:
         return "answered"
     if status == "CANCEL":
         return "abandoned"
-    return variables.get("CC_REASON") or "unknown"
+    return variables.get(dialplan_variables.REASON) or "unknown"
 
 
 async def drive_calls(ports: list[int], start_at: float, duration: float, rate: float,

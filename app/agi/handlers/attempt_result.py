@@ -1,6 +1,7 @@
 from app.agi.handlers.channel import argument, log, parse_int
 from app.agi.session import AGISession
 from app.services.routing import AsyncRoutingService
+from app.services.routing import dialplan_variables as variables
 
 
 async def handle_attempt_result(session: AGISession, *, routing: AsyncRoutingService) -> None:
@@ -10,7 +11,7 @@ async def handle_attempt_result(session: AGISession, *, routing: AsyncRoutingSer
     asked for them.
     """
     dial_status = argument(session, 0) or await session.get_variable("DIALSTATUS")
-    attempt = parse_int(argument(session, 1) or await session.get_variable("CC_ATTEMPT"))
+    attempt = parse_int(argument(session, 1) or await session.get_variable(variables.ATTEMPT))
     if attempt is None:
         log.warning("attempt_result uniqueid=%s without CC_ATTEMPT; nothing to end",
                     session.uniqueid, extra={"uniqueid": session.uniqueid})

@@ -1,10 +1,11 @@
 from app.agi.handlers.channel import log, parse_int
 from app.agi.session import AGISession
 from app.services.routing import AsyncRoutingService, CallEnd
+from app.services.routing import dialplan_variables as variables
 
 # What the h extension passes as AGI() arguments, in this order (asterisk/extensions.conf).
-CALL_END_ARGUMENTS = ("DIALSTATUS", "CC_ATTEMPT", "HANGUPCAUSE", "CDR(billsec)", "CHANNEL(linkedid)",
-                      "CC_REASON")
+CALL_END_ARGUMENTS = ("DIALSTATUS", variables.ATTEMPT, "HANGUPCAUSE", "CDR(billsec)",
+                      "CHANNEL(linkedid)", variables.REASON)
 # A call the router refused before it could open it is logged with that reason.
 REFUSED_BEFORE_ROUTING = ("overload",)
 # For an older dialplan that passes nothing: one round trip reads them all ('|' is in none).

@@ -2,6 +2,8 @@
 import re
 from dataclasses import dataclass, fields, replace
 
+from app.services.routing import dialplan_variables as variables
+
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # Longest value each text field may carry (the call_logs column sizes).
 FIELD_LIMITS = {"uniqueid": 150, "linkedid": 150, "did": 32, "caller_id": 80, "dial_status": 16}
@@ -58,13 +60,16 @@ class RouteDecision:
         return cls(action="reject", reason=reason)
 
     def channel_variables(self) -> dict[str, str]:
-        """The CC_* variables the dialplan reads after `route`, CC_ACTION last: if setting
-        them is cut short, the dialplan never sees a new `dial` with an old CC_DIAL."""
+        """The variables the dialplan reads after `route`, in the order they are set, the
+        action last: if setting them is cut short, the dialplan never sees a new `dial` with
+        an old target."""
         if self.action == "dial":
-            return {"CC_DIAL": self.dial, "CC_TIMEOUT": str(self.timeout),
-                    "CC_ATTEMPT": str(self.attempt), "CC_ACTION": "dial"}
-        return {"CC_REASON": self.reason, "CC_HANGUP_CAUSE": str(self.hangup_cause),
-                "CC_ACTION": "reject"}
+            values = {variables.DIAL: self.dial, variables.TIMEOUT: str(self.timeout),
+                      variables.ATTEMPT: str(self.attempt)}
+        else:
+            values = {variables.REASON: self.reason,
+                      variables.HANGUP_CAUSE: str(self.hangup_cause)}
+        return {**values, variables.ACTION: self.action}
 
 
 @dataclass(frozen=True)
