@@ -6,8 +6,6 @@ from app.services.routing import dialplan_variables as variables
 # What the h extension passes as AGI() arguments, in this order (asterisk/extensions.conf).
 CALL_END_ARGUMENTS = ("DIALSTATUS", variables.ATTEMPT, "HANGUPCAUSE", "CDR(billsec)",
                       "CHANNEL(linkedid)", variables.REASON)
-# A call the router refused before it could open it is logged with that reason.
-REFUSED_BEFORE_ROUTING = ("overload",)
 # For an older dialplan that passes nothing: one round trip reads them all ('|' is in none).
 CALL_END_EXPRESSION = "|".join(f"${{{name}}}" for name in CALL_END_ARGUMENTS)
 
@@ -23,10 +21,6 @@ async def handle_hangup(session: AGISession, *, routing: AsyncRoutingService) ->
                   attempt=parse_int(attempt), hangup_cause=parse_int(cause),
                   billsec=parse_int(billsec), did=session.dnid, caller_id=session.callerid,
                   linkedid=linkedid or None)
-    unanswered = reason if reason in REFUSED_BEFORE_ROUTING else "abandoned"
-    # A call refused before routing holds nothing: its log waits its turn behind the steps that
-    # free slots (under overload these refusals come by the hundred).
-    status = await routing.hangup(end, unanswered_status=unanswered,
-                                  urgent=reason not in REFUSED_BEFORE_ROUTING)
+    status = await routing.hangup(end, refusal_reason=reason or None)
     log.info("hangup uniqueid=%s dialstatus=%s cause=%s -> %s", session.uniqueid, dial_status,
              cause, status or "already ended", extra={"uniqueid": session.uniqueid})

@@ -12,7 +12,8 @@ from sqlalchemy.engine import make_url
 
 from app.services.routing import cdr_reconciliation
 from app.services.routing.connections import ConnectionPool, PoolOverloaded
-from app.services.routing.outcomes import CallArrival, CallEnd, RouteDecision
+from app.services.routing.outcomes import (REFUSED_BEFORE_ROUTING, CallArrival, CallEnd,
+                                            RouteDecision)
 from app.services.routing.steps import (RETRIES, RETRYABLE_SQLSTATES, RoutingSteps, Simulation,
                                         Statement)
 
@@ -98,9 +99,14 @@ class AsyncRoutingService(RoutingSteps):
         await self._run(super().answered(uniqueid, attempt), urgent=True)
 
     async def hangup(self, end: CallEnd, *, unanswered_status: str = "abandoned",
-                     urgent: bool = True) -> str | None:
-        step = super().hangup(end, unanswered_status)
-        return await self._run(step, urgent=urgent) if step is not None else None
+                     refusal_reason: str | None = None) -> str | None:
+        """`refusal_reason`: why the dialplan refused the call, if it did (its CC_REASON). A
+        call refused before routing could open it (overload) is logged with that reason, and
+        as it holds nothing its log waits its turn behind the steps that free slots (under
+        overload these refusals come by the hundred)."""
+        refused_early = refusal_reason in REFUSED_BEFORE_ROUTING
+        step = super().hangup(end, refusal_reason if refused_early else unanswered_status)
+        return await self._run(step, urgent=not refused_early) if step is not None else None
 
     async def expire(self, live_uniqueids: Iterable[str] | None = None) -> int:
         freed = await self._run(super().expire(live_uniqueids))

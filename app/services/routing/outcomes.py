@@ -33,6 +33,8 @@ HANGUP_CAUSES = {
     "closed": 34,
     "overload": 41,     # temporary failure: the router could not keep up, try elsewhere
 }
+# Refusals decided before routing could open the call: its log carries the reason itself.
+REFUSED_BEFORE_ROUTING = ("overload",)
 
 
 @dataclass(frozen=True)
