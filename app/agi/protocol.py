@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
@@ -143,36 +146,52 @@ class AGIEnvironment:
 def parse_environment_line(line: str) -> tuple[str, str]:
     """``agi_name: value`` -> (``agi_name``, ``value``). Asterisk always writes ``": "``."""
     key, separator, value = line.partition(":")
-    if not separator or not _ENV_KEY.fullmatch(key):
+    if not separator or (key not in _KEYS_SEEN and not _valid_key(key)):
         raise AGIProtocolError(f"not an AGI environment line: {line[:80]!r}")
     return key, value[1:] if value.startswith(" ") else value
 
 
+# Every session sends the same few dozen keys: each is checked against _ENV_KEY once.
+_KEYS_SEEN: set[str] = set()
+_MAX_KEYS_SEEN = 512
+
+
+def _valid_key(key: str) -> bool:
+    if not _ENV_KEY.fullmatch(key):
+        return False
+    if len(_KEYS_SEEN) < _MAX_KEYS_SEEN:
+        _KEYS_SEEN.add(key)
+    return True
+
+
 async def read_environment(
-    reader: asyncio.StreamReader,
+    stream: "AGIStream",
     *,
     timeout: float = DEFAULT_HEADER_TIMEOUT,
     max_lines: int = MAX_HEADER_LINES,
     max_line_bytes: int = MAX_LINE_BYTES,
     max_bytes: int = MAX_HEADER_BYTES,
 ) -> AGIEnvironment:
-    """Read the environment block up to its blank line, within one overall deadline."""
+    """Read the environment block up to its blank line, within one overall deadline.
+
+    Asterisk writes the whole block at once, so it is usually parsed from one buffer in one
+    pass; a peer that trickles it in is checked line by line as the lines complete."""
     values: dict[str, str] = {}
-    size = 0
-    try:
-        async with asyncio.timeout(timeout):
-            for _ in range(max_lines + 1):  # the blank line included
-                line = await read_line(reader, max_line_bytes)
+    size = lines = 0
+    with stream.deadline(timeout, f"environment block not complete after {timeout} s"):
+        while True:
+            while (line := stream.next_line(max_line_bytes)) is not None:
                 if line == "":
                     return AGIEnvironment(MappingProxyType(values))
+                lines += 1
+                if lines > max_lines:
+                    raise AGIProtocolError(f"environment block longer than {max_lines} lines")
                 size += len(line) + 1
                 if size > max_bytes:
                     raise AGIProtocolError(f"environment block longer than {max_bytes} bytes")
                 key, value = parse_environment_line(line)
                 values[key] = value
-    except TimeoutError:
-        raise AGITimeout(f"environment block not complete after {timeout} s") from None
-    raise AGIProtocolError(f"environment block longer than {max_lines} lines")
+            await stream.wait_for_data()
 
 
 # --------------------------------------------------------------------------- encoding
@@ -263,23 +282,249 @@ def parse_result(text: str) -> tuple[int, str | None, str]:
     return result, None, rest
 
 
-async def read_line(reader: asyncio.StreamReader, max_line_bytes: int = MAX_LINE_BYTES) -> str:
-    """One LF-terminated line without its LF. Only the LF is stripped: a CR is data."""
-    try:
-        raw = await reader.readuntil(b"\n")
-    except asyncio.IncompleteReadError as exc:
-        detail = f" after {len(exc.partial)} bytes of a line" if exc.partial else ""
-        raise AGIConnectionLost(f"connection closed by peer{detail}") from None
-    except asyncio.LimitOverrunError:
-        raise AGIProtocolError(f"line longer than {max_line_bytes} bytes") from None
-    except (ConnectionError, OSError) as exc:
-        raise AGIConnectionLost(f"connection lost: {exc}") from None
-    if len(raw) > max_line_bytes:
-        raise AGIProtocolError(f"line of {len(raw)} bytes exceeds {max_line_bytes}")
-    return raw[:-1].decode(TEXT_ENCODING, errors="replace")
-
-
 # --------------------------------------------------------------------------- connection
+
+
+class AGIStream(asyncio.Protocol):
+    """One FastAGI connection's bytes: what the peer sent that nobody has read yet, and the
+    transport to answer on.
+
+    Lines are cut straight from one buffer (a whole environment block in one pass): asyncio's
+    StreamReader costs a coroutine per line, and a session's plumbing was most of the
+    server's CPU per call. Reading stops while more than ``max_buffer`` bytes wait, so a peer
+    that floods us holds at most that much memory.
+    """
+
+    def __init__(self, *, on_connected: Callable[["AGIStream"], None] | None = None,
+                 max_buffer: int = 2 * (MAX_HEADER_BYTES + MAX_LINE_BYTES)) -> None:
+        self.transport: asyncio.Transport | None = None
+        self._on_connected = on_connected
+        self._max_buffer = max_buffer
+        self._buffer = bytearray()
+        self._eof = False
+        self._lost: str | None = None  # why the connection ended, once it has
+        self._reading_paused = False
+        self._writing_paused = False
+        self._data_waiter: asyncio.Future[None] | None = None
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._closed: asyncio.Future[None] | None = None
+        self._deadline: float | None = None  # the event loop's clock; waits fail after it
+        self._deadline_error = ""
+
+    # -- asyncio.Protocol -----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a stream transport (uvloop's too)
+        if self._on_connected is not None:
+            self._on_connected(self)
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        self._wake(self._data_waiter)
+        if len(self._buffer) > self._max_buffer and not self._reading_paused and self.transport:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._wake(self._data_waiter)
+        return True  # the peer half-closed; we may still answer
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._eof = True
+        self._lost = f"connection lost: {exc}" if exc else "connection closed"
+        self._wake(self._data_waiter)
+        self._wake(self._drain_waiter)
+        self._wake(self._closed)
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        self._wake(self._drain_waiter)
+
+    @staticmethod
+    def _wake(waiter: "asyncio.Future[None] | None") -> None:
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- reading --------------------------------------------------------------------------
+
+    @property
+    def at_eof(self) -> bool:
+        return self._eof and not self._buffer
+
+    def next_line(self, max_line_bytes: int = MAX_LINE_BYTES) -> str | None:
+        """The next complete line without its LF (only the LF is stripped: a CR is data), or
+        None until one has arrived. Raises when it cannot arrive: too long, or the peer gone."""
+        end = self._buffer.find(b"\n")
+        if end < 0:
+            if len(self._buffer) >= max_line_bytes:
+                raise AGIProtocolError(f"line longer than {max_line_bytes} bytes")
+            if self._eof:
+                detail = f" after {len(self._buffer)} bytes of a line" if self._buffer else ""
+                raise AGIConnectionLost(f"{self._lost or 'connection closed by peer'}{detail}")
+            return None
+        if end >= max_line_bytes:
+            raise AGIProtocolError(f"line longer than {max_line_bytes} bytes")
+        line = self._buffer[:end].decode(TEXT_ENCODING, errors="replace")
+        del self._buffer[:end + 1]
+        self._resume_reading()
+        return line
+
+    async def read_line(self, max_line_bytes: int = MAX_LINE_BYTES) -> str:
+        while (line := self.next_line(max_line_bytes)) is None:
+            await self.wait_for_data()
+        return line
+
+    async def read_until_eof(self, limit: int) -> bytes:
+        """Everything up to the peer's EOF (or the first ``limit`` bytes of it)."""
+        while not self._eof and len(self._buffer) < limit:
+            await self.wait_for_data()
+        data = bytes(self._buffer[:limit])
+        del self._buffer[:limit]
+        self._resume_reading()
+        return data
+
+    async def wait_for_data(self) -> None:
+        """Until more bytes (or the EOF) arrive, or the deadline passes (AGITimeout)."""
+        if self._eof:
+            raise AGIConnectionLost(self._lost or "connection closed by peer")
+        if self._data_waiter is not None:
+            raise RuntimeError("two readers on one AGI stream")
+        self._resume_reading()
+        self._data_waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._wait(self._data_waiter)
+        finally:
+            self._data_waiter = None
+
+    @contextmanager
+    def deadline(self, seconds: float, error: str) -> Iterator[None]:
+        """Inside the block, waiting for the peer fails with ``AGITimeout(error)`` once
+        ``seconds`` have passed (checked every ``DEADLINE_TICK``: one timer per event loop, not
+        one per wait, which cost more than the reading itself)."""
+        self._deadline = asyncio.get_running_loop().time() + seconds
+        self._deadline_error = error
+        try:
+            yield
+        finally:
+            self._deadline = None
+
+    async def _wait(self, waiter: "asyncio.Future[None]") -> None:
+        if self._deadline is None:
+            await waiter
+            return
+        watch = _deadline_watch(asyncio.get_running_loop())
+        if not watch.add(self, waiter):
+            raise AGITimeout(self._deadline_error)
+        try:
+            await waiter
+        finally:
+            watch.discard(self)
+
+    def _time_out(self, waiter: "asyncio.Future[None]") -> None:
+        if not waiter.done():
+            waiter.set_exception(AGITimeout(self._deadline_error))
+
+    def _resume_reading(self) -> None:
+        if self._reading_paused and len(self._buffer) <= self._max_buffer and self.transport:
+            self._reading_paused = False
+            self.transport.resume_reading()
+
+    # -- writing and closing --------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if self._lost is not None or self.transport is None or self.transport.is_closing():
+            raise ConnectionResetError(self._lost or "connection closing")
+        self.transport.write(data)
+
+    async def drain(self) -> None:
+        """Wait while the transport's buffer is over its high-water mark."""
+        while self._writing_paused and self._lost is None:
+            self._drain_waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._drain_waiter
+            finally:
+                self._drain_waiter = None
+        if self._lost is not None:
+            raise ConnectionResetError(self._lost)
+
+    @property
+    def must_drain(self) -> bool:
+        return self._writing_paused or self._lost is not None
+
+    def write_eof(self) -> None:
+        """Half-close: Asterisk answers with its trailing HANGUP, then closes."""
+        if self.transport is not None and self.transport.can_write_eof() and not self.transport.is_closing():
+            self.transport.write_eof()
+
+    def peer(self) -> object:
+        return self.transport.get_extra_info("peername") if self.transport is not None else None
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        """Drop the connection at once (no half-close); any read in progress fails."""
+        if self.transport is not None:
+            self.transport.abort()
+
+    async def wait_closed(self) -> None:
+        if self._lost is not None:
+            return
+        if self._closed is None:
+            self._closed = asyncio.get_running_loop().create_future()
+        await self._wait(self._closed)
+
+
+DEADLINE_TICK = 0.05  # seconds: how late past its deadline a wait may fail
+
+
+class _DeadlineWatch:
+    """The streams of one event loop that wait under a deadline, and one timer that fails
+    the overdue waits; it ticks only while somebody waits."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.waiting: dict[AGIStream, asyncio.Future[None]] = {}
+        self.timer: asyncio.TimerHandle | None = None
+
+    def add(self, stream: AGIStream, waiter: "asyncio.Future[None]") -> bool:
+        """False when the stream's deadline has already passed."""
+        assert stream._deadline is not None
+        if self.loop.time() >= stream._deadline:
+            return False
+        self.waiting[stream] = waiter
+        if self.timer is None:
+            self.timer = self.loop.call_later(DEADLINE_TICK, self._tick)
+        return True
+
+    def discard(self, stream: AGIStream) -> None:
+        self.waiting.pop(stream, None)
+
+    def _tick(self) -> None:
+        self.timer = None
+        now = self.loop.time()
+        for stream, waiter in list(self.waiting.items()):
+            if stream._deadline is None or now >= stream._deadline:
+                del self.waiting[stream]
+                stream._time_out(waiter)
+        if self.waiting:
+            self.timer = self.loop.call_later(DEADLINE_TICK, self._tick)
+
+
+_deadline_watches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _DeadlineWatch]" = \
+    weakref.WeakKeyDictionary()
+
+
+def _deadline_watch(loop: asyncio.AbstractEventLoop) -> _DeadlineWatch:
+    watch = _deadline_watches.get(loop)
+    if watch is None:
+        watch = _deadline_watches[loop] = _DeadlineWatch(loop)
+    return watch
 
 
 class AGIConnection:
@@ -290,14 +535,12 @@ class AGIConnection:
 
     def __init__(
         self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        stream: AGIStream,
         *,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         max_line_bytes: int = MAX_LINE_BYTES,
     ) -> None:
-        self.reader = reader
-        self.writer = writer
+        self.stream = stream
         self.command_timeout = command_timeout
         self.max_line_bytes = max_line_bytes
         self.hangup_count = 0
@@ -320,9 +563,10 @@ class AGIConnection:
             if self._broken is not None:
                 raise AGIProtocolError(f"connection unusable ({self._broken}); not sending {command!r}")
             try:
-                self.writer.write(line)
+                self.stream.write(line)
                 self.waiting_since = asyncio.get_running_loop().time()
-                await self.writer.drain()
+                if self.stream.must_drain:
+                    await self.stream.drain()
                 reply = await self.read_reply(self.command_timeout if timeout is None else timeout)
                 self.waiting_since = None
             except BaseException as exc:  # incl. cancellation: the reply may still be coming
@@ -339,11 +583,8 @@ class AGIConnection:
 
     async def read_reply(self, timeout: float) -> AGIReply:
         """Read one complete reply (skipping HANGUP lines) against a single deadline."""
-        try:
-            async with asyncio.timeout(timeout):
-                return await self._read_reply()
-        except TimeoutError:
-            raise AGITimeout(f"no complete reply within {timeout} s") from None
+        with self.stream.deadline(timeout, f"no complete reply within {timeout} s"):
+            return await self._read_reply()
 
     async def _read_reply(self) -> AGIReply:
         line = await self._next_line_skipping_hangups()
@@ -365,7 +606,7 @@ class AGIConnection:
 
     async def _next_line_skipping_hangups(self) -> str:
         while True:
-            line = await read_line(self.reader, self.max_line_bytes)
+            line = await self.stream.read_line(self.max_line_bytes)
             if line != HANGUP_LINE:
                 return line
             self.hangup_count += 1

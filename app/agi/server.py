@@ -34,6 +34,7 @@ from app.agi.protocol import (
     AGIEnvironment,
     AGIError,
     AGIProtocolError,
+    AGIStream,
     AGITimeout,
     read_environment,
 )
@@ -51,6 +52,8 @@ DEFAULT_ALLOWED_PEERS = ("127.0.0.0/8", "::1/128")  # loopback: Asterisk on the 
 ERROR_VARIABLES = MappingProxyType(RouteDecision.reject("error").channel_variables())
 
 _MAX_TRAILING_BYTES = 64 * 1024  # what we are willing to read after half-closing
+# Asterisk connects from one or two addresses: each is judged once, not at every call.
+_MAX_PEER_VERDICTS = 1024
 
 
 class Outcome:
@@ -148,6 +151,7 @@ class AGIServer:
         # With every slot taken, a session that has waited this long for its peer's reply (a
         # real Asterisk answers in a millisecond) gives its slot to a new call.
         self.shed_stalled_after = shed_stalled_after
+        self._peer_verdicts: dict[str, bool] = {}
         self._sessions: set[AGIConnection] = set()
         self._shed: set[AGIConnection] = set()
         self.log = logger or logging.getLogger(__name__)
@@ -158,18 +162,18 @@ class AGIServer:
         self._slots = asyncio.Semaphore(max_sessions)
         self._active = 0
         # Connections still sending their environment block, oldest first (see _read_header).
-        self._pending_headers: dict[asyncio.StreamWriter, None] = {}
+        self._pending_headers: dict[AGIStream, None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting: set[asyncio.Task[None]] = set()
-        self._listener: asyncio.Server | None = None
+        self._listener: asyncio.AbstractServer | None = None
         self._stopping = False
         self._stopped = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        self._listener = await asyncio.start_server(
-            self._on_connection, self.host, self.port, limit=self.max_line_bytes, reuse_address=True,
+        self._listener = await asyncio.get_running_loop().create_server(
+            self._new_stream, self.host, self.port, reuse_address=True,
             reuse_port=self.reuse_port or None)
         self.port = self._listener.sockets[0].getsockname()[1]  # resolves port=0
         self.log.info("agi server listening on %s:%s (max_sessions=%s)", self.host, self.port, self.max_sessions)
@@ -229,41 +233,44 @@ class AGIServer:
 
     # ------------------------------------------------------------------ one connection
 
-    def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self._peer_allowed(writer):
-            writer.transport.abort()  # before reading a byte
-            record = SessionRecord(peer=_peer_name(writer), outcome=Outcome.FORBIDDEN,
+    def _new_stream(self) -> AGIStream:
+        return AGIStream(on_connected=self._on_connection,
+                         max_buffer=2 * (self.max_header_bytes + self.max_line_bytes))
+
+    def _on_connection(self, stream: AGIStream) -> None:
+        if not self._peer_allowed(stream):
+            stream.abort()  # before reading a byte
+            record = SessionRecord(peer=_peer_name(stream), outcome=Outcome.FORBIDDEN,
                                    error="peer address not in the allow-list (AGI_ALLOWED)")
             self._report(record)
             return
         arrived = asyncio.get_running_loop().time()
-        task = asyncio.create_task(self._serve_connection(reader, writer, arrived))
+        task = asyncio.create_task(self._serve_connection(stream, arrived))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                                arrived: float | None = None) -> None:
+    async def _serve_connection(self, stream: AGIStream, arrived: float | None = None) -> None:
         started = time.monotonic()
-        record = SessionRecord(peer=_peer_name(writer), arrived_at=arrived)
+        record = SessionRecord(peer=_peer_name(stream), arrived_at=arrived)
         admitted = False
         try:
-            env = await self._read_header(reader, writer, record)
+            env = await self._read_header(stream, record)
             if env is None:
                 return
             admitted = await self._admit()
             if not admitted:
-                _close_now(writer)
+                stream.close()
                 return
-            await self._run_session(env, reader, writer, record)
+            await self._run_session(env, stream, record)
         except asyncio.CancelledError:
             record.outcome = Outcome.CANCELLED if admitted else Outcome.REFUSED
-            writer.transport.abort()
+            stream.abort()
             raise
         except Exception as exc:  # a bug of ours: contain it to this one connection
             self.log.exception("agi server internal error uniqueid=%s script=%s outcome=%s",
                                record.uniqueid, record.script, Outcome.ERROR)
             record.outcome, record.error = Outcome.ERROR, repr(exc)
-            writer.transport.abort()
+            stream.abort()
         finally:
             if admitted:
                 self._active -= 1
@@ -281,8 +288,10 @@ class AGIServer:
         try:
             if self._slots.locked():
                 self._shed_stalled_session()
-            async with asyncio.timeout(self.admission_timeout):
-                await self._slots.acquire()
+                async with asyncio.timeout(self.admission_timeout):
+                    await self._slots.acquire()
+            else:
+                await self._slots.acquire()  # a free slot: taken at once, no timer needed
         except TimeoutError:
             return False
         finally:
@@ -290,8 +299,7 @@ class AGIServer:
         self._active += 1
         return True
 
-    async def _read_header(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                           record: SessionRecord) -> AGIEnvironment | None:
+    async def _read_header(self, stream: AGIStream, record: SessionRecord) -> AGIEnvironment | None:
         """Read the environment block before taking a session slot.
 
         A peer that connects and sends nothing (or half a header) must not hold one of the
@@ -302,40 +310,52 @@ class AGIServer:
         call spends well under a millisecond here and is never the oldest.
         """
         if self._stopping:
-            _close_now(writer)
+            stream.close()
             return None
         self._shed_pending_headers(len(self._pending_headers) + 1 - self.max_pending_headers)
-        self._pending_headers[writer] = None
+        self._pending_headers[stream] = None
         try:
-            env = await read_environment(reader, timeout=self.header_timeout, max_lines=self.max_header_lines,
+            env = await read_environment(stream, timeout=self.header_timeout, max_lines=self.max_header_lines,
                                          max_line_bytes=self.max_line_bytes, max_bytes=self.max_header_bytes)
         except AGIError as exc:
-            _close_now(writer)
-            if writer not in self._pending_headers:  # shed for a newer peer, or stopping
+            stream.close()
+            if stream not in self._pending_headers:  # shed for a newer peer, or stopping
                 record.outcome, record.error = Outcome.REFUSED, f"shed while sending its header ({exc})"
             else:
                 record.outcome = Outcome.DROPPED if isinstance(exc, AGIConnectionLost) else Outcome.BAD_HEADER
                 record.error = str(exc)
             return None
         finally:
-            self._pending_headers.pop(writer, None)
+            self._pending_headers.pop(stream, None)
         record.uniqueid, record.script = env.get("agi_uniqueid") or "-", env.script or "-"
         return env
 
     def _shed_pending_headers(self, count: int) -> None:
         """Drop the ``count`` oldest connections still waiting for their header."""
-        for writer in list(itertools.islice(self._pending_headers, max(count, 0))):
-            del self._pending_headers[writer]
-            writer.transport.abort()  # its read_environment ends at once (connection lost)
+        for stream in list(itertools.islice(self._pending_headers, max(count, 0))):
+            del self._pending_headers[stream]
+            stream.abort()  # its read_environment ends at once (connection lost)
 
-    def _peer_allowed(self, writer: asyncio.StreamWriter) -> bool:
+    def _peer_allowed(self, stream: AGIStream) -> bool:
         if self.allowed_peers is None:
             return True
-        peer = writer.get_extra_info("peername")
-        try:
-            address = ipaddress.ip_address(peer[0].split("%", 1)[0])
-        except (TypeError, ValueError, IndexError):
+        peer = stream.peer()
+        host = peer[0] if isinstance(peer, tuple) and peer and isinstance(peer[0], str) else None
+        if host is None:
             return False  # not an IP peer (a Unix socket?): not ours to serve
+        allowed = self._peer_verdicts.get(host)
+        if allowed is None:
+            if len(self._peer_verdicts) >= _MAX_PEER_VERDICTS:
+                self._peer_verdicts.clear()
+            allowed = self._peer_verdicts[host] = self._address_allowed(host)
+        return allowed
+
+    def _address_allowed(self, host: str) -> bool:
+        assert self.allowed_peers is not None
+        try:
+            address = ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            return False
         if address.version == 6 and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
         return any(address in network for network in self.allowed_peers)
@@ -348,11 +368,10 @@ class AGIServer:
         if stalled:
             oldest = min(stalled, key=lambda c: c.waiting_since)
             self._shed.add(oldest)
-            oldest.writer.transport.abort()  # its read fails at once; its slot comes free
+            oldest.stream.abort()  # its read fails at once; its slot comes free
 
-    async def _run_session(self, env: AGIEnvironment, reader: asyncio.StreamReader,
-                           writer: asyncio.StreamWriter, record: SessionRecord) -> None:
-        connection = AGIConnection(reader, writer, command_timeout=self.command_timeout,
+    async def _run_session(self, env: AGIEnvironment, stream: AGIStream, record: SessionRecord) -> None:
+        connection = AGIConnection(stream, command_timeout=self.command_timeout,
                                    max_line_bytes=self.max_line_bytes)
         self._sessions.add(connection)
         try:
@@ -410,24 +429,19 @@ class AGIServer:
 
         Returns whether a trailing HANGUP was read. Bounded by close_timeout throughout.
         """
-        reader, writer = connection.reader, connection.writer
+        stream = connection.stream
         trailing = b""
         try:
-            async with asyncio.timeout(self.close_timeout):
-                if writer.can_write_eof():
-                    writer.write_eof()
-                while len(trailing) < _MAX_TRAILING_BYTES:
-                    chunk = await reader.read(4096)
-                    if not chunk:
-                        break
-                    trailing += chunk
-        except (TimeoutError, ConnectionError, OSError):
+            with stream.deadline(self.close_timeout, "no EOF after our half-close"):
+                stream.write_eof()
+                trailing = await stream.read_until_eof(_MAX_TRAILING_BYTES)
+        except (AGITimeout, AGIConnectionLost, ConnectionError, OSError):
             pass  # Asterisk already gone or slow to close: we close anyway
-        writer.close()
+        stream.close()
         try:
-            async with asyncio.timeout(self.close_timeout):
-                await writer.wait_closed()
-        except (TimeoutError, ConnectionError, OSError):
+            with stream.deadline(self.close_timeout, "socket not closed"):
+                await stream.wait_closed()
+        except AGITimeout:
             pass
         return b"HANGUP" in trailing.split(b"\n")
 
@@ -463,14 +477,9 @@ def _classify_failure(exc: Exception, deadline_expired: bool) -> tuple[str, str]
     return Outcome.ERROR, f"{type(exc).__name__}: {exc}"
 
 
-def _peer_name(writer: asyncio.StreamWriter) -> str:
-    peer = writer.get_extra_info("peername")
+def _peer_name(stream: AGIStream) -> str:
+    peer = stream.peer()
     return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
-
-
-def _close_now(writer: asyncio.StreamWriter) -> None:
-    """Close without ceremony (refused or unreadable peers): no draining, no waiting."""
-    writer.close()
 
 
 # ---------------------------------------------------------------------- running it

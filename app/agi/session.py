@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -23,7 +24,7 @@ T = TypeVar("T")
 BlockingRunner = Callable[[Callable[[], Any]], Awaitable[Any]]  # runs a call off the event loop
 
 _UNSET_WORDS = ("unknown", "")  # Asterisk writes "unknown" for an unset caller id / dnid / rdnis
-_ARRAY_SYNTAX = (",", '"', "\\")  # what ARRAY() would read as syntax in a value
+_ARRAY_SYNTAX = re.compile(r'[,"\\]')  # what ARRAY() would read as syntax in a value
 
 
 def _known(value: str) -> str | None:
@@ -146,7 +147,7 @@ class AGISession:
         those is set by a ``SET VARIABLE`` of its own."""
         names = list(values)
         texts = [str(values[name]) for name in names]
-        if len(names) > 1 and not any(ch in text for text in texts for ch in _ARRAY_SYNTAX):
+        if len(names) > 1 and not _ARRAY_SYNTAX.search("".join(texts)):
             await self.set_variable(f"ARRAY({','.join(names)})", ",".join(texts))
             return
         for name, text in zip(names, texts):

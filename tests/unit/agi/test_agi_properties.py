@@ -18,6 +18,7 @@ from app.agi.protocol import (
     read_environment,
 )
 from tests.agi_support.fake_asterisk import split_arguments
+from tests.support.agi_streams import memory_stream
 
 PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -64,10 +65,8 @@ def test_cr_lf_nul_are_always_refused(value):
 def test_get_variable_reply_gives_back_the_exact_value(value):
     """However the value looks (parentheses, spaces), Asterisk's ``(%s)`` parses back to it."""
     async def parse():
-        reader = asyncio.StreamReader()
-        reader.feed_data(b"200 result=1 (" + value + b")\n")
-        reader.feed_eof()
-        return await AGIConnection(reader, None).read_reply(1.0)
+        stream, _ = memory_stream(b"200 result=1 (" + value + b")\n", eof=True)
+        return await AGIConnection(stream).read_reply(1.0)
 
     reply = asyncio.run(parse())
     assert reply.result == 1 and reply.data == value.decode("utf-8", errors="replace") and reply.extra == ""
@@ -88,10 +87,8 @@ def _only_agi_errors(call):
 @example(data=b"\xff\xfe\x00\n")
 def test_reply_reader_raises_only_agi_errors_on_any_bytes(data):
     async def read_all():
-        reader = asyncio.StreamReader(limit=512)
-        reader.feed_data(data)
-        reader.feed_eof()
-        connection = AGIConnection(reader, None, max_line_bytes=512)
+        stream, _ = memory_stream(data, eof=True)
+        connection = AGIConnection(stream, max_line_bytes=512)
         replies = []
         while True:
             try:
@@ -118,10 +115,8 @@ def test_line_parsers_raise_only_agi_errors(text):
 @example(data=b"agi_a: 1\n" * 200)
 def test_environment_reader_raises_only_agi_errors(data):
     async def read():
-        reader = asyncio.StreamReader(limit=256)
-        reader.feed_data(data)
-        reader.feed_eof()
-        return await read_environment(reader, timeout=1.0, max_line_bytes=256)
+        stream, _ = memory_stream(data, eof=True)
+        return await read_environment(stream, timeout=1.0, max_line_bytes=256)
 
     env = _only_agi_errors(lambda: asyncio.run(read()))
     if env is not None:

@@ -20,31 +20,17 @@ from app.agi.protocol import (
     parse_environment_line,
     parse_result,
     quote_argument,
+    AGIStream,
     read_environment,
 )
 from tests.agi_support.captures import load_sessions
 from tests.agi_support.harness import env_block
+from tests.support.agi_streams import feed, memory_stream
 
 
-def reader_with(data: bytes, *, eof: bool = True, limit: int = 8192) -> asyncio.StreamReader:
-    reader = asyncio.StreamReader(limit=limit)
-    reader.feed_data(data)
-    if eof:
-        reader.feed_eof()
-    return reader
-
-
-class RecordingWriter:
-    """Just enough of a StreamWriter for AGIConnection."""
-
-    def __init__(self) -> None:
-        self.sent = b""
-
-    def write(self, data: bytes) -> None:
-        self.sent += data
-
-    async def drain(self) -> None:
-        await asyncio.sleep(0)
+def reader_with(data: bytes, *, eof: bool = True) -> AGIStream:
+    """A stream holding `data` (call inside a running loop: reads wait on it)."""
+    return memory_stream(data, eof=eof)[0]
 
 
 # ---------------------------------------------------------------- environment
@@ -102,7 +88,7 @@ def test_environment_errors():
             await read_environment(reader_with(b"agi_a: 1\n" * 5 + b"\n"), max_lines=3)
         with pytest.raises(AGIProtocolError, match="longer than 8192"):
             await read_environment(reader_with(b"agi_a: " + b"x" * 9000 + b"\n\n"))
-        with pytest.raises(AGIProtocolError, match="exceeds 100"):
+        with pytest.raises(AGIProtocolError, match="longer than 100"):
             await read_environment(reader_with(b"agi_a: " + b"x" * 200 + b"\n\n"), max_line_bytes=100)
         env = await read_environment(reader_with(b"\n"))
         assert dict(env.values) == {}
@@ -110,14 +96,39 @@ def test_environment_errors():
     asyncio.run(scenario())
 
 
+def test_a_flooding_peer_is_paused_until_its_bytes_are_read():
+    async def scenario():
+        stream, transport = memory_stream(max_buffer=100)
+        feed(stream, b"200 result=1\n" * 10)  # 140 bytes waiting: no more is read
+        paused = not transport.reading
+        replies = [await stream.read_line() for _ in range(4)]  # 56 read, 84 left
+        return paused, transport.reading, replies
+
+    paused, reading_again, replies = asyncio.run(scenario())
+    assert paused and reading_again and replies == ["200 result=1"] * 4
+
+
+def test_a_wait_past_its_deadline_fails_and_the_next_wait_has_its_own():
+    async def scenario():
+        stream, _ = memory_stream()
+        with pytest.raises(AGITimeout, match="slow peer"):
+            with stream.deadline(0.05, "slow peer"):
+                await stream.read_line()
+        feed(stream, b"late\n")
+        with stream.deadline(1.0, "never"):
+            return await stream.read_line()
+
+    assert asyncio.run(scenario()) == "late"
+
+
 def test_environment_block_split_over_slow_writes():
     async def scenario():
-        reader = asyncio.StreamReader()
+        reader, _ = memory_stream()
         block = env_block({"agi_network": "yes", "agi_network_script": "route"})
 
         async def trickle():
             for byte in block:
-                reader.feed_data(bytes([byte]))
+                feed(reader, bytes([byte]))
                 await asyncio.sleep(0.001)
 
         feeding = asyncio.create_task(trickle())
@@ -187,7 +198,7 @@ def test_encoding_refuses_what_could_break_the_line(call):
 
 def read_replies(data: bytes, count: int = 1) -> tuple[list[AGIReply], AGIConnection]:
     async def scenario():
-        connection = AGIConnection(reader_with(data), RecordingWriter())
+        connection = AGIConnection(reader_with(data))
         return [await connection.read_reply(1.0) for _ in range(count)], connection
 
     return asyncio.run(scenario())
@@ -254,15 +265,15 @@ def test_malformed_replies(data, error):
 
 def test_usage_lines_arriving_40ms_apart_are_one_reply():
     async def scenario():
-        reader = asyncio.StreamReader()
-        connection = AGIConnection(reader, RecordingWriter())
+        reader, _ = memory_stream()
+        connection = AGIConnection(reader)
 
         async def asterisk():
-            reader.feed_data(b"520-Invalid command syntax.  Proper usage follows:\n")
+            feed(reader, b"520-Invalid command syntax.  Proper usage follows:\n")
             for line in (b"Sets a variable to the current channel.\n", b"520 End of proper usage.\n",
                          b"200 result=0\n"):
                 await asyncio.sleep(0.04)
-                reader.feed_data(line)
+                feed(reader, line)
 
         feeding = asyncio.create_task(asterisk())
         first = await connection.read_reply(1.0)
@@ -277,9 +288,9 @@ def test_usage_lines_arriving_40ms_apart_are_one_reply():
 
 def test_reply_timeout_is_one_deadline_for_the_whole_reply():
     async def scenario():
-        reader = asyncio.StreamReader()
-        connection = AGIConnection(reader, RecordingWriter())
-        reader.feed_data(b"520-Invalid command syntax.  Proper usage follows:\n")
+        reader, _ = memory_stream()
+        connection = AGIConnection(reader)
+        feed(reader, b"520-Invalid command syntax.  Proper usage follows:\n")
         with pytest.raises(AGITimeout):
             await connection.read_reply(0.1)
 
@@ -296,8 +307,7 @@ def test_execute_maps_codes_and_keeps_the_stream_paired():
                              b"520-Invalid command syntax.  Proper usage follows:\nx\n520 End of proper usage.\n"
                              b"404 nope\n"
                              b"200 result=1 (ok)\n")
-        writer = RecordingWriter()
-        connection = AGIConnection(reader, writer)
+        connection = AGIConnection(reader)
         raised = []
         for command, error in [(b"FOO BAR\n", AGIInvalidCommand), (b"ANSWER\n", AGIDeadChannel),
                                (b"SET VARIABLE X\n", AGIUsageError), (b"ODD\n", AGICommandError)]:
@@ -305,7 +315,7 @@ def test_execute_maps_codes_and_keeps_the_stream_paired():
                 await connection.execute(command)
             raised.append((excinfo.value.command, excinfo.value.code))
         reply = await connection.execute(b"GET VARIABLE X\n")
-        return raised, reply, writer.sent, connection
+        return raised, reply, reader.transport.sent, connection
 
     raised, reply, sent, connection = asyncio.run(scenario())
     assert raised == [("FOO BAR", 510), ("ANSWER", 511), ("SET VARIABLE X", 520), ("ODD", 404)]
@@ -317,7 +327,7 @@ def test_usage_error_exposes_the_usage_text():
     async def scenario():
         connection = AGIConnection(reader_with(b"520-Invalid command syntax.  Proper usage follows:\n"
                                                b"Sets a variable to the current channel.\n"
-                                               b"520 End of proper usage.\n"), RecordingWriter())
+                                               b"520 End of proper usage.\n"))
         with pytest.raises(AGIUsageError) as excinfo:
             await connection.execute(b"SET VARIABLE X\n")
         return excinfo.value
@@ -327,12 +337,11 @@ def test_usage_error_exposes_the_usage_text():
 
 def test_after_a_timeout_or_garbage_the_connection_refuses_commands():
     async def scenario():
-        reader = asyncio.StreamReader()
-        writer = RecordingWriter()
-        connection = AGIConnection(reader, writer, command_timeout=0.05)
+        reader, writer = memory_stream()
+        connection = AGIConnection(reader, command_timeout=0.05)
         with pytest.raises(AGITimeout):
             await connection.execute(b"NOOP\n")
-        reader.feed_data(b"200 result=0\n")  # the late reply must not be taken for the next one
+        feed(reader, b"200 result=0\n")  # the late reply must not be taken for the next one
         with pytest.raises(AGIProtocolError, match="unusable"):
             await connection.execute(b"GET VARIABLE X\n")
         return writer.sent, connection
@@ -343,7 +352,7 @@ def test_after_a_timeout_or_garbage_the_connection_refuses_commands():
 
 def test_cancellation_mid_command_also_breaks_the_pairing():
     async def scenario():
-        connection = AGIConnection(asyncio.StreamReader(), RecordingWriter())
+        connection = AGIConnection(memory_stream()[0])
         task = asyncio.create_task(connection.execute(b"NOOP\n"))
         await asyncio.sleep(0.01)
         task.cancel()
@@ -356,16 +365,15 @@ def test_cancellation_mid_command_also_breaks_the_pairing():
 
 def test_concurrent_commands_are_serialized():
     async def scenario():
-        reader = asyncio.StreamReader()
-        writer = RecordingWriter()
-        connection = AGIConnection(reader, writer)
+        reader, writer = memory_stream()
+        connection = AGIConnection(reader)
 
         async def asterisk():
             for value in (b"a", b"b", b"c"):
                 while writer.sent.count(b"\n") < {b"a": 1, b"b": 2, b"c": 3}[value]:
                     await asyncio.sleep(0.001)
                 assert writer.sent.count(b"\n") == {b"a": 1, b"b": 2, b"c": 3}[value]
-                reader.feed_data(b"200 result=1 (" + value + b")\n")
+                feed(reader, b"200 result=1 (" + value + b")\n")
 
         answering = asyncio.create_task(asterisk())
         replies = await asyncio.gather(*(connection.execute(b"GET VARIABLE %d\n" % n) for n in range(3)))

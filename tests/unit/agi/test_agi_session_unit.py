@@ -6,25 +6,14 @@ import pytest
 from app.agi.protocol import AGIConnection, AGIEnvironment
 from app.agi.session import AGISession
 from tests.agi_support.captures import session as captured
+from tests.support.agi_streams import RecordingTransport, memory_stream
 
 
-class RecordingWriter:
-    def __init__(self) -> None:
-        self.sent = b""
-
-    def write(self, data: bytes) -> None:
-        self.sent += data
-
-    async def drain(self) -> None:
-        pass
-
-
-def make_session(env: dict, replies: bytes = b"") -> tuple[AGISession, RecordingWriter]:
-    """Call inside a running loop (StreamReader binds to it)."""
-    reader = asyncio.StreamReader()
-    reader.feed_data(replies)
-    writer = RecordingWriter()
-    return AGISession(AGIConnection(reader, writer), AGIEnvironment(env)), writer
+def make_session(env: dict, replies: bytes = b"") -> tuple[AGISession, RecordingTransport]:
+    """A session whose Asterisk has already sent `replies`; what it writes lands in the
+    transport's `sent`."""
+    stream, transport = memory_stream(replies)
+    return AGISession(AGIConnection(stream), AGIEnvironment(env)), transport
 
 
 def offline_session(env: dict) -> AGISession:
