@@ -180,6 +180,8 @@ async def read_environment(
     size = lines = 0
     with stream.deadline(timeout, f"environment block not complete after {timeout} s"):
         while True:
+            if not lines and (block := stream.next_block(max_line_bytes)) is not None:
+                return _parse_environment_block(block, max_lines, max_bytes)
             while (line := stream.next_line(max_line_bytes)) is not None:
                 if line == "":
                     return AGIEnvironment(MappingProxyType(values))
@@ -192,6 +194,14 @@ async def read_environment(
                 key, value = parse_environment_line(line)
                 values[key] = value
             await stream.wait_for_data()
+
+
+def _parse_environment_block(lines: list[str], max_lines: int, max_bytes: int) -> AGIEnvironment:
+    if len(lines) > max_lines:
+        raise AGIProtocolError(f"environment block longer than {max_lines} lines")
+    if sum(map(len, lines)) + len(lines) > max_bytes:
+        raise AGIProtocolError(f"environment block longer than {max_bytes} bytes")
+    return AGIEnvironment(MappingProxyType(dict(map(parse_environment_line, lines))))
 
 
 # --------------------------------------------------------------------------- encoding
@@ -372,6 +382,21 @@ class AGIStream(asyncio.Protocol):
         del self._buffer[:end + 1]
         self._resume_reading()
         return line
+
+    def next_block(self, max_line_bytes: int = MAX_LINE_BYTES) -> list[str] | None:
+        """The lines up to the next blank line, when all of them have arrived and together
+        are shorter than one line may be (so none is too long); else None, and nothing is
+        taken: ``next_line`` then reads them one by one, checking each."""
+        if self._buffer[:1] == b"\n":
+            del self._buffer[:1]
+            return []
+        end = self._buffer.find(b"\n\n", 0, max_line_bytes)
+        if end < 0:
+            return None
+        block = self._buffer[:end].decode(TEXT_ENCODING, errors="replace")
+        del self._buffer[:end + 2]
+        self._resume_reading()
+        return block.split("\n")
 
     async def read_line(self, max_line_bytes: int = MAX_LINE_BYTES) -> str:
         while (line := self.next_line(max_line_bytes)) is None:
