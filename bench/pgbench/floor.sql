@@ -68,8 +68,10 @@ WITH released AS (
     SET in_flight = in_flight - 1, current_total_calls = current_total_calls + 1
     WHERE id = (SELECT setting_id FROM l)
 )
-UPDATE call_logs
+UPDATE call_logs c
 SET status = 'answered', answered_at = now(), ended_at = now(), billsec = 60,
     duration = 60, hangup_cause = 16, client_id = (SELECT client_id FROM l)
-WHERE uniqueid = 'fl-' || :run || '-' || :client_id || '-' || :seq;
+FROM call_log_keys k  -- the call's partition, from its uniqueid
+WHERE k.uniqueid = 'fl-' || :run || '-' || :client_id || '-' || :seq
+  AND c.id = k.call_log_id AND c.started_at = k.started_at;
 \endif

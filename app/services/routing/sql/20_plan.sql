@@ -68,7 +68,8 @@ $$;
 -- PL/pgSQL, not SQL: a SQL function that cannot be inlined is planned again at every call,
 -- a PL/pgSQL one keeps its plan for the session (the same goes for cc_candidates_json).
 CREATE OR REPLACE FUNCTION cc_plan(p_campaign_id int, p_call_id bigint, p_now timestamptz,
-                                   p_sticky_client_id int)
+                                   p_sticky_client_id int,
+                                   p_call_started_at timestamptz DEFAULT NULL)
 RETURNS SETOF cc_candidate LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RETURN QUERY
@@ -86,7 +87,8 @@ BEGIN
     JOIN campaigns cp ON cp.id = s.campaign_id
     WHERE s.campaign_id = p_campaign_id
       AND NOT EXISTS (SELECT 1 FROM call_attempts a
-                      WHERE a.call_log_id = p_call_id AND a.setting_id = s.id)
+                      WHERE a.call_log_id = p_call_id AND a.call_started_at = p_call_started_at
+                        AND a.setting_id = s.id)
     ORDER BY (s.client_id = p_sticky_client_id) IS TRUE DESC, s.weight > 0 DESC,
              s.forwarding_priority,
              CASE WHEN s.weight > 0 THEN power(1.0 - random(), 1.0 / s.weight) END DESC, s.id;

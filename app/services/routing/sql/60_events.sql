@@ -58,7 +58,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
                        'started_at', a.started_at, 'ended_at', a.ended_at,
                        'dial_status', a.dial_status, 'duration', a.duration) ORDER BY a.attempt_no)
             FROM call_attempts a LEFT JOIN clients ac ON ac.id = a.client_id
-            WHERE a.call_log_id = c.id), '[]'::jsonb))
+            WHERE a.call_log_id = c.id AND a.call_started_at = c.started_at), '[]'::jsonb))
     FROM call_logs c
     LEFT JOIN campaigns cp ON cp.id = c.campaign_id
     LEFT JOIN clients cl ON cl.id = c.client_id
@@ -67,12 +67,19 @@ $$;
 
 -- A call event (call.started, call.answered, call.ended, call.converted): at most one of each
 -- type per call, so a duplicated or replayed step invents nothing.
-CREATE OR REPLACE FUNCTION cc_call_event(p_type text, p_call_id bigint)
+-- p_started_at: the call's partition key, when the caller knows it (one month read, not all).
+CREATE OR REPLACE FUNCTION cc_call_event(p_type text, p_call_id bigint,
+                                         p_started_at timestamptz DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v_call record;
 BEGIN
-    SELECT seller_id, campaign_id INTO v_call FROM call_logs WHERE id = p_call_id;
+    IF p_started_at IS NULL THEN
+        SELECT seller_id, campaign_id INTO v_call FROM call_logs WHERE id = p_call_id;
+    ELSE
+        SELECT seller_id, campaign_id INTO v_call FROM call_logs
+        WHERE id = p_call_id AND started_at = p_started_at;
+    END IF;
     IF NOT FOUND OR NOT cc_event_wanted(p_type, v_call.seller_id, v_call.campaign_id) THEN
         RETURN;
     END IF;
@@ -85,12 +92,13 @@ END
 $$;
 
 -- The end of a call: call.ended, then call.converted when it converted.
-CREATE OR REPLACE FUNCTION cc_call_end_events(p_call_id bigint, p_converted boolean)
+CREATE OR REPLACE FUNCTION cc_call_end_events(p_call_id bigint, p_converted boolean,
+                                              p_started_at timestamptz DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM cc_call_event('call.ended', p_call_id);
+    PERFORM cc_call_event('call.ended', p_call_id, p_started_at);
     IF p_converted THEN
-        PERFORM cc_call_event('call.converted', p_call_id);
+        PERFORM cc_call_event('call.converted', p_call_id, p_started_at);
     END IF;
 END
 $$;
