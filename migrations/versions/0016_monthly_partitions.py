@@ -46,7 +46,7 @@ branch_labels = None
 depends_on = None
 
 # routing_sql.fingerprint() of the files this revision installs (tests compare it).
-INSTALLS_ROUTING_SQL = "4d04a3b58806453b"
+INSTALLS_ROUTING_SQL = "8dfc503b9695405f"
 
 # Months created ahead when migrating (the sweeper keeps this many ahead afterwards).
 MONTHS_AHEAD = 2

@@ -61,7 +61,11 @@ CREATE OR REPLACE FUNCTION cc_route(p_uniqueid text, p_linkedid text, p_did text
                                     p_hold_margin int DEFAULT 300, p_seed float8 DEFAULT NULL,
                                     OUT action text, OUT dial text, OUT dial_timeout int,
                                     OUT attempt int, OUT reason text)
-LANGUAGE plpgsql AS $$
+-- Generic plans for every statement of the step (and of what it calls): a statement on the
+-- partitioned call_logs / call_attempts looks N partitions dear as a generic plan, so
+-- PostgreSQL would plan it again at every call; the generic plan prunes to the call's month
+-- when it starts (the partition key is a parameter), for a fraction of a planning's work.
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_now timestamptz := coalesce(p_now, now());
     v_call record;

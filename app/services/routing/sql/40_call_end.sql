@@ -6,7 +6,7 @@
 -- even started the Dial), the call is real all the same: take the slot back, raising every
 -- counter even past its cap, and say so in the decision (outcome "over_cap").
 CREATE OR REPLACE FUNCTION cc_answered(p_uniqueid text, p_attempt int)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$  -- see cc_route
 DECLARE
     v_call_id bigint;
     v_started timestamptz;  -- the call's started_at: its partition key
@@ -55,7 +55,7 @@ $$;
 -- `attempt_result`: a Dial() returned. Anything but ANSWER frees the attempt's slot for the
 -- next candidate and marks the candidate failed in the decision trace.
 CREATE OR REPLACE FUNCTION cc_attempt_result(p_uniqueid text, p_attempt int, p_dial_status text)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$  -- see cc_route
 DECLARE
     v_call_id bigint;
     v_started timestamptz;
@@ -100,7 +100,7 @@ CREATE OR REPLACE FUNCTION cc_hangup(p_uniqueid text, p_linkedid text, p_did tex
                                      p_hangup_cause int, p_billsec int,
                                      p_unanswered_status text DEFAULT 'abandoned',
                                      p_now timestamptz DEFAULT NULL)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$  -- see cc_route
 DECLARE
     v_now timestamptz := coalesce(p_now, now());
     v_call record;
