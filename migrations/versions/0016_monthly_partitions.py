@@ -46,7 +46,7 @@ branch_labels = None
 depends_on = None
 
 # routing_sql.fingerprint() of the files this revision installs (tests compare it).
-INSTALLS_ROUTING_SQL = "8dfc503b9695405f"
+INSTALLS_ROUTING_SQL = "9e5aeafc532169c4"
 
 # Months created ahead when migrating (the sweeper keeps this many ahead afterwards).
 MONTHS_AHEAD = 2
@@ -196,6 +196,9 @@ END $$;
 
 CREATE FUNCTION call_log_key_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF (OLD.uniqueid, OLD.started_at) IS NOT DISTINCT FROM (NEW.uniqueid, NEW.started_at) THEN
+        RETURN NULL;
+    END IF;
     UPDATE call_log_keys SET uniqueid = NEW.uniqueid, started_at = NEW.started_at
     WHERE uniqueid = OLD.uniqueid AND call_log_id = OLD.id;
     RETURN NULL;
@@ -217,10 +220,10 @@ END $$;
 
 CREATE TRIGGER call_log_key_claim BEFORE INSERT ON call_logs
     FOR EACH ROW EXECUTE FUNCTION call_log_key_claim();
-CREATE TRIGGER call_log_key_moved AFTER UPDATE ON call_logs
-    FOR EACH ROW WHEN (OLD.uniqueid IS DISTINCT FROM NEW.uniqueid
-                       OR OLD.started_at IS DISTINCT FROM NEW.started_at)
-    EXECUTE FUNCTION call_log_key_moved();
+-- Only for an UPDATE that names these columns (the engine's never do), and without a WHEN:
+-- a trigger's condition is read back from its stored text by every statement that fires it.
+CREATE TRIGGER call_log_key_moved AFTER UPDATE OF uniqueid, started_at ON call_logs
+    FOR EACH ROW EXECUTE FUNCTION call_log_key_moved();
 CREATE TRIGGER call_log_key_released BEFORE DELETE ON call_logs
     FOR EACH ROW EXECUTE FUNCTION call_log_key_released();
 CREATE TRIGGER call_log_keys_truncate AFTER TRUNCATE ON call_logs

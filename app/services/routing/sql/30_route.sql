@@ -78,6 +78,7 @@ DECLARE
     v_sticky int;
     v_plan cc_candidate[];
     v_attempts int := 0;
+    v_tried int[];  -- the links its attempts dialled
     v_verdict text;
     v_i int;
 BEGIN
@@ -89,8 +90,10 @@ BEGIN
     -- Its key gives its partition: then one primary-key lookup in one month.
     SELECT call_log_id, started_at INTO v_call_id, v_started
     FROM call_log_keys WHERE uniqueid = p_uniqueid;
-    SELECT id, status, campaign_id, seller_id, ended_at INTO v_call
-    FROM call_logs WHERE id = v_call_id AND started_at = v_started FOR NO KEY UPDATE;
+    IF FOUND THEN  -- (a new call has no key yet: nothing to read)
+        SELECT id, status, campaign_id, seller_id, ended_at INTO v_call
+        FROM call_logs WHERE id = v_call_id AND started_at = v_started FOR NO KEY UPDATE;
+    END IF;
     v_call_id := NULL;
     IF FOUND THEN  -- a later round (the last Dial failed), or the dialplan asking again
         IF v_call.ended_at IS NOT NULL THEN
@@ -106,7 +109,8 @@ BEGIN
         v_call_id := v_call.id;
         v_campaign_id := v_call.campaign_id;
         v_seller_id := v_call.seller_id;
-        SELECT count(*) INTO v_attempts FROM call_attempts
+        SELECT count(*), array_agg(setting_id) FILTER (WHERE setting_id IS NOT NULL)
+        INTO v_attempts, v_tried FROM call_attempts
         WHERE call_log_id = v_call_id AND call_started_at = v_started;
     END IF;
 
@@ -153,14 +157,14 @@ BEGIN
                                     cc_round(1, v_now, v_status, '{}'::cc_candidate[], NULL)) END
             WHERE id = v_call_id AND started_at = v_started;
         END IF;
-        PERFORM cc_call_event('call.started', v_call_id, v_started);  -- 60_events.sql
+        PERFORM cc_call_event('call.started', v_call_id, v_started, v_seller_id, v_campaign_id);  -- 60_events.sql
         IF v_status <> 'in_progress' THEN
             reason := v_status;
             RETURN;
         END IF;
     END IF;
 
-    v_plan := ARRAY(SELECT p FROM cc_plan(v_campaign_id, v_call_id, v_now, v_sticky, v_started) p);
+    v_plan := ARRAY(SELECT p FROM cc_plan(v_campaign_id, v_tried, v_now, v_sticky) p);
     attempt := v_attempts + 1;
     FOR v_i IN 1 .. coalesce(array_length(v_plan, 1), 0) LOOP
         CONTINUE WHEN v_plan[v_i].verdict IS NOT NULL;

@@ -10,6 +10,7 @@ RETURNS void LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$  --
 DECLARE
     v_call_id bigint;
     v_started timestamptz;  -- the call's started_at: its partition key
+    v_call record;
     v_lost record;
 BEGIN
     SELECT call_log_id, started_at INTO v_call_id, v_started
@@ -17,11 +18,13 @@ BEGIN
     -- Only answered_at, which no index covers: the row is updated in place (HOT). The client
     -- who answered is written with the rest of the call's end.
     UPDATE call_logs SET answered_at = coalesce(answered_at, now())
-    WHERE id = v_call_id AND started_at = v_started AND ended_at IS NULL;
+    WHERE id = v_call_id AND started_at = v_started AND ended_at IS NULL
+    RETURNING seller_id, campaign_id INTO v_call;
     IF NOT FOUND THEN
         RETURN;  -- unknown, or already ended: nothing can be held for it any more
     END IF;
-    PERFORM cc_call_event('call.answered', v_call_id, v_started);  -- 60_events.sql
+    PERFORM cc_call_event('call.answered', v_call_id, v_started, v_call.seller_id,
+                          v_call.campaign_id);  -- 60_events.sql
     UPDATE reservations SET state = 'answered', expires_at = NULL
     WHERE uniqueid = p_uniqueid AND attempt = p_attempt;
     IF FOUND THEN
@@ -128,7 +131,7 @@ BEGIN
         SELECT call_log_id, started_at INTO v_call_id, v_started
         FROM call_log_keys WHERE uniqueid = p_uniqueid;
     END IF;
-    SELECT id, started_at, campaign_id, ended_at INTO v_call
+    SELECT id, started_at, seller_id, campaign_id, ended_at INTO v_call
     FROM call_logs WHERE id = v_call_id AND started_at = v_started FOR NO KEY UPDATE;
 
     -- What the channel knows of the answer counts even if `answered` never reached us: its
@@ -197,7 +200,8 @@ BEGIN
             revenue = CASE WHEN v_converted THEN v_answered.buyer_price END
         WHERE c.id = v_call.id AND c.started_at = v_started
         RETURNING c.status INTO v_status;
-        PERFORM cc_call_end_events(v_call.id, v_converted, v_started);  -- 60_events.sql
+        PERFORM cc_call_end_events(v_call.id, v_converted, v_started, v_call.seller_id,
+                                   v_call.campaign_id);  -- 60_events.sql
     END IF;
 
     IF cardinality(v_settings) = 0 AND v_delivered_setting IS NULL THEN

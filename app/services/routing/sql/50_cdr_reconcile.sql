@@ -274,7 +274,8 @@ BEGIN
             converted = v_new.converted, payout = v_new.payout, revenue = v_new.revenue
         WHERE id = v_call.id AND started_at = v_call.started_at;
         IF v_converted AND NOT coalesce(v_call.converted, false) THEN
-            PERFORM cc_call_event('call.converted', v_call.id, v_call.started_at);  -- 60_events.sql
+            PERFORM cc_call_event('call.converted', v_call.id, v_call.started_at, v_call.seller_id,
+                                  v_call.campaign_id);  -- 60_events.sql
         END IF;
     END IF;
 

@@ -39,7 +39,8 @@ $$;
 
 -- A call as its events carry it: outcome, times, billsec, conversion and money, campaign, DID,
 -- caller, the client that answered, and every attempt.
-CREATE OR REPLACE FUNCTION cc_call_document(p_call_id bigint)
+-- p_started_at: the call's partition key (one month read), when known.
+CREATE OR REPLACE FUNCTION cc_call_document(p_call_id bigint, p_started_at timestamptz DEFAULT NULL)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
         'call_id', c.id, 'uniqueid', c.uniqueid, 'linkedid', c.linkedid,
@@ -62,43 +63,38 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
     FROM call_logs c
     LEFT JOIN campaigns cp ON cp.id = c.campaign_id
     LEFT JOIN clients cl ON cl.id = c.client_id
-    WHERE c.id = p_call_id
+    WHERE c.id = p_call_id AND (p_started_at IS NULL OR c.started_at = p_started_at)
 $$;
 
 -- A call event (call.started, call.answered, call.ended, call.converted): at most one of each
 -- type per call, so a duplicated or replayed step invents nothing.
--- p_started_at: the call's partition key, when the caller knows it (one month read, not all).
-CREATE OR REPLACE FUNCTION cc_call_event(p_type text, p_call_id bigint,
-                                         p_started_at timestamptz DEFAULT NULL)
+-- The caller passes the call as it holds it (its key, seller and campaign), so asking
+-- whether anybody listens reads no call.
+CREATE OR REPLACE FUNCTION cc_call_event(p_type text, p_call_id bigint, p_started_at timestamptz,
+                                         p_seller_id int, p_campaign_id int)
 RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    v_call record;
 BEGIN
-    IF p_started_at IS NULL THEN
-        SELECT seller_id, campaign_id INTO v_call FROM call_logs WHERE id = p_call_id;
-    ELSE
-        SELECT seller_id, campaign_id INTO v_call FROM call_logs
-        WHERE id = p_call_id AND started_at = p_started_at;
-    END IF;
-    IF NOT FOUND OR NOT cc_event_wanted(p_type, v_call.seller_id, v_call.campaign_id) THEN
+    IF NOT cc_event_wanted(p_type, p_seller_id, p_campaign_id) THEN
         RETURN;
     END IF;
     IF EXISTS (SELECT 1 FROM events WHERE call_id = p_call_id AND type = p_type) THEN
         RETURN;
     END IF;
-    PERFORM cc_emit(p_type, v_call.seller_id, v_call.campaign_id, p_call_id,
-                    cc_call_document(p_call_id));
+    PERFORM cc_emit(p_type, p_seller_id, p_campaign_id, p_call_id,
+                    cc_call_document(p_call_id, p_started_at));
 END
 $$;
 
 -- The end of a call: call.ended, then call.converted when it converted.
 CREATE OR REPLACE FUNCTION cc_call_end_events(p_call_id bigint, p_converted boolean,
-                                              p_started_at timestamptz DEFAULT NULL)
+                                              p_started_at timestamptz, p_seller_id int,
+                                              p_campaign_id int)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM cc_call_event('call.ended', p_call_id, p_started_at);
+    PERFORM cc_call_event('call.ended', p_call_id, p_started_at, p_seller_id, p_campaign_id);
     IF p_converted THEN
-        PERFORM cc_call_event('call.converted', p_call_id, p_started_at);
+        PERFORM cc_call_event('call.converted', p_call_id, p_started_at, p_seller_id,
+                              p_campaign_id);
     END IF;
 END
 $$;

@@ -53,7 +53,8 @@ BEGIN
     INSERT INTO audit_events (actor_id, action, entity_type, entity_id, changes)
     VALUES (NULL, 'postback', 'call_log', v_call.id::text, v_changes);
     IF p_converted AND NOT v_call.converted THEN
-        PERFORM cc_call_event('call.converted', v_call.id, v_call.started_at);  -- 60_events.sql
+        PERFORM cc_call_event('call.converted', v_call.id, v_call.started_at, v_call.seller_id,
+                              v_call.campaign_id);  -- 60_events.sql
     END IF;
     RETURN jsonb_build_object('changed', true, 'call_id', v_call.id, 'uniqueid', v_call.uniqueid,
                               'converted', p_converted, 'payout', v_payout, 'revenue', v_revenue);
