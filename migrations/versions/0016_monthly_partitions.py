@@ -46,7 +46,7 @@ branch_labels = None
 depends_on = None
 
 # routing_sql.fingerprint() of the files this revision installs (tests compare it).
-INSTALLS_ROUTING_SQL = "9e5aeafc532169c4"
+INSTALLS_ROUTING_SQL = "ea03adcaf4827845"
 
 # Months created ahead when migrating (the sweeper keeps this many ahead afterwards).
 MONTHS_AHEAD = 2

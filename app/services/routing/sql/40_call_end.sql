@@ -137,9 +137,11 @@ BEGIN
     -- What the channel knows of the answer counts even if `answered` never reached us: its
     -- last Dial ended ANSWER, or it talked (billsec > 0 only after an answer).
     IF p_dial_status = 'ANSWER' OR coalesce(p_billsec, 0) > 0 THEN
-        v_answered_attempt := coalesce(p_attempt, (SELECT max(attempt_no) FROM call_attempts
-                                                   WHERE call_log_id = v_call.id
-                                                     AND call_started_at = v_started));
+        v_answered_attempt := p_attempt;
+        IF v_answered_attempt IS NULL THEN  -- (a statement of its own: run only when needed)
+            SELECT max(attempt_no) INTO v_answered_attempt FROM call_attempts
+            WHERE call_log_id = v_call.id AND call_started_at = v_started;
+        END IF;
     END IF;
     IF v_answered_attempt IS NULL THEN
         SELECT attempt INTO v_answered_attempt FROM reservations
@@ -152,9 +154,9 @@ BEGIN
     SET ended_at = now(),
         dial_status = CASE
             WHEN a.attempt_no = v_answered_attempt THEN 'ANSWER'
-            WHEN a.attempt_no < (SELECT max(b.attempt_no) FROM call_attempts b
-                                 WHERE b.call_log_id = v_call.id
-                                   AND b.call_started_at = v_started) THEN 'UNKNOWN'
+            WHEN EXISTS (SELECT FROM call_attempts b
+                         WHERE b.call_log_id = v_call.id AND b.call_started_at = v_started
+                           AND b.attempt_no > a.attempt_no) THEN 'UNKNOWN'
             WHEN p_dial_status = 'ANSWER' THEN 'UNKNOWN'
             ELSE coalesce(p_dial_status, 'CANCEL') END,
         duration = GREATEST(0, floor(extract(epoch FROM now() - a.started_at)))::int
