@@ -71,7 +71,7 @@ WITH released AS (
 UPDATE call_logs c
 SET status = 'answered', answered_at = now(), ended_at = now(), billsec = 60,
     duration = 60, hangup_cause = 16, client_id = (SELECT client_id FROM l)
-FROM call_log_keys k  -- the call's partition, from its uniqueid
-WHERE k.uniqueid = 'fl-' || :run || '-' || :client_id || '-' || :seq
-  AND c.id = k.call_log_id AND c.started_at = k.started_at;
+WHERE (c.id, c.started_at) = (  -- the call's partition, from its uniqueid's key
+    SELECT k.call_log_id, k.started_at FROM call_log_keys k
+    WHERE k.uniqueid = 'fl-' || :run || '-' || :client_id || '-' || :seq);
 \endif
