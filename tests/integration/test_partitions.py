@@ -287,6 +287,19 @@ def test_retention_drops_whole_months_and_keeps_the_rollup(app, rows, old_months
     assert rows("SELECT count(*) FROM call_logs WHERE id = :id", id=recent) == [(1,)]
 
 
+def test_retention_keep_months_counts_back_from_the_current_month(app, rows, old_months):
+    """--keep-months 13: the current month and the 13 before it stay; older months go."""
+    add_ended_call(rows, "old-keep", "2020-02-15 12:00+00")
+    result = app.test_cli_runner().invoke(args=["calls", "retention", "--keep-months", "13",
+                                                "--dry-run"])
+    assert result.exit_code == 0, result.output
+    today = datetime.now(timezone.utc).date()
+    index = today.year * 12 + today.month - 1 - 13
+    assert f"months before {index // 12}-{index % 12 + 1:02d}:" in result.output
+    assert "2020-02: 1 call log(s), 2 attempt(s), 0 CDR(s)" in result.output
+    assert rows("SELECT count(*) FROM call_logs WHERE uniqueid = 'old-keep'") == [(1,)]  # dry run
+
+
 def test_retention_needs_one_cutoff(app):
     result = app.test_cli_runner().invoke(args=["calls", "retention"])
     assert result.exit_code != 0 and "--keep-months or --before" in result.output
