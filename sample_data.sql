@@ -81,9 +81,10 @@ INSERT INTO call_logs (id, uniqueid, linkedid, did, caller_id, caller_number, se
    '2026-11-23 18:00:00+00', NULL, '2026-11-23 18:00:01+00', 1, 0, 'all_capped', 34);
 SELECT setval(pg_get_serial_sequence('call_logs', 'id'), 5);
 
-INSERT INTO call_attempts (call_log_id, attempt_no, client_id, setting_id, started_at, ended_at, dial_status, duration) VALUES
-  (1, 1, 1, 1, '2026-11-23 15:00:00+00', '2026-11-23 15:03:10+00', 'ANSWER',   190),
-  (2, 1, 1, 1, '2026-11-23 15:10:00+00', '2026-11-23 15:10:10+00', 'NOANSWER', 10),
-  (2, 2, 2, 2, '2026-11-23 15:10:10+00', '2026-11-23 15:12:00+00', 'ANSWER',   110),
-  (3, 1, 1, 1, '2026-11-23 16:00:00+00', '2026-11-23 16:01:00+00', 'ANSWER',   60),
-  (4, 1, 3, 4, '2026-11-23 17:00:00+00', '2026-11-23 17:00:25+00', 'NOANSWER', 25);
+-- call_started_at: the call's started_at (attempts are partitioned and referenced by it).
+INSERT INTO call_attempts (call_log_id, call_started_at, attempt_no, client_id, setting_id, started_at, ended_at, dial_status, duration) VALUES
+  (1, '2026-11-23 15:00:00+00', 1, 1, 1, '2026-11-23 15:00:00+00', '2026-11-23 15:03:10+00', 'ANSWER',   190),
+  (2, '2026-11-23 15:10:00+00', 1, 1, 1, '2026-11-23 15:10:00+00', '2026-11-23 15:10:10+00', 'NOANSWER', 10),
+  (2, '2026-11-23 15:10:00+00', 2, 2, 2, '2026-11-23 15:10:10+00', '2026-11-23 15:12:00+00', 'ANSWER',   110),
+  (3, '2026-11-23 16:00:00+00', 1, 1, 1, '2026-11-23 16:00:00+00', '2026-11-23 16:01:00+00', 'ANSWER',   60),
+  (4, '2026-11-23 17:00:00+00', 1, 3, 4, '2026-11-23 17:00:00+00', '2026-11-23 17:00:25+00', 'NOANSWER', 25);

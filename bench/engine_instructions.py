@@ -10,7 +10,9 @@ the engine's three steps as the FastAGI server issues them (prepared cc_route, c
 cc_hangup) and the floor (bench/pgbench/floor.sql, prepared). Each figure is the difference
 between a run of N calls and a run of none (same set-up and warm-up), divided by N, so start-up
 and first-time planning are left out. Durable commits are off in these runs (fsync costs time,
-not instructions); `--profile DIR` keeps callgrind's output for callgrind_annotate.
+not instructions); `--profile DIR` keeps callgrind's output for callgrind_annotate;
+`--past-months N` adds the monthly partitions of N past months (a year kept: 12), since a
+statement on a partitioned table locks every partition before pruning to the call's month.
 Needs valgrind (Debian: apt-get install valgrind).
 """
 from __future__ import annotations
@@ -25,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import psycopg
 
 from bench import scenario
 from bench.agi_load import migrate_and_load
@@ -115,6 +119,8 @@ def main(argv=None) -> int:
     parser.add_argument("--calls", type=int, default=100, help="calls per measured run")
     parser.add_argument("--profile", type=Path, default=None,
                         help="keep callgrind's output of each measured run here")
+    parser.add_argument("--past-months", type=int, default=0,
+                        help="monthly partitions of this many past months as well")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         print("valgrind is needed (Debian: apt-get install valgrind)", file=sys.stderr)
@@ -126,6 +132,13 @@ def main(argv=None) -> int:
         db.start()
         ids = migrate_and_load(db, {"SECRET_KEY": secrets.token_urlsafe(48),
                                     "INTERNAL_API_TOKEN": secrets.token_urlsafe(48)})
+        if args.past_months:
+            with psycopg.connect(db.libpq_uri) as conn:
+                conn.execute("""SELECT partition_month_create(t, (date_trunc('month', now())
+                                                                - make_interval(months => k))::date)
+                                FROM generate_series(1, %s) k,
+                                     unnest(ARRAY['call_logs', 'call_attempts', 'cdr']) t""",
+                             (args.past_months,))
         postgres = Path(db.tool("postgres"))
         owner = db.server.system_user
         template = _stop_keeping_data(db)

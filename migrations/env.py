@@ -4,6 +4,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from app.database.partitions import include_object
+
 logger = logging.getLogger("alembic.env")
 config = context.config
 migrate_ext = current_app.extensions["migrate"]
@@ -25,6 +27,7 @@ def run_migrations_online() -> None:
 
     configure_args = dict(migrate_ext.configure_args)
     configure_args.setdefault("process_revision_directives", skip_empty_autogenerate)
+    configure_args.setdefault("include_object", include_object)  # not the monthly partitions
     with migrate_ext.db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=metadata, **configure_args)
         with context.begin_transaction():

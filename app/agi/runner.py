@@ -63,6 +63,18 @@ async def reconcile_cdr_periodically(routing: AsyncRoutingService, every: float,
             log.exception("CDR reconciliation failed")
 
 
+async def ensure_partitions_periodically(routing: AsyncRoutingService, every: float) -> None:
+    """Keep the monthly partitions of call_logs, call_attempts and cdr made ahead: at start,
+    then every `every` seconds (a month that cannot be made now, its lock not granted at once,
+    is made by a later round)."""
+    while True:
+        try:
+            await routing.ensure_partitions()
+        except Exception:  # the database may be down; the next round tries again
+            log.exception("making monthly partitions failed")
+        await asyncio.sleep(every)
+
+
 async def stop_when_orphaned(parent_pid: int) -> None:
     """A server forked by the supervisor stops when the supervisor is gone (even SIGKILLed):
     nothing would restart or stop it any more."""
@@ -77,7 +89,8 @@ def serve_one(make_routing: RoutingFactory, *, bind: str, max_sessions: int, reu
               expiry_interval: float = 15.0, grace_seconds: float = 10.0,
               live_channels_command: str | None = None,
               cdr_interval: float = cdr_reconciliation.PERIODIC_EVERY.total_seconds(),
-              cdr_window: float = cdr_reconciliation.PERIODIC_WINDOW.total_seconds()) -> None:
+              cdr_window: float = cdr_reconciliation.PERIODIC_WINDOW.total_seconds(),
+              partitions_interval: float = 3600.0) -> None:
     """One server process: its own event loop, its own connection pool."""
     async def main() -> None:
         routing = make_routing()
@@ -92,6 +105,8 @@ def serve_one(make_routing: RoutingFactory, *, bind: str, max_sessions: int, reu
                     sweep_periodically(routing, expiry_interval, live)))
                 background.append(loop.create_task(
                     reconcile_cdr_periodically(routing, cdr_interval, cdr_window)))
+                background.append(loop.create_task(
+                    ensure_partitions_periodically(routing, partitions_interval)))
             if parent_pid is not None:
                 background.append(loop.create_task(stop_when_orphaned(parent_pid)))
         try:

@@ -1,8 +1,12 @@
 """`flask calls …`: call-log housekeeping."""
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import text
+
+from app.database.partitions import MONTHS_AHEAD
+from app.extensions import db
 
 from app.services.routing_engine import routing_service
 
@@ -46,3 +50,56 @@ def reconcile_cdr(since, until):
         fields = [key for key in result["changes"] if key not in ("source", "outcome", "uniqueid")]
         click.echo(f"  {result['outcome']} {result['uniqueid']} (call log {result['call_log_id']}): "
                    f"{', '.join(fields) or '-'}")
+
+
+def _month(value: str) -> date:
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m").date()
+    except ValueError:
+        raise click.BadParameter("a month as YYYY-MM") from None
+
+
+def months_before(today: date, months: int) -> date:
+    """The first day of the month `months` before today's."""
+    index = today.year * 12 + today.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@calls_cli.command("retention")
+@click.option("--keep-months", type=click.IntRange(min=1), default=None,
+              help="Keep this many whole months before the current one (13: a year and the "
+                   "current month); drop the months before them.")
+@click.option("--before", "before", default=None,
+              help="Drop every month before this one (YYYY-MM) instead.")
+@click.option("--dry-run", is_flag=True, help="Say what would be dropped; drop nothing.")
+def retention(keep_months, before, dry_run):
+    """Drop whole months of call logs, their attempts and Asterisk's CDRs.
+
+    Each month is a partition of call_logs, call_attempts and cdr: dropping it is instant and
+    leaves no dead rows. The calls' uniqueids are forgotten with them. Kept: the daily rollup
+    (summaries of dropped days still answer), the links' counters (caps and billing count
+    every delivery ever made), and the default partitions (rows outside every month). Each
+    dropped month is written to the audit trail.
+    """
+    if (keep_months is None) == (before is None):
+        raise click.UsageError("give --keep-months or --before")
+    cutoff = (_month(before) if before is not None
+              else months_before(datetime.now(timezone.utc).date(), keep_months))
+    rows = db.session.execute(
+        text("SELECT * FROM partitions_drop_before(:before, :dry_run)"),
+        {"before": cutoff, "dry_run": dry_run}).all()
+    db.session.commit()
+    verb = "would drop" if dry_run else "dropped"
+    click.echo(f"months before {cutoff:%Y-%m}: {len(rows)} {verb}")
+    for row in rows:
+        click.echo(f"  {row.month:%Y-%m}: {row.call_logs or 0} call log(s), "
+                   f"{row.call_attempts or 0} attempt(s), {row.cdr or 0} CDR(s)")
+
+
+@calls_cli.command("partitions")
+@click.option("--months-ahead", type=click.IntRange(min=0), default=MONTHS_AHEAD,
+              show_default=True)
+def partitions(months_ahead):
+    """Make the monthly partitions from this month to --months-ahead later that are missing
+    (the FastAGI sweeper does it every hour; this is for a site that runs without it)."""
+    click.echo(f"{routing_service().ensure_partitions(months_ahead)} partition(s) made")

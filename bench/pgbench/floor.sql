@@ -68,8 +68,11 @@ WITH released AS (
     SET in_flight = in_flight - 1, current_total_calls = current_total_calls + 1
     WHERE id = (SELECT setting_id FROM l)
 )
-UPDATE call_logs
+-- The call is found in its month through its uniqueid's key.
+UPDATE call_logs c
 SET status = 'answered', answered_at = now(), ended_at = now(), billsec = 60,
     duration = 60, hangup_cause = 16, client_id = (SELECT client_id FROM l)
-WHERE uniqueid = 'fl-' || :run || '-' || :client_id || '-' || :seq;
+WHERE (c.id, c.started_at) = (
+    SELECT k.call_log_id, k.started_at FROM call_log_keys k
+    WHERE k.uniqueid = 'fl-' || :run || '-' || :client_id || '-' || :seq);
 \endif

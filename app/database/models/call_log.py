@@ -1,8 +1,9 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index,
-                        Integer, Numeric, String, UniqueConstraint, func, text)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey,
+                        ForeignKeyConstraint, Index, Integer, Numeric, String, UniqueConstraint,
+                        func, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -12,7 +13,12 @@ from app.extensions import db
 
 
 class CallLog(db.Model):
-    """One inbound call, keyed by Asterisk's uniqueid."""
+    """One inbound call, keyed by Asterisk's uniqueid (unique through CallLogKey).
+
+    Partitioned by month of started_at (migration 0016_monthly_partitions: `call_logs_pYYYYMM`
+    and `call_logs_default`, made ahead by the FastAGI sweeper, dropped by `flask calls
+    retention`), so the primary key is (id, started_at); id alone is still unique (a sequence).
+    """
 
     __tablename__ = "call_logs"
     __table_args__ = (
@@ -35,10 +41,11 @@ class CallLog(db.Model):
               "started_at"),
         # Calls still up: reconcile and the live part of the summaries.
         Index("ix_call_logs_open", "started_at", postgresql_where=text("ended_at IS NULL")),
+        {"postgresql_partition_by": "RANGE (started_at)"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    uniqueid: Mapped[str] = mapped_column(String(150), unique=True)
+    uniqueid: Mapped[str] = mapped_column(String(150))
     linkedid: Mapped[str | None] = mapped_column(String(150))
     did: Mapped[str | None] = mapped_column(String(32))
     caller_id: Mapped[str | None] = mapped_column(String(80))  # as the carrier sent it
@@ -49,7 +56,8 @@ class CallLog(db.Model):
     campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaigns.id", ondelete="SET NULL"))
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True,
+                                                 server_default=func.now())
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration: Mapped[int | None] = mapped_column(Integer)
@@ -71,14 +79,20 @@ class CallLog(db.Model):
 
 
 class CallAttempt(db.Model):
-    """One Dial() of a call to one client."""
+    """One Dial() of a call to one client. Carries its call's started_at, by which it is
+    partitioned like its call (same month, dropped together) and references it."""
 
     __tablename__ = "call_attempts"
-    __table_args__ = (UniqueConstraint("call_log_id", "attempt_no"),
-                      Index("ix_call_attempts_started_at", "started_at"))
+    __table_args__ = (UniqueConstraint("call_log_id", "call_started_at", "attempt_no"),
+                      ForeignKeyConstraint(["call_log_id", "call_started_at"],
+                                           ["call_logs.id", "call_logs.started_at"],
+                                           ondelete="CASCADE", onupdate="CASCADE"),
+                      Index("ix_call_attempts_started_at", "started_at"),
+                      {"postgresql_partition_by": "RANGE (call_started_at)"})
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    call_log_id: Mapped[int] = mapped_column(ForeignKey("call_logs.id", ondelete="CASCADE"))
+    call_log_id: Mapped[int] = mapped_column(BigInteger)
+    call_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     attempt_no: Mapped[int] = mapped_column(Integer)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"),
                                                   index=True)
@@ -90,6 +104,19 @@ class CallAttempt(db.Model):
     duration: Mapped[int | None] = mapped_column(Integer)
 
     call: Mapped[CallLog] = relationship(back_populates="attempts")
+
+
+class CallLogKey(db.Model):
+    """Each call's uniqueid, unique platform-wide, and where its call lives (a unique index of
+    the partitioned call_logs would have to hold started_at). Kept by triggers on call_logs
+    (migration 0016_monthly_partitions): an INSERT of a uniqueid already taken inserts no call;
+    the routing engine finds a call here, then reads it in its partition."""
+
+    __tablename__ = "call_log_keys"
+
+    uniqueid: Mapped[str] = mapped_column(String(150), primary_key=True)
+    call_log_id: Mapped[int] = mapped_column(BigInteger)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class CallLogDay(db.Model):

@@ -32,6 +32,9 @@ class Cdr(db.Model):
         Index("ix_cdr_start", "start"),
         # The reconciliation reads the CDRs that ended recently (migration 0009).
         Index("ix_cdr_end", "end"),
+        # By month of start, like call_logs (migration 0016_monthly_partitions): cdr_pgsql
+        # inserts into the parent by column name and PostgreSQL routes each row.
+        {"postgresql_partition_by": "RANGE (start)"},
     )
 
     accountcode: Mapped[str | None] = mapped_column(String(80))

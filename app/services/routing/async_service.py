@@ -114,6 +114,12 @@ class AsyncRoutingService(RoutingSteps):
             log.warning("expired %d dialling reservation(s)", freed)
         return freed
 
+    async def ensure_partitions(self) -> int:
+        made = await self._run(super().ensure_partitions())
+        if made:
+            log.info("made %d monthly partition(s) ahead", made)
+        return made
+
     async def reconcile(self, live_uniqueids: Iterable[str], grace_seconds: int = 60) -> list[str]:
         vanished = await self._run(self.vanished_calls(live_uniqueids, grace_seconds))
         for uniqueid in vanished:

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from app.database.partitions import MONTHS_AHEAD
 from app.services.routing import cdr_reconciliation
 from app.services.routing.outcomes import CallArrival, CallEnd, RouteDecision
 from app.services.routing.steps import (RETRIES, RETRYABLE_SQLSTATES, RoutingSteps, Simulation,
@@ -54,6 +55,10 @@ class RoutingService(RoutingSteps):
         if freed:
             log.warning("expired %d dialling reservation(s)", freed)
         return freed
+
+    def ensure_partitions(self, months_ahead: int = MONTHS_AHEAD) -> int:
+        """Make the monthly partitions from this month to `months_ahead` later that are missing."""
+        return self._run(super().ensure_partitions(months_ahead))
 
     def reconcile(self, live_uniqueids: Iterable[str], grace_seconds: int = 60) -> list[str]:
         """End every call older than the grace period that Asterisk no longer has."""

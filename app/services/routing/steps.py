@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from app.database.partitions import MONTHS_AHEAD
 from app.services.phone_numbers import to_e164
 from app.services.routing.outcomes import (FIELD_LIMITS, CallArrival, CallEnd, RouteDecision,
                                            clean_text)
@@ -165,6 +166,11 @@ class RoutingSteps:
     def expire(self, live_uniqueids: Iterable[str] | None = None) -> Statement:
         live = None if live_uniqueids is None else _live(live_uniqueids)
         return Statement("SELECT cc_expire(%(live)s::text[])", {"live": live}, _first)
+
+    def ensure_partitions(self, months_ahead: int = MONTHS_AHEAD) -> Statement:
+        """The monthly partitions of call_logs, call_attempts and cdr from the current month to
+        `months_ahead` later that are missing; returns how many it made."""
+        return Statement("SELECT partitions_ensure(%(ahead)s::int)", {"ahead": months_ahead}, _first)
 
     def vanished_calls(self, live_uniqueids: Iterable[str], grace_seconds: int) -> Statement:
         return Statement("SELECT array(SELECT cc_vanished_calls(%(live)s::text[], %(grace)s::int))",

@@ -36,9 +36,9 @@ SELECT 'rep-' || n,
 FROM generate_series(1, 600) n;
 UPDATE call_logs SET status = 'in_progress' WHERE uniqueid LIKE 'rep-%' AND ended_at IS NULL
    AND id % 2 = 0;
-INSERT INTO call_attempts (call_log_id, attempt_no, client_id, started_at, ended_at, dial_status,
-                           duration)
-SELECT l.id, k, 1 + (l.id + k) % 3, l.started_at + (k - 1) * interval '20 hours',
+INSERT INTO call_attempts (call_log_id, call_started_at, attempt_no, client_id, started_at, ended_at,
+                           dial_status, duration)
+SELECT l.id, l.started_at, k, 1 + (l.id + k) % 3, l.started_at + (k - 1) * interval '20 hours',
        CASE WHEN (l.id + k) % 13 = 0 THEN NULL ELSE l.started_at + (k - 1) * interval '20 hours' + interval '1 minute' END,
        CASE WHEN k = 2 OR l.id % 3 = 0 THEN 'ANSWER' ELSE 'NOANSWER' END, 60
 FROM call_logs l, generate_series(1, 2) k
@@ -221,11 +221,12 @@ def test_the_rollup_and_the_summaries_stay_exact_through_every_kind_of_change(ma
     sql("UPDATE call_attempts SET dial_status = 'ANSWER', client_id = 1 WHERE id % 7 = 0")
     sql("UPDATE call_attempts SET started_at = started_at + interval '1 day' WHERE id % 11 = 0")
     sql("DELETE FROM call_attempts WHERE id % 17 = 0")
-    sql("""INSERT INTO call_attempts (call_log_id, attempt_no, client_id, started_at, ended_at,
-                                      dial_status, duration)
-           SELECT id, 9, 2, started_at, started_at, 'BUSY', 0 FROM call_logs WHERE id % 19 = 0""")
+    sql("""INSERT INTO call_attempts (call_log_id, call_started_at, attempt_no, client_id, started_at,
+                                      ended_at, dial_status, duration)
+           SELECT id, started_at, 9, 2, started_at, started_at, 'BUSY', 0 FROM call_logs WHERE id % 19 = 0""")
     # An attempt moves to another call; an ended call reopens.
-    sql("UPDATE call_attempts SET call_log_id = (SELECT min(id) FROM call_logs), attempt_no = 50 + id "
+    sql("UPDATE call_attempts SET (call_log_id, call_started_at) = "
+        "(SELECT id, started_at FROM call_logs ORDER BY id LIMIT 1), attempt_no = 50 + id "
         "WHERE id IN (SELECT id FROM call_attempts WHERE ended_at IS NOT NULL ORDER BY id LIMIT 3)")
     sql("UPDATE call_logs SET ended_at = NULL, status = 'in_progress' WHERE id % 29 = 0")
     # Calls deleted (their attempts go by cascade), a campaign deleted (its calls keep no campaign).

@@ -119,9 +119,9 @@ def test_a_large_export_is_one_copy_streamed_as_it_is_written(app, seller, sql):
            SELECT 'pbx-bulk-' || n || repeat('x', 60), '+14155550100', '+1310555' || lpad(n::text, 4, '0'), 3, 1,
                   'no_route', timestamptz '2026-11-20 00:00+00' + (n / 3) * interval '1 minute'
            FROM generate_series(1, 1000) AS n""")  # three calls a minute: ties in started_at
-    sql("""INSERT INTO call_attempts (call_log_id, attempt_no, client_id, started_at, ended_at,
-                                      dial_status, duration)
-           SELECT id, k, 1 + k % 2, started_at, started_at, CASE k WHEN 1 THEN 'BUSY' ELSE 'NOANSWER' END, k
+    sql("""INSERT INTO call_attempts (call_log_id, call_started_at, attempt_no, client_id,
+                                      started_at, ended_at, dial_status, duration)
+           SELECT id, started_at, k, 1 + k % 2, started_at, started_at, CASE k WHEN 1 THEN 'BUSY' ELSE 'NOANSWER' END, k
            FROM call_logs, generate_series(1, 2) k WHERE uniqueid LIKE 'pbx-bulk-%'""")
     reads = []
 

@@ -61,13 +61,14 @@ BEGIN
 END
 $$;
 
--- Every link of the campaign not yet tried by this call, in failover order, each with its
+-- Every link of the campaign not yet tried by this call (p_tried: the links of its attempts),
+-- in failover order, each with its
 -- verdict. Order: the sticky client first; then by forwarding_priority, and inside a tier a
 -- weighted random order (Efraimidis-Spirakis: sort by u^(1/weight), u uniform in (0, 1]); links
 -- of weight 0 last. The counters are read without locks: the reservation checks them again.
 -- PL/pgSQL, not SQL: a SQL function that cannot be inlined is planned again at every call,
 -- a PL/pgSQL one keeps its plan for the session (the same goes for cc_candidates_json).
-CREATE OR REPLACE FUNCTION cc_plan(p_campaign_id int, p_call_id bigint, p_now timestamptz,
+CREATE OR REPLACE FUNCTION cc_plan(p_campaign_id int, p_tried int[], p_now timestamptz,
                                    p_sticky_client_id int)
 RETURNS SETOF cc_candidate LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
@@ -85,8 +86,7 @@ BEGIN
     JOIN clients c ON c.id = s.client_id
     JOIN campaigns cp ON cp.id = s.campaign_id
     WHERE s.campaign_id = p_campaign_id
-      AND NOT EXISTS (SELECT 1 FROM call_attempts a
-                      WHERE a.call_log_id = p_call_id AND a.setting_id = s.id)
+      AND s.id <> ALL (coalesce(p_tried, '{}'))
     ORDER BY (s.client_id = p_sticky_client_id) IS TRUE DESC, s.weight > 0 DESC,
              s.forwarding_priority,
              CASE WHEN s.weight > 0 THEN power(1.0 - random(), 1.0 / s.weight) END DESC, s.id;

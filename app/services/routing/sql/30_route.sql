@@ -13,7 +13,8 @@
 -- counters a moment before.
 CREATE OR REPLACE FUNCTION cc_reserve(p_setting_id int, p_client_id int, p_campaign_id int,
                                       p_uniqueid text, p_attempt int, p_call_id bigint,
-                                      p_now timestamptz, p_hold_seconds int)
+                                      p_now timestamptz, p_hold_seconds int,
+                                      p_call_started_at timestamptz)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     c clients;
@@ -47,8 +48,9 @@ BEGIN
                               created_at, expires_at)
     VALUES (p_uniqueid, p_attempt, p_setting_id, p_client_id, p_campaign_id, 'dialing', now(),
             now() + make_interval(secs => p_hold_seconds));
-    INSERT INTO call_attempts (call_log_id, attempt_no, client_id, setting_id, started_at)
-    VALUES (p_call_id, p_attempt, p_client_id, p_setting_id, now());
+    INSERT INTO call_attempts (call_log_id, call_started_at, attempt_no, client_id, setting_id,
+                               started_at)
+    VALUES (p_call_id, p_call_started_at, p_attempt, p_client_id, p_setting_id, now());
     RETURN 'dialled';
 END
 $$;
@@ -59,11 +61,16 @@ CREATE OR REPLACE FUNCTION cc_route(p_uniqueid text, p_linkedid text, p_did text
                                     p_hold_margin int DEFAULT 300, p_seed float8 DEFAULT NULL,
                                     OUT action text, OUT dial text, OUT dial_timeout int,
                                     OUT attempt int, OUT reason text)
-LANGUAGE plpgsql AS $$
+-- Generic plans for every statement of the step (and of what it calls): a statement on the
+-- partitioned call_logs / call_attempts looks N partitions dear as a generic plan, so
+-- PostgreSQL would plan it again at every call; the generic plan prunes to the call's month
+-- when it starts (the partition key is a parameter), for a fraction of a planning's work.
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_now timestamptz := coalesce(p_now, now());
     v_call record;
     v_call_id bigint;
+    v_started timestamptz;  -- the call's started_at: its partition key
     v_campaign_id int;
     v_seller_id int;
     v_check record;
@@ -71,6 +78,7 @@ DECLARE
     v_sticky int;
     v_plan cc_candidate[];
     v_attempts int := 0;
+    v_tried int[];  -- the links its attempts dialled
     v_verdict text;
     v_i int;
 BEGIN
@@ -79,8 +87,14 @@ BEGIN
     END IF;
     action := 'reject';
     -- The call's row first: it stays locked for the rest of the step (the global lock order).
-    SELECT id, status, campaign_id, seller_id, ended_at INTO v_call
-    FROM call_logs WHERE uniqueid = p_uniqueid FOR NO KEY UPDATE;
+    -- Its key gives its partition: then one primary-key lookup in one month.
+    SELECT call_log_id, started_at INTO v_call_id, v_started
+    FROM call_log_keys WHERE uniqueid = p_uniqueid;
+    IF FOUND THEN  -- (a new call has no key yet: nothing to read)
+        SELECT id, status, campaign_id, seller_id, ended_at INTO v_call
+        FROM call_logs WHERE id = v_call_id AND started_at = v_started FOR NO KEY UPDATE;
+    END IF;
+    v_call_id := NULL;
     IF FOUND THEN  -- a later round (the last Dial failed), or the dialplan asking again
         IF v_call.ended_at IS NOT NULL THEN
             reason := CASE WHEN v_call.status IN ('no_route', 'all_capped', 'all_failed', 'error',
@@ -95,7 +109,9 @@ BEGIN
         v_call_id := v_call.id;
         v_campaign_id := v_call.campaign_id;
         v_seller_id := v_call.seller_id;
-        SELECT count(*) INTO v_attempts FROM call_attempts WHERE call_log_id = v_call_id;
+        SELECT count(*), array_agg(setting_id) FILTER (WHERE setting_id IS NOT NULL)
+        INTO v_attempts, v_tried FROM call_attempts
+        WHERE call_log_id = v_call_id AND call_started_at = v_started;
     END IF;
 
     IF v_campaign_id IS NULL THEN
@@ -116,7 +132,7 @@ BEGIN
             v_sticky := v_check.sticky_client_id;
         END IF;
         -- The call is opened with what is known, in one write (its indexed columns change
-        -- no more until it ends).
+        -- no more until it ends). A uniqueid already taken inserts nothing (the key trigger).
         IF v_call_id IS NULL THEN
             INSERT INTO call_logs (uniqueid, linkedid, did, caller_id, caller_number, status,
                                    started_at, campaign_id, seller_id, decision)
@@ -125,8 +141,7 @@ BEGIN
                     v_campaign_id, v_seller_id,
                     CASE WHEN v_status IN ('in_progress', 'no_route') THEN '[]'::jsonb
                          ELSE jsonb_build_array(cc_round(1, v_now, v_status, '{}'::cc_candidate[], NULL)) END)
-            ON CONFLICT (uniqueid) DO NOTHING
-            RETURNING id INTO v_call_id;
+            RETURNING id, started_at INTO v_call_id, v_started;
             IF v_call_id IS NULL THEN
                 -- Another session of this call opened it a moment ago: route as a later round.
                 SELECT * INTO action, dial, dial_timeout, attempt, reason
@@ -140,16 +155,16 @@ BEGIN
                 decision = CASE WHEN v_status IN ('in_progress', 'no_route') THEN decision
                                 ELSE decision || jsonb_build_array(
                                     cc_round(1, v_now, v_status, '{}'::cc_candidate[], NULL)) END
-            WHERE id = v_call_id;
+            WHERE id = v_call_id AND started_at = v_started;
         END IF;
-        PERFORM cc_call_event('call.started', v_call_id);  -- 60_events.sql
+        PERFORM cc_call_event('call.started', v_call_id, v_started, v_seller_id, v_campaign_id);  -- 60_events.sql
         IF v_status <> 'in_progress' THEN
             reason := v_status;
             RETURN;
         END IF;
     END IF;
 
-    v_plan := ARRAY(SELECT p FROM cc_plan(v_campaign_id, v_call_id, v_now, v_sticky) p);
+    v_plan := ARRAY(SELECT p FROM cc_plan(v_campaign_id, v_tried, v_now, v_sticky) p);
     attempt := v_attempts + 1;
     FOR v_i IN 1 .. coalesce(array_length(v_plan, 1), 0) LOOP
         CONTINUE WHEN v_plan[v_i].verdict IS NOT NULL;
@@ -158,7 +173,7 @@ BEGIN
             -- subtransaction rolls back, giving this candidate's row locks back at once.
             v_verdict := cc_reserve(v_plan[v_i].setting_id, v_plan[v_i].client_id,
                                     v_campaign_id, p_uniqueid, attempt, v_call_id, v_now,
-                                    v_plan[v_i].dial_timeout + p_hold_margin);
+                                    v_plan[v_i].dial_timeout + p_hold_margin, v_started);
         EXCEPTION WHEN SQLSTATE 'CC001' THEN
             v_verdict := SQLERRM;
         END;
@@ -167,7 +182,7 @@ BEGIN
             UPDATE call_logs
             SET decision = decision || jsonb_build_array(
                     cc_round(attempt, v_now, 'dial', v_plan, v_sticky))
-            WHERE id = v_call_id;
+            WHERE id = v_call_id AND started_at = v_started;
             action := 'dial';
             dial := 'PJSIP/' || v_plan[v_i].client;
             dial_timeout := v_plan[v_i].dial_timeout;
@@ -179,7 +194,7 @@ BEGIN
     UPDATE call_logs
     SET status = reason,
         decision = decision || jsonb_build_array(cc_round(attempt, v_now, reason, v_plan, v_sticky))
-    WHERE id = v_call_id;
+    WHERE id = v_call_id AND started_at = v_started;
     attempt := NULL;
 END
 $$;

@@ -6,20 +6,25 @@
 -- even started the Dial), the call is real all the same: take the slot back, raising every
 -- counter even past its cap, and say so in the decision (outcome "over_cap").
 CREATE OR REPLACE FUNCTION cc_answered(p_uniqueid text, p_attempt int)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$  -- see cc_route
 DECLARE
     v_call_id bigint;
+    v_started timestamptz;  -- the call's started_at: its partition key
+    v_call record;
     v_lost record;
 BEGIN
+    SELECT call_log_id, started_at INTO v_call_id, v_started
+    FROM call_log_keys WHERE uniqueid = p_uniqueid;
     -- Only answered_at, which no index covers: the row is updated in place (HOT). The client
     -- who answered is written with the rest of the call's end.
     UPDATE call_logs SET answered_at = coalesce(answered_at, now())
-    WHERE uniqueid = p_uniqueid AND ended_at IS NULL
-    RETURNING id INTO v_call_id;
-    IF v_call_id IS NULL THEN
+    WHERE id = v_call_id AND started_at = v_started AND ended_at IS NULL
+    RETURNING seller_id, campaign_id INTO v_call;
+    IF NOT FOUND THEN
         RETURN;  -- unknown, or already ended: nothing can be held for it any more
     END IF;
-    PERFORM cc_call_event('call.answered', v_call_id);  -- 60_events.sql
+    PERFORM cc_call_event('call.answered', v_call_id, v_started, v_call.seller_id,
+                          v_call.campaign_id);  -- 60_events.sql
     UPDATE reservations SET state = 'answered', expires_at = NULL
     WHERE uniqueid = p_uniqueid AND attempt = p_attempt;
     IF FOUND THEN
@@ -27,8 +32,8 @@ BEGIN
     END IF;
     SELECT a.setting_id, s.client_id, s.campaign_id INTO v_lost
     FROM call_attempts a JOIN campaign_client_settings s ON s.id = a.setting_id
-    WHERE a.call_log_id = v_call_id AND a.attempt_no = p_attempt
-      AND (a.ended_at IS NULL OR a.dial_status = 'ANSWER');
+    WHERE a.call_log_id = v_call_id AND a.call_started_at = v_started
+      AND a.attempt_no = p_attempt AND (a.ended_at IS NULL OR a.dial_status = 'ANSWER');
     IF NOT FOUND THEN
         RETURN;
     END IF;
@@ -46,22 +51,26 @@ BEGIN
         decision = decision || jsonb_build_array(jsonb_build_object(
             'attempt', p_attempt, 'at', now(), 'outcome', 'over_cap',
             'candidates', '[]'::jsonb, 'setting_id', v_lost.setting_id))
-    WHERE id = v_call_id;
+    WHERE id = v_call_id AND started_at = v_started;
 END
 $$;
 
 -- `attempt_result`: a Dial() returned. Anything but ANSWER frees the attempt's slot for the
 -- next candidate and marks the candidate failed in the decision trace.
 CREATE OR REPLACE FUNCTION cc_attempt_result(p_uniqueid text, p_attempt int, p_dial_status text)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$  -- see cc_route
 DECLARE
     v_call_id bigint;
+    v_started timestamptz;
 BEGIN
-    SELECT id INTO v_call_id FROM call_logs WHERE uniqueid = p_uniqueid FOR NO KEY UPDATE;
+    SELECT call_log_id, started_at INTO v_call_id, v_started
+    FROM call_log_keys WHERE uniqueid = p_uniqueid;
+    PERFORM FROM call_logs WHERE id = v_call_id AND started_at = v_started FOR NO KEY UPDATE;
     UPDATE call_attempts a
     SET ended_at = now(), dial_status = p_dial_status,
         duration = GREATEST(0, floor(extract(epoch FROM now() - a.started_at)))::int
-    WHERE a.call_log_id = v_call_id AND a.attempt_no = p_attempt AND a.ended_at IS NULL;
+    WHERE a.call_log_id = v_call_id AND a.call_started_at = v_started
+      AND a.attempt_no = p_attempt AND a.ended_at IS NULL;
     IF p_dial_status = 'ANSWER' THEN
         PERFORM cc_answered(p_uniqueid, p_attempt);
         RETURN;
@@ -79,7 +88,7 @@ BEGIN
                        FROM jsonb_array_elements(round_ -> 'candidates') WITH ORDINALITY x(candidate, n)))
                    ELSE round_ END ORDER BY r)
         FROM jsonb_array_elements(c.decision) WITH ORDINALITY y(round_, r))
-    WHERE c.id = v_call_id
+    WHERE c.id = v_call_id AND c.started_at = v_started
       AND c.decision @> jsonb_build_array(jsonb_build_object('attempt', p_attempt));
 END
 $$;
@@ -94,10 +103,12 @@ CREATE OR REPLACE FUNCTION cc_hangup(p_uniqueid text, p_linkedid text, p_did tex
                                      p_hangup_cause int, p_billsec int,
                                      p_unanswered_status text DEFAULT 'abandoned',
                                      p_now timestamptz DEFAULT NULL)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$  -- see cc_route
 DECLARE
     v_now timestamptz := coalesce(p_now, now());
     v_call record;
+    v_call_id bigint;
+    v_started timestamptz;  -- the call's started_at: its partition key
     v_answered_attempt int;
     v_answered record;
     v_is_answered boolean := false;
@@ -109,23 +120,28 @@ DECLARE
     v_clients int[];
     v_campaigns int[];
 BEGIN
-    SELECT id, campaign_id, ended_at INTO v_call
-    FROM call_logs WHERE uniqueid = p_uniqueid FOR NO KEY UPDATE;
+    SELECT call_log_id, started_at INTO v_call_id, v_started
+    FROM call_log_keys WHERE uniqueid = p_uniqueid;
     IF NOT FOUND THEN
-        -- A call that ends without ever reaching `route` (caller gone at once) still gets its log.
+        -- A call that ends without ever reaching `route` (caller gone at once) still gets its
+        -- log (nothing if another session opened it meanwhile: the key trigger).
         INSERT INTO call_logs (uniqueid, linkedid, did, caller_id, caller_number, status, started_at)
         VALUES (p_uniqueid, p_linkedid, coalesce(p_number, p_did), p_caller_id, p_caller_number,
-                'in_progress', now())
-        ON CONFLICT (uniqueid) DO NOTHING;
-        SELECT id, campaign_id, ended_at INTO v_call
-        FROM call_logs WHERE uniqueid = p_uniqueid FOR NO KEY UPDATE;
+                'in_progress', now());
+        SELECT call_log_id, started_at INTO v_call_id, v_started
+        FROM call_log_keys WHERE uniqueid = p_uniqueid;
     END IF;
+    SELECT id, started_at, seller_id, campaign_id, ended_at INTO v_call
+    FROM call_logs WHERE id = v_call_id AND started_at = v_started FOR NO KEY UPDATE;
 
     -- What the channel knows of the answer counts even if `answered` never reached us: its
     -- last Dial ended ANSWER, or it talked (billsec > 0 only after an answer).
     IF p_dial_status = 'ANSWER' OR coalesce(p_billsec, 0) > 0 THEN
-        v_answered_attempt := coalesce(p_attempt, (SELECT max(attempt_no) FROM call_attempts
-                                                   WHERE call_log_id = v_call.id));
+        v_answered_attempt := p_attempt;
+        IF v_answered_attempt IS NULL THEN  -- (a statement of its own: run only when needed)
+            SELECT max(attempt_no) INTO v_answered_attempt FROM call_attempts
+            WHERE call_log_id = v_call.id AND call_started_at = v_started;
+        END IF;
     END IF;
     IF v_answered_attempt IS NULL THEN
         SELECT attempt INTO v_answered_attempt FROM reservations
@@ -138,12 +154,13 @@ BEGIN
     SET ended_at = now(),
         dial_status = CASE
             WHEN a.attempt_no = v_answered_attempt THEN 'ANSWER'
-            WHEN a.attempt_no < (SELECT max(b.attempt_no) FROM call_attempts b
-                                 WHERE b.call_log_id = a.call_log_id) THEN 'UNKNOWN'
+            WHEN EXISTS (SELECT FROM call_attempts b
+                         WHERE b.call_log_id = v_call.id AND b.call_started_at = v_started
+                           AND b.attempt_no > a.attempt_no) THEN 'UNKNOWN'
             WHEN p_dial_status = 'ANSWER' THEN 'UNKNOWN'
             ELSE coalesce(p_dial_status, 'CANCEL') END,
         duration = GREATEST(0, floor(extract(epoch FROM now() - a.started_at)))::int
-    WHERE a.call_log_id = v_call.id AND a.ended_at IS NULL;
+    WHERE a.call_log_id = v_call.id AND a.call_started_at = v_started AND a.ended_at IS NULL;
 
     WITH released AS (
         DELETE FROM reservations WHERE uniqueid = p_uniqueid
@@ -161,8 +178,8 @@ BEGIN
         FROM call_attempts a
         LEFT JOIN campaign_client_settings s ON s.id = a.setting_id
         LEFT JOIN campaigns cp ON cp.id = v_call.campaign_id
-        WHERE a.call_log_id = v_call.id AND a.attempt_no = v_answered_attempt
-          AND a.dial_status = 'ANSWER';
+        WHERE a.call_log_id = v_call.id AND a.call_started_at = v_started
+          AND a.attempt_no = v_answered_attempt AND a.dial_status = 'ANSWER';
         v_is_answered := FOUND;
         IF v_is_answered THEN
             v_delivered_setting := v_answered.setting_id;
@@ -183,9 +200,10 @@ BEGIN
             converted = v_converted,
             payout = CASE WHEN v_converted THEN v_answered.payout END,
             revenue = CASE WHEN v_converted THEN v_answered.buyer_price END
-        WHERE c.id = v_call.id
+        WHERE c.id = v_call.id AND c.started_at = v_started
         RETURNING c.status INTO v_status;
-        PERFORM cc_call_end_events(v_call.id, v_converted);  -- 60_events.sql
+        PERFORM cc_call_end_events(v_call.id, v_converted, v_started, v_call.seller_id,
+                                   v_call.campaign_id);  -- 60_events.sql
     END IF;
 
     IF cardinality(v_settings) = 0 AND v_delivered_setting IS NULL THEN

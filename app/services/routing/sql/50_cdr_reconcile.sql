@@ -44,7 +44,8 @@ RETURNS SETOF text LANGUAGE sql STABLE AS $$
         GROUP BY d.uniqueid
     )
     SELECT s.uniqueid FROM said s
-    LEFT JOIN call_logs c ON c.uniqueid = s.uniqueid
+    LEFT JOIN call_log_keys k ON k.uniqueid = s.uniqueid
+    LEFT JOIN call_logs c ON c.id = k.call_log_id AND c.started_at = k.started_at
     WHERE c.id IS NULL OR c.ended_at IS NULL
        OR (c.status = 'answered') <> ((s.answer).uniqueid IS NOT NULL)
        OR ((s.answer).uniqueid IS NOT NULL AND (
@@ -59,7 +60,8 @@ RETURNS SETOF text LANGUAGE sql STABLE AS $$
        OR abs(extract(epoch FROM c.ended_at - (s.ended AT TIME ZONE 'UTC'))) > 2
        OR abs(coalesce(c.duration, 0) - s.duration) > s.cdrs + 1
        OR EXISTS (SELECT 1 FROM call_attempts a
-                  WHERE a.call_log_id = c.id AND (a.dial_status IS NULL OR a.dial_status = 'UNKNOWN'))
+                  WHERE a.call_log_id = c.id AND a.call_started_at = c.started_at
+                    AND (a.dial_status IS NULL OR a.dial_status = 'UNKNOWN'))
 $$;
 
 -- Apply what the CDRs say about one call (p_call, built by the Python side from the call's
@@ -115,7 +117,9 @@ BEGIN
     IF v_uniqueid IS NULL OR v_ended IS NULL THEN
         RETURN NULL;
     END IF;
-    SELECT * INTO v_call FROM call_logs WHERE uniqueid = v_uniqueid FOR NO KEY UPDATE;
+    SELECT c.* INTO v_call FROM call_log_keys k
+    JOIN call_logs c ON c.id = k.call_log_id AND c.started_at = k.started_at
+    WHERE k.uniqueid = v_uniqueid FOR NO KEY UPDATE OF c;
     IF NOT FOUND THEN
         SELECT cp.id, cp.seller_id INTO v_campaign_id, v_seller_id
         FROM dids d
@@ -128,9 +132,10 @@ BEGIN
                 left(coalesce(p_call ->> 'number', p_call ->> 'did'), 32),
                 left(p_call ->> 'caller_id', 80), p_call ->> 'caller_number', 'in_progress',
                 coalesce((p_call ->> 'started_at')::timestamptz, v_ended), v_campaign_id,
-                v_seller_id, '[]'::jsonb)
-        ON CONFLICT (uniqueid) DO NOTHING;
-        SELECT * INTO v_call FROM call_logs WHERE uniqueid = v_uniqueid FOR NO KEY UPDATE;
+                v_seller_id, '[]'::jsonb);  -- nothing if the uniqueid was taken meanwhile (the key trigger)
+        SELECT c.* INTO v_call FROM call_log_keys k
+        JOIN call_logs c ON c.id = k.call_log_id AND c.started_at = k.started_at
+        WHERE k.uniqueid = v_uniqueid FOR NO KEY UPDATE OF c;
         v_outcome := 'created';
     ELSIF v_call.ended_at IS NULL THEN
         v_outcome := 'closed';
@@ -143,14 +148,14 @@ BEGIN
         v_client_id := (SELECT id FROM clients WHERE client_identifier = v_item ->> 'client');
         v_setting_id := (SELECT id FROM campaign_client_settings
                          WHERE client_id = v_client_id AND campaign_id = v_call.campaign_id);
-        INSERT INTO call_attempts (call_log_id, attempt_no, client_id, setting_id, started_at,
-                                   ended_at, dial_status, duration)
-        VALUES (v_call.id, v_attempt_no, v_client_id, v_setting_id,
+        INSERT INTO call_attempts (call_log_id, call_started_at, attempt_no, client_id, setting_id,
+                                   started_at, ended_at, dial_status, duration)
+        VALUES (v_call.id, v_call.started_at, v_attempt_no, v_client_id, v_setting_id,
                 coalesce((v_item ->> 'started_at')::timestamptz, v_call.started_at),
                 coalesce((v_item ->> 'ended_at')::timestamptz, v_ended),
                 coalesce(cc_cdr_dial_status(v_item ->> 'disposition'), 'UNKNOWN'),
                 (v_item ->> 'duration')::int)
-        ON CONFLICT (call_log_id, attempt_no) DO NOTHING;
+        ON CONFLICT (call_log_id, call_started_at, attempt_no) DO NOTHING;
         IF FOUND THEN
             v_attempt_changes := v_attempt_changes || jsonb_build_object(
                 'attempt', v_attempt_no, 'dial_status',
@@ -168,12 +173,14 @@ BEGIN
     END IF;
     v_before := v_call;  -- the log as this run found it (or created it), for the report
     IF v_outcome <> 'corrected' THEN
-        SELECT * INTO v_call FROM call_logs WHERE id = v_call.id;  -- as hangup left it
+        SELECT * INTO v_call FROM call_logs
+        WHERE id = v_call.id AND started_at = v_call.started_at;  -- as hangup left it
     END IF;
 
     -- What the log counted as delivered: its answered attempt's link.
     SELECT a.setting_id INTO v_old_setting FROM call_attempts a
-    WHERE a.call_log_id = v_call.id AND a.dial_status = 'ANSWER'
+    WHERE a.call_log_id = v_call.id AND a.call_started_at = v_call.started_at
+      AND a.dial_status = 'ANSWER'
     ORDER BY a.attempt_no LIMIT 1;
     IF v_outcome <> 'corrected' AND v_old_setting IS NOT NULL THEN
         v_counters := v_counters || jsonb_build_object(  -- counted by cc_hangup above
@@ -188,7 +195,8 @@ BEGIN
         v_new_status := cc_cdr_dial_status(v_item ->> 'disposition');
         CONTINUE WHEN v_attempt_no IS NULL OR v_new_status IS NULL;
         SELECT dial_status INTO v_old_status FROM call_attempts
-        WHERE call_log_id = v_call.id AND attempt_no = v_attempt_no;
+        WHERE call_log_id = v_call.id AND call_started_at = v_call.started_at
+          AND attempt_no = v_attempt_no;
         CONTINUE WHEN NOT FOUND;
         CONTINUE WHEN v_old_status IS NOT DISTINCT FROM v_new_status
                    OR (v_new_status = 'NOANSWER' AND v_old_status = 'CANCEL');
@@ -199,7 +207,8 @@ BEGIN
         SET dial_status = v_new_status,
             ended_at = coalesce(ended_at, (v_item ->> 'ended_at')::timestamptz, v_ended),
             duration = coalesce((v_item ->> 'duration')::int, duration)
-        WHERE call_log_id = v_call.id AND attempt_no = v_attempt_no;
+        WHERE call_log_id = v_call.id AND call_started_at = v_call.started_at
+          AND attempt_no = v_attempt_no;
         v_attempt_changes := v_attempt_changes || jsonb_build_object(
             'attempt', v_attempt_no, 'dial_status', jsonb_build_array(v_old_status, v_new_status));
     END LOOP;
@@ -211,7 +220,8 @@ BEGIN
     FROM call_attempts a
     LEFT JOIN campaign_client_settings s ON s.id = a.setting_id
     LEFT JOIN campaigns cp ON cp.id = v_call.campaign_id
-    WHERE a.call_log_id = v_call.id AND a.attempt_no = v_answered_attempt
+    WHERE a.call_log_id = v_call.id AND a.call_started_at = v_call.started_at
+      AND a.attempt_no = v_answered_attempt
       AND a.dial_status = 'ANSWER';
     v_is_answered := FOUND;
     v_new_setting := CASE WHEN v_is_answered THEN v_answer.setting_id END;
@@ -262,9 +272,10 @@ BEGIN
         SET status = v_new.status, client_id = v_new.client_id, answered_at = v_new.answered_at,
             ended_at = v_new.ended_at, duration = v_new.duration, billsec = v_new.billsec,
             converted = v_new.converted, payout = v_new.payout, revenue = v_new.revenue
-        WHERE id = v_call.id;
+        WHERE id = v_call.id AND started_at = v_call.started_at;
         IF v_converted AND NOT coalesce(v_call.converted, false) THEN
-            PERFORM cc_call_event('call.converted', v_call.id);  -- 60_events.sql
+            PERFORM cc_call_event('call.converted', v_call.id, v_call.started_at, v_call.seller_id,
+                                  v_call.campaign_id);  -- 60_events.sql
         END IF;
     END IF;
 

@@ -39,7 +39,8 @@ $$;
 
 -- A call as its events carry it: outcome, times, billsec, conversion and money, campaign, DID,
 -- caller, the client that answered, and every attempt.
-CREATE OR REPLACE FUNCTION cc_call_document(p_call_id bigint)
+-- p_started_at: the call's partition key (one month read), when known.
+CREATE OR REPLACE FUNCTION cc_call_document(p_call_id bigint, p_started_at timestamptz DEFAULT NULL)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
         'call_id', c.id, 'uniqueid', c.uniqueid, 'linkedid', c.linkedid,
@@ -58,39 +59,42 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
                        'started_at', a.started_at, 'ended_at', a.ended_at,
                        'dial_status', a.dial_status, 'duration', a.duration) ORDER BY a.attempt_no)
             FROM call_attempts a LEFT JOIN clients ac ON ac.id = a.client_id
-            WHERE a.call_log_id = c.id), '[]'::jsonb))
+            WHERE a.call_log_id = c.id AND a.call_started_at = c.started_at), '[]'::jsonb))
     FROM call_logs c
     LEFT JOIN campaigns cp ON cp.id = c.campaign_id
     LEFT JOIN clients cl ON cl.id = c.client_id
-    WHERE c.id = p_call_id
+    WHERE c.id = p_call_id AND (p_started_at IS NULL OR c.started_at = p_started_at)
 $$;
 
 -- A call event (call.started, call.answered, call.ended, call.converted): at most one of each
 -- type per call, so a duplicated or replayed step invents nothing.
-CREATE OR REPLACE FUNCTION cc_call_event(p_type text, p_call_id bigint)
+-- The caller passes the call as it holds it (its key, seller and campaign), so asking
+-- whether anybody listens reads no call.
+CREATE OR REPLACE FUNCTION cc_call_event(p_type text, p_call_id bigint, p_started_at timestamptz,
+                                         p_seller_id int, p_campaign_id int)
 RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    v_call record;
 BEGIN
-    SELECT seller_id, campaign_id INTO v_call FROM call_logs WHERE id = p_call_id;
-    IF NOT FOUND OR NOT cc_event_wanted(p_type, v_call.seller_id, v_call.campaign_id) THEN
+    IF NOT cc_event_wanted(p_type, p_seller_id, p_campaign_id) THEN
         RETURN;
     END IF;
     IF EXISTS (SELECT 1 FROM events WHERE call_id = p_call_id AND type = p_type) THEN
         RETURN;
     END IF;
-    PERFORM cc_emit(p_type, v_call.seller_id, v_call.campaign_id, p_call_id,
-                    cc_call_document(p_call_id));
+    PERFORM cc_emit(p_type, p_seller_id, p_campaign_id, p_call_id,
+                    cc_call_document(p_call_id, p_started_at));
 END
 $$;
 
 -- The end of a call: call.ended, then call.converted when it converted.
-CREATE OR REPLACE FUNCTION cc_call_end_events(p_call_id bigint, p_converted boolean)
+CREATE OR REPLACE FUNCTION cc_call_end_events(p_call_id bigint, p_converted boolean,
+                                              p_started_at timestamptz, p_seller_id int,
+                                              p_campaign_id int)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM cc_call_event('call.ended', p_call_id);
+    PERFORM cc_call_event('call.ended', p_call_id, p_started_at, p_seller_id, p_campaign_id);
     IF p_converted THEN
-        PERFORM cc_call_event('call.converted', p_call_id);
+        PERFORM cc_call_event('call.converted', p_call_id, p_started_at, p_seller_id,
+                              p_campaign_id);
     END IF;
 END
 $$;

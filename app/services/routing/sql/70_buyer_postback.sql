@@ -26,7 +26,8 @@ BEGIN
     FROM call_attempts a
     LEFT JOIN campaign_client_settings s ON s.id = a.setting_id
     LEFT JOIN campaigns cp ON cp.id = v_call.campaign_id
-    WHERE a.call_log_id = v_call.id AND a.dial_status = 'ANSWER'
+    WHERE a.call_log_id = v_call.id AND a.call_started_at = v_call.started_at
+      AND a.dial_status = 'ANSWER'
     ORDER BY a.attempt_no LIMIT 1;
     v_payout := CASE WHEN p_converted THEN coalesce(v_call.payout, v_campaign_payout) END;
     v_revenue := CASE WHEN p_converted THEN coalesce(p_revenue, v_call.revenue, v_buyer_price) END;
@@ -38,7 +39,7 @@ BEGIN
                                   'revenue', v_call.revenue);
     END IF;
     UPDATE call_logs SET converted = p_converted, payout = v_payout, revenue = v_revenue
-    WHERE id = v_call.id;
+    WHERE id = v_call.id AND started_at = v_call.started_at;
     IF v_call.converted IS DISTINCT FROM p_converted AND v_setting_id IS NOT NULL THEN
         PERFORM cc_lock_counters('{}', ARRAY[v_call.campaign_id], ARRAY[v_setting_id]);
         PERFORM cc_count_delivery(v_setting_id, 0, CASE WHEN p_converted THEN 1 ELSE -1 END,
@@ -52,7 +53,8 @@ BEGIN
     INSERT INTO audit_events (actor_id, action, entity_type, entity_id, changes)
     VALUES (NULL, 'postback', 'call_log', v_call.id::text, v_changes);
     IF p_converted AND NOT v_call.converted THEN
-        PERFORM cc_call_event('call.converted', v_call.id);  -- 60_events.sql
+        PERFORM cc_call_event('call.converted', v_call.id, v_call.started_at, v_call.seller_id,
+                              v_call.campaign_id);  -- 60_events.sql
     END IF;
     RETURN jsonb_build_object('changed', true, 'call_id', v_call.id, 'uniqueid', v_call.uniqueid,
                               'converted', p_converted, 'payout', v_payout, 'revenue', v_revenue);

@@ -19,11 +19,11 @@ FUNCTIONS = (
     "cc_lock_counters_if_several(int[], int[], int[])",
     "cc_release(text, int, boolean, text[])", "cc_count_delivery(int, int, int, timestamptz, int)",
     "cc_duplicate_check(int, text, text, timestamptz)",
-    "cc_plan(int, bigint, timestamptz, int)", "cc_candidates_json(cc_candidate[])",
+    "cc_plan(int, int[], timestamptz, int)", "cc_candidates_json(cc_candidate[])",
     "cc_round(int, timestamptz, text, cc_candidate[], int)",
     "cc_reason_when_nothing_admitted(cc_candidate[], int)",
     "cc_simulate(int, text, timestamptz, float8)",
-    "cc_reserve(int, int, int, text, int, bigint, timestamptz, int)",
+    "cc_reserve(int, int, int, text, int, bigint, timestamptz, int, timestamptz)",
     "cc_route(text, text, text, text, text, text, timestamptz, int, float8)",
     "cc_answered(text, int)", "cc_attempt_result(text, int, text)",
     "cc_hangup(text, text, text, text, text, text, text, int, int, int, text, timestamptz)",
@@ -31,8 +31,9 @@ FUNCTIONS = (
     "cc_cdr_dial_status(text)", "cc_cdr_suspects(timestamptz, timestamptz)",
     "cc_reconcile_cdr(jsonb)",
     "cc_event_wanted(text, int, int)", "cc_emit(text, int, int, bigint, jsonb)",
-    "cc_call_document(bigint)", "cc_call_event(text, bigint)",
-    "cc_call_end_events(bigint, boolean)", "cc_cap_events(int)",
+    "cc_call_document(bigint, timestamptz)",
+    "cc_call_event(text, bigint, timestamptz, int, int)",
+    "cc_call_end_events(bigint, boolean, timestamptz, int, int)", "cc_cap_events(int)",
     "cc_concurrency_events(campaign_client_settings, clients, campaigns)",
     "cc_buyer_postback(bigint, int, boolean, numeric)",
 )
@@ -48,6 +49,13 @@ SUPERSEDED = (
     "cc_simulate(int, text, timestamptz, float8)",
     "cc_release(text, int, boolean)",  # p_live: the calls Asterisk still has are never expired
     "cc_expire()",
+    # the call's started_at (the partition key of call_logs and call_attempts) became a
+    # parameter; the planner takes the links already tried, the event probes the call's seller
+    # and campaign (neither reads a call any more)
+    "cc_plan(int, bigint, timestamptz, int)",
+    "cc_reserve(int, int, int, text, int, bigint, timestamptz, int)",
+    "cc_call_document(bigint)", "cc_call_event(text, bigint)",
+    "cc_call_end_events(bigint, boolean)",
 )
 
 
