@@ -15,7 +15,7 @@ import pytest
 
 from app.services.routing import RoutingService
 from app.services.routing.async_service import libpq_conninfo
-from tests.agi_support.dialplan import ANSWER, BUSY, NOANSWER, Channel, load_dialplan
+from fake_asterisk.dialplan import ANSWER, BUSY, NOANSWER, Channel, load_dialplan
 from tests.conftest import engine_of
 from tests.support.routing import (assert_counters_match_a_recount, async_routing, counters,
                                    routing_agi_server, scalar)

@@ -22,8 +22,8 @@ from app.agi.protocol import (
     quote_argument,
     read_environment,
 )
-from tests.agi_support.captures import load_sessions
-from tests.agi_support.harness import env_block
+from fake_asterisk.captures import load_sessions
+from tests.support.agi_harness import env_block
 
 
 def reader_with(data: bytes, *, eof: bool = True, limit: int = 8192) -> asyncio.StreamReader:

@@ -59,7 +59,7 @@ ENV_KEY_ORDER = (
     "agi_rdnis", "agi_context", "agi_extension", "agi_priority", "agi_enhanced",
     "agi_accountcode", "agi_threadid",
 )
-_ENV_FIRST_WRITE_LINES = 17  # the captured first recv() chunk ended after agi_context
+ENV_FIRST_WRITE_LINES = 17  # the captured first recv() chunk ended after agi_context
 
 FunctionValue = Union[str, None, Callable[["FakeAsterisk"], Union[str, None]]]
 AppResult = Union[int, Callable[["FakeAsterisk", str], int]]
@@ -409,7 +409,7 @@ class FakeAsterisk:
             self._write(block[: len(block) // 2])
             await self._drain()
             return self._abort()
-        first = b"".join(lines[:_ENV_FIRST_WRITE_LINES])
+        first = b"".join(lines[:ENV_FIRST_WRITE_LINES])
         self._write(first)
         await self._drain()
         await asyncio.sleep(0)
