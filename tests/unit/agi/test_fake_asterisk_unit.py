@@ -123,7 +123,7 @@ async def converse(fake: FakeAsterisk, commands: bytes) -> tuple[bytes, FakeAste
     received = asyncio.get_running_loop().create_future()
 
     async def server(reader, writer):
-        data = await reader.readuntil(b"\n\n")
+        await reader.readuntil(b"\n\n")  # the environment
         writer.write(commands)
         writer.write_eof()
         received.set_result(await reader.read())
