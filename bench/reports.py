@@ -441,7 +441,6 @@ class Bench:
     def stop(self):
         if getattr(self, "pg", None) is not None:
             self.app = None
-            from app.extensions import db  # noqa: F401
             self.pg.cleanup()
             if not self.args.keep and not self.args.data_dir:
                 shutil.rmtree(self.data_dir.parent, ignore_errors=True)

@@ -189,7 +189,7 @@ class Channel:
         return datetime.now(timezone.utc) + timedelta(seconds=self.clock_offset)
 
     async def run(self, context: str = "cc-inbound") -> CallRecord:
-        hung_up_by = await self._execute(context, self.exten)
+        await self._execute(context, self.exten)
         self.record.hangup_cause = self.hangup_cause
         if not self.record.cdrs:  # dialled nobody: one CDR of the caller alone
             self._cdr(dstchannel="", lastapp="Hangup", lastdata=self.hangup_cause,

@@ -51,14 +51,6 @@ USAGE_HEAD = b"520-Invalid command syntax.  Proper usage follows:\n"
 USAGE_TAIL = b"520 End of proper usage.\n"
 HANGUP = b"HANGUP\n"
 
-# The order Asterisk 22.10.1 writes the block in (captures); agi_arg_N follow.
-ENV_KEY_ORDER = (
-    "agi_network", "agi_network_script", "agi_request", "agi_channel", "agi_language",
-    "agi_type", "agi_uniqueid", "agi_version", "agi_callerid", "agi_calleridname",
-    "agi_callingpres", "agi_callingani2", "agi_callington", "agi_callingtns", "agi_dnid",
-    "agi_rdnis", "agi_context", "agi_extension", "agi_priority", "agi_enhanced",
-    "agi_accountcode", "agi_threadid",
-)
 ENV_FIRST_WRITE_LINES = 17  # the captured first recv() chunk ended after agi_context
 
 FunctionValue = Union[str, None, Callable[["FakeAsterisk"], Union[str, None]]]
@@ -79,7 +71,8 @@ def make_env(
     args: Iterable[str] = (),
     server: str = "127.0.0.1:4573",
 ) -> dict[str, str]:
-    """An environment shaped exactly like the captured ones (Local channel by default)."""
+    """An environment shaped exactly like the captured ones (Local channel by default), its
+    keys in the order Asterisk 22.10.1 writes them; agi_arg_N follow."""
     values = {
         "agi_network": "yes",
         "agi_network_script": script,

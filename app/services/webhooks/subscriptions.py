@@ -226,3 +226,26 @@ def create_postback(owner: Owner, campaign_id: int, data: dict) -> WebhookSubscr
 def get_postback(owner: Owner, campaign_id: int, postback_id: int) -> WebhookSubscription:
     _own_campaign(owner.scope_key, campaign_id)
     return get_webhook(owner, postback_id, kind="postback", campaign_id=campaign_id)
+
+
+def update_postback(owner: Owner, campaign_id: int, postback_id: int,
+                    data: dict) -> WebhookSubscription:
+    get_postback(owner, campaign_id, postback_id)
+    return update_webhook(owner, postback_id, data, kind="postback", campaign_id=campaign_id)
+
+
+def delete_postback(owner: Owner, campaign_id: int, postback_id: int) -> None:
+    get_postback(owner, campaign_id, postback_id)
+    delete_webhook(owner, postback_id, kind="postback", campaign_id=campaign_id)
+
+
+def list_postback_deliveries(owner: Owner, campaign_id: int, postback_id: int,
+                             **args) -> Page:
+    get_postback(owner, campaign_id, postback_id)
+    return list_deliveries(owner, postback_id, kind="postback", campaign_id=campaign_id, **args)
+
+
+def redeliver_postback(owner: Owner, campaign_id: int, postback_id: int,
+                       delivery_id: int) -> WebhookDelivery:
+    get_postback(owner, campaign_id, postback_id)
+    return redeliver(owner, postback_id, delivery_id, kind="postback", campaign_id=campaign_id)

@@ -1,4 +1,4 @@
-"""Asterisk's CDRs as the second source of truth (issue 13): the reconciliation completes or
+"""Asterisk's CDRs as the second source of truth: the reconciliation completes or
 corrects call logs from the `cdr` rows, moves the counters that depend on them, writes every
 change into the audit trail, and changes nothing the second time.
 

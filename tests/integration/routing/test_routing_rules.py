@@ -1,4 +1,4 @@
-"""Issue 8's rules: caps in every dimension, hours, duplicates, billable calls, decisions.
+"""The routing rules: caps in every dimension, hours, duplicates, billable calls, decisions.
 
 Sample data (sample_data.sql): campaign 1 "Solar" (DIDs +14155550100/101) links acme-cc (s1,
 tier 1), bluesky-cc (s2, tier 1), summit-cc (s3, tier 2); campaign 2 "Medicare" (+14155550102)
