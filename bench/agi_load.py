@@ -17,7 +17,7 @@ Per level, three measurements on the same rows (bench/scenario.py's data set):
   one to release, count and close).
 pgbench uses --floor-clients connections (8), as many as the application's pools hold by default.
 
-Levels (the issue's targets):
+Levels (each with its target, TARGETS below):
 * saturation: 50 channels, Dial takes no time, calls spread over 100 links (own client and
   campaign each);
 * realistic: 500 channels, each Dial rings 5 s (≈ 100 calls/s offered), the same links;
@@ -62,8 +62,7 @@ import psycopg
 
 from bench import asterisk_channel, lean_channel, scenario
 from bench.sqlbench import run_pgbench
-from bench.stack import (ROOT, AgiServer, CpuMeter, Database, app_env, busy_elsewhere,
-                         process_tree)
+from bench.stack import AgiServer, CpuMeter, Database, app_env, busy_elsewhere
 
 DATABASE = "capconduit_bench"
 LEVELS = {
@@ -74,7 +73,7 @@ LEVELS = {
     "campaign": {"channels": 50, "dial_ms": 0, "mix": "campaign", "links": None},
 }
 DEFAULT_LEVELS = ("saturation", "realistic", "hot")
-TARGETS = ("targets (issue 11): saturation ≥ 0.80 × floor; realistic route p50 < 3 ms, p99 < 10 ms; "
+TARGETS = ("targets: saturation ≥ 0.80 × floor; realistic route p50 < 3 ms, p99 < 10 ms; "
            "server CPU ≤ 1.5 ms per answered call; hot ≥ 0.70 × the floor's one-link figure")
 
 

@@ -1,10 +1,10 @@
 """Many Asterisk channels at once, for load: the shipped dialplan over real FastAGI connections.
 
 Each channel runs calls back to back through `asterisk/extensions.conf`, executed by the test
-suite's dialplan harness (tests/agi_support/dialplan.py: `route` → Dial outcome →
+suite's dialplan harness (fake_asterisk/dialplan.py: `route` → Dial outcome →
 `attempt_result` and `route` again on failure, `answered` from Dial's U() on answer, `h` →
 `hangup`). Every AGI() is one FastAGI session over TCP that speaks the bytes of the test
-suite's faithful fake Asterisk (tests/agi_support/fake_asterisk.py):
+suite's faithful fake Asterisk (fake_asterisk/fastagi.py):
 
 * the env block in Asterisk's key order, in the two writes Asterisk's were captured in;
 * command lines read up to LF, split by the port of res_agi's parse_args, and answered by
@@ -26,14 +26,12 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from tests.agi_support.dialplan import Channel, DialOutcome, load_dialplan
-from tests.agi_support.fake_asterisk import (_ENV_FIRST_WRITE_LINES, COMMAND_BUFFER, HANGUP,
-                                             REPLY_DEAD, REPLY_INVALID, USAGE_HEAD, USAGE_TAIL,
-                                             FakeAsterisk, find_command, make_env,
-                                             split_arguments)
-
-from bench.scenario import plan_call
 from app.services.routing import dialplan_variables
+from bench.scenario import plan_call
+from fake_asterisk.dialplan import Channel, DialOutcome, load_dialplan
+from fake_asterisk.fastagi import (COMMAND_BUFFER, ENV_FIRST_WRITE_LINES, HANGUP, REPLY_DEAD,
+                                   REPLY_INVALID, USAGE_HEAD, USAGE_TAIL, FakeAsterisk,
+                                   find_command, make_env, split_arguments)
 
 SESSION_TIMEOUT = 30.0  # what a stuck server costs one channel before the call is dropped
 _commands: dict = {}
@@ -72,11 +70,11 @@ async def agi_session(host: str, port: int, fake: FakeAsterisk, *, faithful: boo
     fake._writer = writer
     try:
         lines = [f"{key}: {value}\n".encode() for key, value in fake.env.items()]
-        first = b"".join(lines[:_ENV_FIRST_WRITE_LINES])
+        first = b"".join(lines[:ENV_FIRST_WRITE_LINES])
         writer.write(first)
         await writer.drain()
         await asyncio.sleep(0)
-        writer.write(b"".join(lines[_ENV_FIRST_WRITE_LINES:]) + b"\n")
+        writer.write(b"".join(lines[ENV_FIRST_WRITE_LINES:]) + b"\n")
         await writer.drain()
         handle = fake._handle if faithful else (lambda command: reply_parts(fake, command))
         while True:

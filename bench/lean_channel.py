@@ -28,9 +28,9 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from bench.scenario import plan_call
-from tests.agi_support.dialplan import load_dialplan, matches
 from app.services.routing import dialplan_variables
+from bench.scenario import plan_call
+from fake_asterisk.dialplan import load_dialplan, matches
 
 SESSION_TIMEOUT = 30.0
 _VAR = re.compile(r"\$\{([^{}]+)\}")

@@ -1,9 +1,9 @@
 """Reports at a million calls: every call-log list, filter, depth, summary range and the export.
 
-    .venv/bin/python bench/reports.py                          # 1,000,000 calls, then measure
-    .venv/bin/python bench/reports.py --calls 50000 --repeat 5 # a quick run
-    .venv/bin/python bench/reports.py --data-dir /tmp/ccr --keep   # keep the database ...
-    .venv/bin/python bench/reports.py --data-dir /tmp/ccr --keep   # ... and measure it again
+    .venv/bin/python -m bench.reports                          # 1,000,000 calls, then measure
+    .venv/bin/python -m bench.reports --calls 50000 --repeat 5 # a quick run
+    .venv/bin/python -m bench.reports --data-dir /tmp/ccr --keep   # keep the database ...
+    .venv/bin/python -m bench.reports --data-dir /tmp/ccr --keep   # ... and measure it again
 
 It starts an embedded PostgreSQL (in --data-dir, by default a temporary directory it deletes),
 applies the migrations, loads sample_data.sql and generates --calls call logs spread over --days
@@ -42,18 +42,17 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import psutil
+from sqlalchemy import text
+
+from app.domain.verdicts import Verdict
 
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-import psutil  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 
 DATABASE = "capconduit_reports_bench"
 DEPTHS = (0, 10, 45, 80, 89)
 
-# One routing round of a campaign with its candidates (the shape planning.Plan.round writes).
+# One routing round of a campaign with its candidates (the shape the engine's cc_round writes).
 GENERATE_CALLS = """
 INSERT INTO call_logs (uniqueid, linkedid, did, caller_id, caller_number, seller_id, campaign_id,
                        client_id, started_at, answered_at, ended_at, duration, billsec, status,
@@ -72,12 +71,12 @@ SELECT 'bench-' || g.i, 'bench-' || g.i, g.did, g.caller, g.caller, g.seller_id,
        CASE WHEN g.status = 'answered' AND g.duration - 6 >= 60 AND NOT g.open THEN 25.00 END,
        (SELECT jsonb_agg(jsonb_build_object(
                 'attempt', r, 'at', g.started_at + make_interval(secs => (r - 1) * 20),
-                'outcome', CASE WHEN r = g.rounds THEN g.status ELSE 'dialled' END,
+                'outcome', CASE WHEN r = g.rounds THEN g.status ELSE 'dial' END,
                 'candidates', (SELECT jsonb_agg(jsonb_build_object(
                     'setting_id', s.id, 'client_id', s.client_id, 'client', c.name,
                     'priority', s.forwarding_priority, 'weight', s.weight,
                     'verdict', CASE WHEN s.client_id = g.client_id AND r = g.rounds
-                                    THEN 'dialled' ELSE 'standby' END) ORDER BY s.id)
+                                    THEN :dialled ELSE :standby END) ORDER BY s.id)
                     FROM campaign_client_settings s JOIN clients c ON c.id = s.client_id
                     WHERE s.campaign_id = g.campaign_id)))
         FROM generate_series(1, g.rounds) r)
@@ -203,7 +202,8 @@ class Bench:
                 started = time.perf_counter()
                 db.session.execute(text(GENERATE_CALLS), {
                     "calls": self.args.calls, "days": self.args.days,
-                    "open_calls": min(20, self.args.calls // 100)})
+                    "open_calls": min(20, self.args.calls // 100),
+                    "dialled": Verdict.DIALLED.value, "standby": Verdict.STANDBY.value})
                 db.session.commit()
                 say(f"{self.args.calls} call logs: {time.perf_counter() - started:.0f} s")
                 started = time.perf_counter()
@@ -384,9 +384,8 @@ class Bench:
 
     def trigger_cost(self, say):
         """What the rollup triggers add to ending a call, in the server: 3,000 calls opened
-        with one attempt each, then ended the way the hangup does (CLOSE_OPEN_ATTEMPTS, then
-        FINISH_CALL: one UPDATE of the attempt and one of the call, a transaction per call) in
-        a PL/pgSQL loop, with the report triggers enabled and then disabled; then deleted."""
+        with one attempt each, then ended the way the hangup does (one UPDATE of the attempt
+        and one of the call, a transaction per call) in a PL/pgSQL loop, with the report triggers enabled and then disabled; then deleted."""
         from app.extensions import db
 
         n = 3000
@@ -452,7 +451,6 @@ class Bench:
     def stop(self):
         if getattr(self, "pg", None) is not None:
             self.app = None
-            from app.extensions import db  # noqa: F401
             self.pg.cleanup()
             if not self.args.keep and not self.args.data_dir:
                 shutil.rmtree(self.data_dir.parent, ignore_errors=True)

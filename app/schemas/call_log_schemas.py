@@ -2,6 +2,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.domain.call_status import CALL_STATUSES
+from app.domain.verdicts import Verdict, capped, failed
 from app.schemas.common import InputSchema, row_id
 from app.schemas.routing_rule_fields import Money
 
@@ -43,9 +44,11 @@ class CallLogSchema(ma.Schema):
     payout = Money(metadata={"description": "Owed to the seller (converted calls)"})
     revenue = Money(metadata={"description": "Owed by the buyer (converted calls)"})
     decision = ma.fields.List(ma.fields.Dict(), metadata={
-        "description": "Each routing round: the candidates in order with their verdicts "
-                       "(dialled, failed:<status>, capped:<cap>, closed, inactive, weight 0, "
-                       "standby) and the round's outcome"})
+        "description": "Each routing round: the candidates in order with their verdicts ("
+                       + ", ".join((Verdict.DIALLED, failed("<status>"), capped("<cap>"),
+                                    Verdict.CLOSED, Verdict.INACTIVE, Verdict.ZERO_WEIGHT,
+                                    Verdict.NO_ENDPOINT, Verdict.STANDBY))
+                       + ") and the round's outcome"})
     attempts = ma.fields.List(ma.fields.Nested(CallAttemptSchema))
 
 

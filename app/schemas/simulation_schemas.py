@@ -1,6 +1,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from app.domain.verdicts import Verdict, capped
+
 
 
 
@@ -19,8 +21,9 @@ class CandidateVerdictSchema(ma.Schema):
     client = ma.fields.String()
     priority = ma.fields.Integer()
     weight = ma.fields.Integer()
-    verdict = ma.fields.String(metadata={"description": "would_dial, standby, capped:<cap>, "
-                                                        "closed, inactive, weight 0, no_endpoint"})
+    verdict = ma.fields.String(metadata={"description": ", ".join((
+        Verdict.WOULD_DIAL, Verdict.STANDBY, capped("<cap>"), Verdict.CLOSED, Verdict.INACTIVE,
+        Verdict.ZERO_WEIGHT, Verdict.NO_ENDPOINT))})
     sticky = ma.fields.Boolean()
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 
 from app.database.models import ApiKey, User
 from app.extensions import db
-from app.services.persistence import commit
+from app.services.persistence import committing
 from app.domain.errors import NotFound, ValidationFailed
 
 KEY_PREFIX = "cck_"
@@ -48,8 +48,8 @@ def create_key(user_id: int, data: dict) -> ApiKey:
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(user_id=user_id, name=data["name"], scope=data["scope"], prefix=key[:12],
                  key_hash=_hash(key), expires_at=expires_at)
-    db.session.add(row)
-    commit()
+    with committing():
+        db.session.add(row)
     row.key_once = key
     return row
 
@@ -59,8 +59,8 @@ def revoke_key(user_id: int, key_id: int) -> None:
     if row is None:
         raise NotFound("No such API key.")
     if row.revoked_at is None:
-        row.revoked_at = datetime.now(timezone.utc)
-        commit()
+        with committing():
+            row.revoked_at = datetime.now(timezone.utc)
 
 
 def authenticate(key: str) -> KeyUse | None:
@@ -77,9 +77,9 @@ def authenticate(key: str) -> KeyUse | None:
     api_key, user = row
     if not user.is_active:
         return None
-    db.session.execute(text(
-        "UPDATE api_keys SET last_used_at = now() WHERE id = :id AND "
-        f"(last_used_at IS NULL OR last_used_at < now() - interval '{LAST_USE_RESOLUTION}')"),
-        {"id": api_key.id})
-    db.session.commit()
+    with committing():
+        db.session.execute(text(
+            "UPDATE api_keys SET last_used_at = now() WHERE id = :id AND "
+            f"(last_used_at IS NULL OR last_used_at < now() - interval '{LAST_USE_RESOLUTION}')"),
+            {"id": api_key.id})
     return KeyUse(api_key.id, api_key.scope, user)

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select, text
 
 from app.database.models import CallLog, Client, ClientPostback
 from app.extensions import db
-from app.services.persistence import commit
+from app.services.persistence import committing
 from app.domain.errors import NotFound
 
 TOKEN_PREFIX = "ccpb_"
@@ -45,32 +45,32 @@ def issue_token(client_id: int, window_hours: int | None = None) -> ClientPostba
     """A new token (the old one stops working); returned once as `token`."""
     _client(client_id)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = db.session.get(ClientPostback, client_id)
-    if row is None:
-        row = ClientPostback(client_id=client_id, window_hours=window_hours or DEFAULT_WINDOW_HOURS,
-                             token_hash=_hash(token))
-        db.session.add(row)
-    else:
-        row.token_hash = _hash(token)
-        if window_hours:
-            row.window_hours = window_hours
-    commit()
+    with committing():
+        row = db.session.get(ClientPostback, client_id)
+        if row is None:
+            row = ClientPostback(client_id=client_id, token_hash=_hash(token),
+                                 window_hours=window_hours or DEFAULT_WINDOW_HOURS)
+            db.session.add(row)
+        else:
+            row.token_hash = _hash(token)
+            if window_hours:
+                row.window_hours = window_hours
     row.token_once = token
     return row
 
 
 def update_settings(client_id: int, data: dict) -> ClientPostback:
     row = get_settings(client_id)
-    if "window_hours" in data:
-        row.window_hours = data["window_hours"]
-    commit()
+    with committing():
+        if "window_hours" in data:
+            row.window_hours = data["window_hours"]
     return row
 
 
 def delete_settings(client_id: int) -> None:
     row = get_settings(client_id)
-    db.session.delete(row)
-    commit()
+    with committing():
+        db.session.delete(row)
 
 
 def receive(token: str, data: dict) -> dict:
@@ -95,12 +95,12 @@ def receive(token: str, data: dict) -> dict:
     if call_id is None:
         db.session.rollback()
         raise not_found
-    result = db.session.execute(
-        text("SELECT cc_buyer_postback(:call_id, :client_id, :converted, :revenue)"),
-        {"call_id": call_id, "client_id": settings.client_id, "converted": data["converted"],
-         "revenue": None if data.get("revenue") is None
-         else Decimal(str(data["revenue"])).quantize(Decimal("0.01"))}).scalar()
-    db.session.commit()
+    with committing():
+        result = db.session.execute(
+            text("SELECT cc_buyer_postback(:call_id, :client_id, :converted, :revenue)"),
+            {"call_id": call_id, "client_id": settings.client_id, "converted": data["converted"],
+             "revenue": None if data.get("revenue") is None
+             else Decimal(str(data["revenue"])).quantize(Decimal("0.01"))}).scalar()
     if result is None:
         raise not_found
     return result

@@ -4,7 +4,7 @@ cdr_pgsql writes one row into `cdr` per Dial attempt (the B party), every row ca
 inbound channel's `uniqueid` and `linkedid`, `sequence` increasing; with `unanswered = yes` a
 call that never dialled anybody has a row too, with no `dstchannel`. The functions here are
 pure: given the rows of one uniqueid (`Cdr` objects, mappings of column name to value, or the
-text of a CSV export such as tests/data/cdr-rows.csv), they say whether the call was answered,
+text of a CSV export such as fake_asterisk/data/cdr-rows.csv), they say whether the call was answered,
 when, by which client, on which attempt, and for how long, the way Asterisk counts it. The
 reconciliation of call logs builds on them.
 

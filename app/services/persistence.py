@@ -51,12 +51,6 @@ def committing(on_violation: OnViolation | None = None) -> Iterator[None]:
         raise
 
 
-def commit(on_violation: OnViolation | None = None) -> None:
-    """Commit what the session already holds: `committing` with nothing left to run."""
-    with committing(on_violation):
-        pass
-
-
 def one_or_404(statement: Select, not_found: str | NotFound, *, lock: bool = False):
     """The one row `statement` selects, locked FOR UPDATE when about to change it; else 404."""
     if lock:

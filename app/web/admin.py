@@ -6,8 +6,8 @@ from app.database.models.user import USER_STATUSES
 from app.domain.roles import ROLES, Role
 from app.schemas.user_schemas import UserCreateSchema, UserQuerySchema, UserUpdateSchema
 from app.services import user_service
-from app.web.forms import (OMIT, FormState, flash_conflicts, form_document, form_status,
-                           post_form, read_query)
+from app.web.forms import (OMIT, FormState, flash_conflicts, form_document, form_page,
+                           form_status, post_form, read_query)
 
 bp = Blueprint("web_admin", __name__, url_prefix="/admin")
 USER_FIELDS = ["username", "email", "password", "role", "status", "full_name", "company_name"]
@@ -28,12 +28,10 @@ def users():
 def new_user():
     state = FormState(values={"role": Role.SELLER.value, "status": "active"}
                       ).with_limits(UserCreateSchema())
-    if request.method == "POST":
-        user = post_form(state, UserCreateSchema(), user_service.create_user)
-        if user is not None:
-            flash(f"User {user.username} created.", "success")
-            return redirect(url_for(".users"))
-    return _user_form(state, user=None)
+    return form_page(
+        lambda: post_form(state, UserCreateSchema(), user_service.create_user),
+        saved=lambda user: (f"User {user.username} created.", url_for(".users")),
+        show=lambda: _user_form(state, user=None))
 
 
 @bp.route("/users/<id:user_id>", methods=["GET", "POST"])
@@ -42,14 +40,12 @@ def edit_user(user_id):
     user = user_service.get_user(user_id)
     state = FormState(values={name: getattr(user, name) for name in USER_FIELDS
                               if name != "password"}).with_limits(UserUpdateSchema())
-    if request.method == "POST":
-        saved = post_form(state, UserUpdateSchema(),
+    return form_page(
+        lambda: post_form(state, UserUpdateSchema(),
                           lambda data: user_service.update_user(user_id, data),
-                          build=lambda schema: form_document(schema, blank={"password": OMIT}))
-        if saved is not None:
-            flash(f"User {user.username} saved.", "success")
-            return redirect(url_for(".users"))
-    return _user_form(state, user=user)
+                          build=lambda schema: form_document(schema, blank={"password": OMIT})),
+        saved=lambda saved: (f"User {saved.username} saved.", url_for(".users")),
+        show=lambda: _user_form(state, user=user))
 
 
 @bp.post("/users/<id:user_id>/status")

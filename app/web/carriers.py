@@ -11,7 +11,7 @@ from app.schemas.carrier_schemas import (CarrierCreateSchema, CarrierQuerySchema
 from app.services import carrier_service
 from app.services.pjsip_service import DEFAULT_CODECS, DEFAULT_DTMF_MODE, DEFAULT_TRANSPORT
 from app.web.clients import sip_constraints
-from app.web.forms import FormState, form_status, post_form, read_query
+from app.web.forms import FormState, form_page, form_status, post_form, read_query
 
 bp = Blueprint("web_carriers", __name__)
 CARRIER_FIELDS = ["name", "status", "identify_ips", "codecs", "transport", "dtmf_mode"]
@@ -38,12 +38,11 @@ def new_carrier():
     state = FormState(values={"status": "active", "transport": DEFAULT_TRANSPORT,
                               "codecs": ", ".join(DEFAULT_CODECS), "dtmf_mode": DEFAULT_DTMF_MODE}
                       ).with_limits(CarrierCreateSchema())
-    if request.method == "POST":
-        carrier = post_form(state, CarrierCreateSchema(), carrier_service.create_carrier)
-        if carrier is not None:
-            flash(f"Carrier {carrier.name} created (endpoint {carrier.endpoint_id}).", "success")
-            return redirect(url_for(".carriers"))
-    return _carrier_form(state, carrier=None)
+    return form_page(
+        lambda: post_form(state, CarrierCreateSchema(), carrier_service.create_carrier),
+        saved=lambda carrier: (f"Carrier {carrier.name} created (endpoint {carrier.endpoint_id}).",
+                               url_for(".carriers")),
+        show=lambda: _carrier_form(state, carrier=None))
 
 
 @bp.route("/carriers/<id:carrier_id>", methods=["GET", "POST"])
@@ -51,15 +50,13 @@ def new_carrier():
 def carrier(carrier_id):
     current = carrier_service.get_carrier(carrier_id)
     state = FormState(values=carrier_values(current)).with_limits(CarrierUpdateSchema())
-    if request.method == "POST":
-        if current_user.role != Role.ADMIN:
-            raise Forbidden("Only admins change carriers.")
-        saved = post_form(state, CarrierUpdateSchema(),
-                          lambda data: carrier_service.update_carrier(carrier_id, data))
-        if saved is not None:
-            flash(f"Carrier {saved.name} saved.", "success")
-            return redirect(url_for(".carriers"))
-    return _carrier_form(state, carrier=current)
+    if request.method == "POST" and current_user.role != Role.ADMIN:
+        raise Forbidden("Only admins change carriers.")
+    return form_page(
+        lambda: post_form(state, CarrierUpdateSchema(),
+                          lambda data: carrier_service.update_carrier(carrier_id, data)),
+        saved=lambda carrier: (f"Carrier {carrier.name} saved.", url_for(".carriers")),
+        show=lambda: _carrier_form(state, carrier=current))
 
 
 @bp.post("/carriers/<id:carrier_id>/delete")

@@ -17,7 +17,7 @@ from app.services.routing.schedule import WEEKDAYS
 from app.services.sip_syntax import AUDIO_CODECS, TEXT_CODECS, VIDEO_CODECS
 from app.web.formatting import viewer_timezone_name
 from app.web.forms import (OMIT, FormState, field_limits, flash_conflicts, form_document,
-                           form_status, post_form, read_query)
+                           form_page, form_status, post_form, read_query)
 
 bp = Blueprint("web_clients", __name__)
 
@@ -166,12 +166,11 @@ NEW_CLIENT_VALUES = {"status": "active", "schedule.mode": "always", "pjsip.mode"
 def new_client():
     state = FormState(values={**NEW_CLIENT_VALUES, "timezone": viewer_timezone_name()}
                       ).with_limits(ClientCreateSchema())
-    if request.method == "POST":
-        client = _post_client(state, ClientCreateSchema(), client_service.create_client)
-        if client is not None:
-            flash(f"Client {client.client_identifier} created with its SIP endpoint.", "success")
-            return redirect(url_for(".client", client_id=client.id))
-    return _client_form(state, client=None)
+    return form_page(
+        lambda: _post_client(state, ClientCreateSchema(), client_service.create_client),
+        saved=lambda client: (f"Client {client.client_identifier} created with its SIP endpoint.",
+                              url_for(".client", client_id=client.id)),
+        show=lambda: _client_form(state, client=None))
 
 
 @bp.route("/clients/<id:client_id>", methods=["GET", "POST"])
@@ -179,15 +178,16 @@ def new_client():
 def client(client_id):
     current = client_service.get_client(client_id)
     state = FormState(values=client_values(current)).with_limits(ClientUpdateSchema())
-    if request.method == "POST":
+
+    def post():
         with UpdatedClient(client_id):  # the SIP rules with the fields' errors, at once
-            saved = _post_client(state, ClientUpdateSchema(),
-                                 lambda data: client_service.update_client(client_id, data))
-        if saved is not None:
-            flash(f"Client {saved.client_identifier} saved.", "success")
-            return redirect(url_for(".client", client_id=client_id))
-        current = client_service.get_client(client_id)
-    return _client_form(state, client=current)
+            return _post_client(state, ClientUpdateSchema(),
+                                lambda data: client_service.update_client(client_id, data))
+
+    return form_page(
+        post, saved=lambda saved: (f"Client {saved.client_identifier} saved.",
+                                   url_for(".client", client_id=client_id)),
+        show=lambda: _client_form(state, client=current))
 
 
 def _post_client(state: FormState, schema, action):

@@ -1,34 +1,35 @@
 """How the pages word a routing decision: each candidate's verdict and a round's outcome.
 
-The verdicts themselves come from the routing engine (app/services/routing/sql/), stored
-on the call log or answered by the dry-run simulator; this only says them in words.
+The verdicts themselves (app.domain.verdicts) come from the routing engine, stored on the call
+log or answered by the dry-run simulator; this only says them in words.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.domain import verdicts
+from app.domain.verdicts import Cap, Verdict
 from app.web.formatting import money
 
 CAPS = {
-    "concurrency": "this link's concurrency cap",
-    "client_concurrency": "the client's seats",
-    "campaign_concurrency": "the campaign's concurrency cap",
-    "total": "this link's total cap",
-    "hourly": "this link's hourly cap",
-    "daily": "this link's daily cap",
-    "monthly": "this link's monthly cap",
-    "campaign_daily": "the campaign's daily cap",
-    "race": "a cap another call filled a moment earlier",
+    Cap.CONCURRENCY: "this link's concurrency cap",
+    Cap.CLIENT_CONCURRENCY: "the client's seats",
+    Cap.CAMPAIGN_CONCURRENCY: "the campaign's concurrency cap",
+    Cap.TOTAL: "this link's total cap",
+    Cap.HOURLY: "this link's hourly cap",
+    Cap.DAILY: "this link's daily cap",
+    Cap.MONTHLY: "this link's monthly cap",
+    Cap.CAMPAIGN_DAILY: "the campaign's daily cap",
+    Cap.RACE: "a cap another call filled a moment earlier",
 }
 VERDICTS = {
-    "dialled": ("dialled", "chosen and dialled"),
-    "would_dial": ("dialled", "would be dialled first"),
-    "standby": ("standby", "could take the call; next in line if the one before fails"),
-    "closed": ("closed", "closed: outside its hours or on a closure date"),
-    "inactive": ("off", "the link or the client is inactive"),
-    "weight 0": ("off", "weight 0: never routed to"),
-    "no_endpoint": ("off", "has no SIP endpoint to dial"),
-    "duplicate": ("capped", "repeat caller"),
+    Verdict.DIALLED: ("dialled", "chosen and dialled"),
+    Verdict.WOULD_DIAL: ("dialled", "would be dialled first"),
+    Verdict.STANDBY: ("standby", "could take the call; next in line if the one before fails"),
+    Verdict.CLOSED: ("closed", "closed: outside its hours or on a closure date"),
+    Verdict.INACTIVE: ("off", "the link or the client is inactive"),
+    Verdict.ZERO_WEIGHT: ("off", "weight 0: never routed to"),
+    Verdict.NO_ENDPOINT: ("off", "has no SIP endpoint to dial"),
 }
 REASONS = {
     "dial": "a client was dialled",
@@ -44,22 +45,26 @@ REASONS = {
 
 
 @dataclass(frozen=True)
-class Verdict:
+class VerdictWords:
     code: str  # as stored: capped:hourly, failed:BUSY, …
     kind: str  # dialled, failed, capped, closed, standby, off: the badge's colour
     text: str  # in words
 
 
-def verdict(code: str | None) -> Verdict:
-    code = code or "standby"
-    if code.startswith("capped:"):
-        cap = code.split(":", 1)[1]
-        return Verdict(code, "capped", "at " + CAPS.get(cap, f"its {cap} cap"))
-    if code.startswith("failed:"):
-        status = code.split(":", 1)[1]
-        return Verdict(code, "failed", f"dialled; the dial ended {status}")
+def verdict(code: str | None) -> VerdictWords:
+    code = code or Verdict.STANDBY
+    kind, detail = verdicts.split(code)
+    if kind == verdicts.CAPPED:
+        return VerdictWords(code, kind, "at " + CAPS.get(detail, f"its {detail} cap"))
+    if kind == verdicts.FAILED:
+        return VerdictWords(code, kind, f"dialled; the dial ended {detail}")
     kind, text = VERDICTS.get(code, ("off", code))
-    return Verdict(code, kind, text)
+    return VerdictWords(code, kind, text)
+
+
+def first_choice(candidates: list[dict]) -> dict | None:
+    """The simulator's candidate it would dial first."""
+    return next((c for c in candidates if c.get("verdict") == Verdict.WOULD_DIAL), None)
 
 
 def reason_text(reason: str | None) -> str:

@@ -223,6 +223,21 @@ def post_form(state: FormState, schema: ma.Schema, action: Callable[[dict], obje
     return submit(schema, build(schema), action, state)
 
 
+def form_page(post: Callable[[], object | None], *, saved: Callable[[object], tuple[str, str]],
+              show: Callable[[], object]):
+    """A page with one form to create or change something. On a POST, `post()` saves the form
+    (None when refused, with the errors in its state); once saved, the browser is sent where
+    `saved(obj)` says, with its message flashed: (message, address). Otherwise (a GET, or a
+    refused post) `show()` answers the form, with the errors if any."""
+    if request.method == "POST":
+        obj = post()
+        if obj is not None:
+            message, address = saved(obj)
+            flash(message, "success")
+            return redirect(address)
+    return show()
+
+
 def form_status(*states: "FormState | bool | None") -> int:
     """A page's status: 422 when one of its forms was refused, else 200."""
     return 422 if any(s.failed if isinstance(s, FormState) else s for s in states) else 200

@@ -81,6 +81,7 @@ def install(app: Flask) -> None:
     app.jinja_env.globals.update(asset_url=asset_url, navigation=navigation,
                                  status_label=status_label, timezone_names=timezone_names,
                                  verdict=decisions.verdict, reason_text=decisions.reason_text,
+                                 first_choice=decisions.first_choice,
                                  caps_summary=decisions.caps_summary,
                                  viewer_timezone_name=viewer_timezone_name, Role=Role,
                                  dashboard_outcomes=[(s, CallStatus(s).label)

@@ -14,7 +14,7 @@ a campaign daily cap (sellers), small link concurrency and total caps (sellers).
 
 Then, for `--duration` seconds:
 * calls arrive (Poisson, `--rate` per second, at most `--max-channels` at once) and each runs
-  the shipped asterisk/extensions.conf like Asterisk would (tests/agi_support/dialplan.py via
+  the shipped asterisk/extensions.conf like Asterisk would (fake_asterisk/dialplan.py via
   bench/asterisk_channel.py: real FastAGI sessions over TCP), every AGI session going to either
   FastAGI process at random. Each Dial rings a moment, then answers (and talks 1 s to
   `--max-talk`, 8 s by default), is busy, is not answered, fails, or the caller hangs up

@@ -88,7 +88,7 @@ def final_outcome(variables: dict) -> str:
 
 async def drive_calls(ports: list[int], start_at: float, duration: float, rate: float,
                       max_channels: int, max_talk: float, seed: int, tag: str) -> dict:
-    from tests.agi_support.dialplan import load_dialplan
+    from fake_asterisk.dialplan import load_dialplan
 
     SoakChannel, asterisk_channel = _make_channel_class()
     dialplan = load_dialplan()

@@ -41,12 +41,12 @@ from alembic import op
 from app.services.routing import sql as routing_sql
 
 revision = "0016_monthly_partitions"
-down_revision = "0013_hot_path_writes"
+down_revision = "0015_verdict_spelling"
 branch_labels = None
 depends_on = None
 
 # routing_sql.fingerprint() of the files this revision installs (tests compare it).
-INSTALLS_ROUTING_SQL = "ea03adcaf4827845"
+INSTALLS_ROUTING_SQL = "48601f69ebef0831"
 
 # Months created ahead when migrating (the sweeper keeps this many ahead afterwards).
 MONTHS_AHEAD = 2

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
-from tests.agi_support.dialplan import Channel, load_dialplan
+from fake_asterisk.dialplan import Channel, load_dialplan
 from tests.support.routing import routing_agi_server
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

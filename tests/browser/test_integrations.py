@@ -6,8 +6,8 @@ from playwright.sync_api import expect
 
 from app.services.routing import RoutingService
 from tests.support.browser import field, log_in, screenshot
-from tests.integration.webhooks.conftest import answered_call, drain
 from tests.support.receiver import Receiver
+from tests.support.webhooks import answered_call, drain
 
 
 def test_a_seller_adds_a_webhook_and_sees_its_deliveries_and_redelivers(page, engine):

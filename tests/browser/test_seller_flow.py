@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.agi_support.dialplan import ANSWER, NOANSWER
+from fake_asterisk.dialplan import ANSWER, NOANSWER
 from tests.support.browser import field, log_in, screenshot
 from tests.support.routing import scalar
 

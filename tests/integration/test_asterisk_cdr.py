@@ -2,8 +2,8 @@
 
 The table must be Asterisk's (names, types, order, no key) plus the CDR variables our dialplan
 sets, so that cdr_pgsql, which reads the columns when it loads, fills each one; the 39 real
-CDRs of tests/data/cdr-rows.csv, inserted the way cdr_pgsql inserts them
-(tests/support/asterisk_cdr.py), must read back exactly.
+CDRs of fake_asterisk/data/cdr-rows.csv, inserted the way cdr_pgsql inserts them
+(fake_asterisk/cdr_pgsql.py), must read back exactly.
 """
 import configparser
 import re
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.database.models.cdr import ASTERISK_CDR_COLUMNS, CDR_VARIABLES, Cdr
 from app.extensions import db
 from app.services import cdr_service
-from tests.support import asterisk_cdr
+from fake_asterisk import cdr_pgsql
 from tests.support import asterisk_realtime as ast
 
 ASTERISK_DIR = Path(__file__).resolve().parents[2] / "asterisk"
@@ -60,8 +60,8 @@ def _read_back(conn) -> list[dict[str, str]]:
         for name, value in zip(CAPTURED_FIELDS, row):
             if value is None:
                 record[name] = ""
-            elif name in asterisk_cdr.TIME_FIELDS:
-                record[name] = value.strftime(asterisk_cdr.CDR_TIME_FORMAT)
+            elif name in cdr_pgsql.TIME_FIELDS:
+                record[name] = value.strftime(cdr_pgsql.CDR_TIME_FORMAT)
             else:
                 record[name] = str(value)
         found.append(record)
@@ -90,9 +90,9 @@ def test_the_table_is_asterisks_cdr_table_plus_our_cdr_variables(asterisk):
 
 
 def test_the_captured_cdrs_read_back_exactly(app, asterisk):
-    captured = asterisk_cdr.read_captured_cdrs()
+    captured = cdr_pgsql.read_captured_cdrs()
     assert len(captured) == 39
-    asterisk_cdr.write_cdrs(asterisk, captured)
+    cdr_pgsql.write_cdrs(asterisk, captured)
     expected = sorted(captured, key=lambda row: (row["uniqueid"], int(row["sequence"])))
     assert _read_back(asterisk) == [{name: row[name] for name in CAPTURED_FIELDS}
                                     for row in expected]
@@ -112,17 +112,17 @@ def test_the_captured_cdrs_read_back_exactly(app, asterisk):
         assert [(r.disposition, r.dstchannel, r.billsec) for r in rows] == [
             ("BUSY", "PJSIP/lab-busy-0000000d", 0),
             ("ANSWERED", "PJSIP/lab-agent-0000000e", 5)]
-        assert rows[1].answer.strftime(asterisk_cdr.CDR_TIME_FORMAT) == "2026-12-03 08:08:24"
+        assert rows[1].answer.strftime(cdr_pgsql.CDR_TIME_FORMAT) == "2026-12-03 08:08:24"
 
 
 def test_cdr_variables_set_by_the_dialplan_land_in_their_integer_columns(asterisk):
-    captured = asterisk_cdr.read_captured_cdrs()
+    captured = cdr_pgsql.read_captured_cdrs()
 
     def variables(cdr):  # what Set(CDR(cc_attempt)=…) and Set(CDR(cc_campaign_id)=…) give
         return {"cc_attempt": ATTEMPT_IN_LASTDATA.search(cdr["lastdata"]).group(1),
                 "cc_campaign_id": "7", "cc_not_a_column": "ignored"}
 
-    asterisk_cdr.write_cdrs(asterisk, captured, variables)
+    cdr_pgsql.write_cdrs(asterisk, captured, variables)
     attempts = asterisk.execute(
         "SELECT uniqueid, sequence, cc_attempt, cc_campaign_id FROM cdr "
         "WHERE uniqueid IN ('pbx-a-1796285304.12', 'pbx-a-1796285254.2') "
@@ -155,8 +155,8 @@ def test_the_shipped_configuration_writes_cdrs_into_this_table():
 
 
 def test_the_cdr_service_reads_the_same_calls_from_the_table_as_from_the_capture(app, asterisk):
-    captured = asterisk_cdr.read_captured_cdrs()
-    asterisk_cdr.write_cdrs(asterisk, captured)
+    captured = cdr_pgsql.read_captured_cdrs()
+    cdr_pgsql.write_cdrs(asterisk, captured)
     from_capture = {uniqueid: cdr_service.call_from_cdrs(rows)
                     for uniqueid, rows in cdr_service.group_by_uniqueid(captured).items()}
     with app.app_context():

@@ -1,11 +1,11 @@
-"""app.services.cdr_service on CDR rows shaped exactly like tests/data/cdr-rows.csv (39 real
+"""app.services.cdr_service on CDR rows shaped exactly like fake_asterisk/data/cdr-rows.csv (39 real
 CDRs from Asterisk 22.10.1 through the shipped dialplan)."""
 from datetime import datetime, timezone
 
 import pytest
 
 from app.services import cdr_service
-from tests.support.asterisk_cdr import read_captured_cdrs
+from fake_asterisk.cdr_pgsql import read_captured_cdrs
 
 ROWS = read_captured_cdrs()
 CALLS = cdr_service.group_by_uniqueid(ROWS)

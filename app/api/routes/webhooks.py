@@ -143,18 +143,14 @@ class PostbackById(MethodView):
     @postbacks_blp.alt_response(404, schema=ErrorSchema, description="No such postback.")
     def patch(self, data, campaign_id, postback_id):
         """Change the template, description or status."""
-        owner = service.Owner.seller(current_user)
-        service.get_postback(owner, campaign_id, postback_id)
-        return service.update_webhook(owner, postback_id, data, kind="postback",
-                                      campaign_id=campaign_id)
+        return service.update_postback(service.Owner.seller(current_user), campaign_id,
+                                       postback_id, data)
 
     @postbacks_blp.response(204)
     @postbacks_blp.alt_response(404, schema=ErrorSchema, description="No such postback.")
     def delete(self, campaign_id, postback_id):
         """Delete the template and its delivery log."""
-        owner = service.Owner.seller(current_user)
-        service.get_postback(owner, campaign_id, postback_id)
-        service.delete_webhook(owner, postback_id, kind="postback", campaign_id=campaign_id)
+        service.delete_postback(service.Owner.seller(current_user), campaign_id, postback_id)
 
 
 @postbacks_blp.route("/<id:postback_id>/deliveries", methods=["GET"])
@@ -164,10 +160,8 @@ class PostbackById(MethodView):
 @postbacks_blp.alt_response(404, schema=ErrorSchema, description="No such postback.")
 def postback_deliveries(args, campaign_id, postback_id):
     """The template's deliveries, newest first, with every attempt."""
-    owner = service.Owner.seller(current_user)
-    service.get_postback(owner, campaign_id, postback_id)
-    return service.list_deliveries(owner, postback_id, kind="postback", campaign_id=campaign_id,
-                                   **args).as_dict()
+    return service.list_postback_deliveries(service.Owner.seller(current_user), campaign_id,
+                                            postback_id, **args).as_dict()
 
 
 @postbacks_blp.route("/<id:postback_id>/deliveries/<id(max=9223372036854775807):delivery_id>/redeliver",
@@ -178,7 +172,5 @@ def postback_deliveries(args, campaign_id, postback_id):
 @postbacks_blp.alt_response(409, schema=ErrorSchema, description="It is being sent right now.")
 def postback_redeliver(campaign_id, postback_id, delivery_id):
     """Fire the postback again (a new 24-hour retry window)."""
-    owner = service.Owner.seller(current_user)
-    service.get_postback(owner, campaign_id, postback_id)
-    return service.redeliver(owner, postback_id, delivery_id, kind="postback",
-                             campaign_id=campaign_id)
+    return service.redeliver_postback(service.Owner.seller(current_user), campaign_id,
+                                      postback_id, delivery_id)

@@ -15,7 +15,7 @@ from app.database.models.integrations import PLATFORM_SCOPE
 from app.extensions import db
 from app.services.outbound.target import url_problem
 from app.services.pagination import Page, paginate
-from app.services.persistence import commit
+from app.services.persistence import committing
 from app.services.webhooks.payloads import template_problem
 from app.domain.errors import Conflict, NotFound, ValidationFailed
 
@@ -89,8 +89,8 @@ def create_webhook(owner: Owner, data: dict) -> WebhookSubscription:
                               url=data["url"], events=sorted(set(data["events"])),
                               status=data.get("status", "active"),
                               description=data.get("description", ""), secret=secret)
-    db.session.add(row)
-    commit()
+    with committing():
+        db.session.add(row)
     row.secret_once = secret
     return with_secret_flag(row)
 
@@ -98,37 +98,37 @@ def create_webhook(owner: Owner, data: dict) -> WebhookSubscription:
 def update_webhook(owner: Owner, webhook_id: int, data: dict, *, kind: str = "webhook",
                    campaign_id: int | None = None) -> WebhookSubscription:
     row = get_webhook(owner, webhook_id, kind=kind, campaign_id=campaign_id)
-    if "url" in data:
-        if kind == "postback":
-            _check_template(data["url"])
-        else:
-            _check_url(data["url"])
-        row.url = data["url"]
-    if "events" in data:
-        row.events = sorted(set(data["events"]))
-    if "description" in data:
-        row.description = data["description"]
-    if "status" in data and data["status"] != row.status:
-        row.status = data["status"]
-        if data["status"] == "active":  # re-enabled by its owner: a fresh start
-            row.failing_since = None
-            row.disabled_reason = None
-    commit()
+    with committing():
+        if "url" in data:
+            if kind == "postback":
+                _check_template(data["url"])
+            else:
+                _check_url(data["url"])
+            row.url = data["url"]
+        if "events" in data:
+            row.events = sorted(set(data["events"]))
+        if "description" in data:
+            row.description = data["description"]
+        if "status" in data and data["status"] != row.status:
+            row.status = data["status"]
+            if data["status"] == "active":  # re-enabled by its owner: a fresh start
+                row.failing_since = None
+                row.disabled_reason = None
     return with_secret_flag(row)
 
 
 def delete_webhook(owner: Owner, webhook_id: int, *, kind: str = "webhook",
                    campaign_id: int | None = None) -> None:
     row = get_webhook(owner, webhook_id, kind=kind, campaign_id=campaign_id)
-    db.session.delete(row)
-    commit()
+    with committing():
+        db.session.delete(row)
 
 
 def rotate_secret(owner: Owner, webhook_id: int) -> WebhookSubscription:
     row = get_webhook(owner, webhook_id)
     secret = new_secret()
-    row.secret = secret
-    commit()
+    with committing():
+        row.secret = secret
     row.secret_once = secret
     return with_secret_flag(row)
 
@@ -174,10 +174,10 @@ def redeliver(owner: Owner, webhook_id: int, delivery_id: int, *, kind: str = "w
     if delivery.status == "pending" and delivery.lease_token is not None:
         db.session.rollback()
         raise Conflict("This delivery is being sent right now.", code="delivery_in_progress")
-    db.session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery.id).values(
-        status="pending", next_attempt_at=db.func.now(), window_started_at=db.func.now(),
-        lease_token=None))
-    commit()
+    with committing():
+        db.session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery.id)
+                           .values(status="pending", next_attempt_at=db.func.now(),
+                                   window_started_at=db.func.now(), lease_token=None))
     db.session.refresh(delivery)
     delivery.attempt_log = list(db.session.scalars(
         select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery.id)
@@ -218,11 +218,34 @@ def create_postback(owner: Owner, campaign_id: int, data: dict) -> WebhookSubscr
                               campaign_id=campaign_id, url=data["url"], events=["call.converted"],
                               status=data.get("status", "active"),
                               description=data.get("description", ""))
-    db.session.add(row)
-    commit()
+    with committing():
+        db.session.add(row)
     return row
 
 
 def get_postback(owner: Owner, campaign_id: int, postback_id: int) -> WebhookSubscription:
     _own_campaign(owner.scope_key, campaign_id)
     return get_webhook(owner, postback_id, kind="postback", campaign_id=campaign_id)
+
+
+def update_postback(owner: Owner, campaign_id: int, postback_id: int,
+                    data: dict) -> WebhookSubscription:
+    get_postback(owner, campaign_id, postback_id)
+    return update_webhook(owner, postback_id, data, kind="postback", campaign_id=campaign_id)
+
+
+def delete_postback(owner: Owner, campaign_id: int, postback_id: int) -> None:
+    get_postback(owner, campaign_id, postback_id)
+    delete_webhook(owner, postback_id, kind="postback", campaign_id=campaign_id)
+
+
+def list_postback_deliveries(owner: Owner, campaign_id: int, postback_id: int,
+                             **args) -> Page:
+    get_postback(owner, campaign_id, postback_id)
+    return list_deliveries(owner, postback_id, kind="postback", campaign_id=campaign_id, **args)
+
+
+def redeliver_postback(owner: Owner, campaign_id: int, postback_id: int,
+                       delivery_id: int) -> WebhookDelivery:
+    get_postback(owner, campaign_id, postback_id)
+    return redeliver(owner, postback_id, delivery_id, kind="postback", campaign_id=campaign_id)

@@ -10,10 +10,10 @@ from app.agi import Outcome
 from app.agi.handlers import build_handlers
 from app.logs import EscapingFormatter, JSONFormatter, TEXT_FORMAT
 from app.services.routing import RoutingService
-from tests.agi_support.dialplan import ANSWER, Channel, load_dialplan
-from tests.agi_support.fake_asterisk import FakeAsterisk, make_env
-from tests.agi_support.harness import env_block, running_server
+from fake_asterisk.dialplan import ANSWER, Channel, load_dialplan
+from fake_asterisk.fastagi import FakeAsterisk, make_env
 from tests.conftest import engine_of
+from tests.support.agi_harness import env_block, running_server
 from tests.support.routing import assert_counters_match_a_recount, async_routing, set_setting
 
 MEDICARE = "14155550102"  # campaign 2: summit-cc (setting 4)

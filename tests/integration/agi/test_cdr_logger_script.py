@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.services.routing import CallArrival, RoutingService
-from tests.agi_support.fake_asterisk import FakeAsterisk, make_env
+from fake_asterisk.fastagi import FakeAsterisk, make_env
 from tests.support.routing import assert_counters_match_a_recount, counters, scalar
 
 SCRIPT = Path(__file__).resolve().parents[3] / "asterisk" / "agi-bin" / "cdr_logger.agi"

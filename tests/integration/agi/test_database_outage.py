@@ -3,8 +3,8 @@ import asyncio
 
 from sqlalchemy import create_engine
 
+from fake_asterisk.dialplan import Channel, load_dialplan
 from tests.support.routing import routing_agi_server
-from tests.agi_support.dialplan import Channel, load_dialplan
 
 UNREACHABLE = "postgresql+psycopg://nobody@/nowhere?host=/nonexistent-socket-dir&connect_timeout=1"
 

@@ -10,20 +10,13 @@ import pytest
 from app.agi import runner
 from app.agi.handlers import build_handlers
 from app.agi.server import AGIServer
-from tests.support.routing import async_routing, routing_agi_server
-from tests.agi_support.dialplan import (ANSWER, BUSY, CALLER_HANGS_UP_WHILE_RINGING, NOANSWER,
-                                        Channel, load_dialplan)
-from tests.support.routing import (assert_counters_match_a_recount, counters, execute, scalar,
-                                   set_setting)
-from tests.conftest import engine_of
+from fake_asterisk.dialplan import (ANSWER, BUSY, CALLER_HANGS_UP_WHILE_RINGING, NOANSWER,
+                                    Channel, load_dialplan)
+from tests.support.routing import (assert_counters_match_a_recount, async_routing, counters,
+                                   execute, routing_agi_server, scalar, set_setting)
 
 SOLAR = "14155550100"
 MEDICARE = "14155550102"
-
-
-@pytest.fixture
-def engine(app):
-    return engine_of(app)
 
 
 @pytest.fixture

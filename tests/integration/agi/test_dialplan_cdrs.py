@@ -15,18 +15,12 @@ import pytest
 
 from app.services.routing import RoutingService
 from app.services.routing.async_service import libpq_conninfo
-from tests.agi_support.dialplan import ANSWER, BUSY, NOANSWER, Channel, load_dialplan
-from tests.conftest import engine_of
+from fake_asterisk.dialplan import ANSWER, BUSY, NOANSWER, Channel, load_dialplan
 from tests.support.routing import (assert_counters_match_a_recount, async_routing, counters,
                                    routing_agi_server, scalar)
 
 MEDICARE, SOLAR = "14155550102", "14155550100"
 DSTCHANNEL = re.compile(r"^PJSIP/(?P<client>[a-z0-9-]+)-[0-9a-f]{8}$")
-
-
-@pytest.fixture
-def engine(app):
-    return engine_of(app)
 
 
 @pytest.fixture

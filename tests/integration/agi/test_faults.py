@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 
 from app.extensions import db
 from app.services.routing import RoutingService
-from tests.agi_support.dialplan import ANSWER, NOANSWER, Channel, load_dialplan
+from fake_asterisk.dialplan import ANSWER, NOANSWER, Channel, load_dialplan
 from tests.support.processes import agi_server_processes
 from tests.support.routing import assert_counters_match_a_recount, counters, scalar, set_setting
 

@@ -26,10 +26,10 @@ from app.agi import Outcome
 from app.agi.handlers import build_handlers
 from app.extensions import db
 from app.services.routing import AsyncRoutingService, RoutingService
-from tests.agi_support.dialplan import ANSWER, NOANSWER, load_dialplan
-from tests.agi_support.fake_asterisk import make_env
-from tests.agi_support.harness import env_block
-from tests.agi_support.hostile import HOST, HostileChannel, ServerThread, send_raw
+from fake_asterisk.dialplan import ANSWER, NOANSWER, load_dialplan
+from fake_asterisk.fastagi import make_env
+from tests.support.agi_harness import env_block
+from tests.support.hostile_agi import HOST, HostileChannel, ServerThread, send_raw
 from tests.support.processes import agi_server_processes
 from tests.support.routing import assert_counters_match_a_recount, async_routing, scalar, set_setting
 

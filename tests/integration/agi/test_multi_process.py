@@ -3,7 +3,7 @@ import asyncio
 import dataclasses
 
 from app.extensions import db
-from tests.agi_support.dialplan import ANSWER, Channel, load_dialplan
+from fake_asterisk.dialplan import ANSWER, Channel, load_dialplan
 from tests.support.processes import agi_server_processes
 from tests.support.routing import assert_counters_match_a_recount, counters, scalar, set_setting
 

@@ -10,9 +10,9 @@ import asyncio
 
 import pytest
 
-from tests.agi_support.captures import fake_config, load_sessions, session
-from tests.agi_support.fake_asterisk import USAGE_HEAD, FakeAsterisk
-from tests.agi_support.harness import replay_capture
+from fake_asterisk.captures import fake_config, load_sessions, session
+from fake_asterisk.fastagi import USAGE_HEAD, FakeAsterisk
+from tests.support.agi_harness import replay_capture
 
 LABELS = [captured.label for captured in load_sessions()]
 

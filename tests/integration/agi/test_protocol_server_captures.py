@@ -19,9 +19,9 @@ from app.agi import (
     AGIUsageError,
     Outcome,
 )
-from tests.agi_support.captures import CapturedSession, fake_config, load_sessions, session
-from tests.agi_support.fake_asterisk import FakeAsterisk, split_arguments
-from tests.agi_support.harness import running_server
+from fake_asterisk.captures import CapturedSession, fake_config, load_sessions, session
+from fake_asterisk.fastagi import FakeAsterisk, split_arguments
+from tests.support.agi_harness import running_server
 
 LABELS = [captured.label for captured in load_sessions()]
 _VALUE = re.compile(rb"200 result=(-?\d+)(?: \((.*)\))?(?: .*)?\n", re.DOTALL)

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from app.agi import AGIServer, AGISession, Outcome, parse_bind, run_forever, serve
-from tests.agi_support.fake_asterisk import FakeAsterisk, make_env
-from tests.agi_support.harness import HOST, running_server
+from fake_asterisk.fastagi import FakeAsterisk, make_env
+from tests.support.agi_harness import HOST, running_server
 
 
 def test_graceful_stop_lets_the_session_in_progress_finish():

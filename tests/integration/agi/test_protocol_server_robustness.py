@@ -17,9 +17,9 @@ from app.agi import (
     AGIUsageError,
     Outcome,
 )
-from tests.agi_support.captures import session
-from tests.agi_support.fake_asterisk import FakeAsterisk, make_env, split_arguments
-from tests.agi_support.harness import HOST, RunningServer, env_block, raw_peer, running_server
+from fake_asterisk.captures import session
+from fake_asterisk.fastagi import FakeAsterisk, make_env, split_arguments
+from tests.support.agi_harness import HOST, RunningServer, env_block, raw_peer, running_server
 
 REJECT_ERROR = {"CC_ACTION": "reject", "CC_REASON": "error", "CC_HANGUP_CAUSE": "41"}
 

@@ -1,11 +1,9 @@
 """A buyer confirms or rejects a call's conversion through its secret postback endpoint."""
 import json
 
-from tests.conftest import engine_of
-from tests.integration.webhooks.conftest import (answered_call, drain, engine, make_worker,  # noqa: F401
-                                                 routing, subscribe)
 from tests.support.receiver import Receiver
 from tests.support.routing import execute, scalar
+from tests.support.webhooks import answered_call, drain, subscribe
 
 
 def issue(client, auth, client_id: int, **body) -> dict:

@@ -3,9 +3,9 @@ import time
 
 import pytest
 
-from tests.integration.webhooks.conftest import answered_call, drain, engine, make_worker, routing  # noqa: F401
 from tests.support.receiver import Receiver
 from tests.support.routing import execute
+from tests.support.webhooks import answered_call, drain
 
 HOOK = {"url": "https://crm.example.com/hooks", "events": ["call.ended", "call.converted"],
         "description": "CRM"}

@@ -1,4 +1,4 @@
-"""Callers as E.164 for every rule and filter (issue 13): the same caller sent as
+"""Callers as E.164 for every rule and filter: the same caller sent as
 +14155559701, 4155559701 and 14155559701 is one caller; what the carrier sent is kept;
 anonymous and withheld callers have no number and are never duplicates of one another.
 

@@ -1,9 +1,9 @@
-"""Asterisk's CDRs as the second source of truth (issue 13): the reconciliation completes or
+"""Asterisk's CDRs as the second source of truth: the reconciliation completes or
 corrects call logs from the `cdr` rows, moves the counters that depend on them, writes every
 change into the audit trail, and changes nothing the second time.
 
-CDRs are written the way cdr_pgsql writes them (tests/support/asterisk_cdr.py), in rows shaped
-exactly like tests/data/cdr-rows.csv (the captured CDRs of a real Asterisk 22.10.1).
+CDRs are written the way cdr_pgsql writes them (fake_asterisk/cdr_pgsql.py), in rows shaped
+exactly like fake_asterisk/data/cdr-rows.csv (the captured CDRs of a real Asterisk 22.10.1).
 
 Sample data: campaign 1 "Solar" (+14155550100) links acme-cc (s1), bluesky-cc (s2), summit-cc
 (s3); campaign 2 "Medicare" (+14155550102, dial timeout 25) links summit-cc (s4, client 3).
@@ -16,13 +16,13 @@ import pytest
 
 from app.services.routing import CallArrival, CallEnd, RoutingService
 from app.services.routing.async_service import libpq_conninfo
-from tests.support import asterisk_cdr
+from fake_asterisk import cdr_pgsql
 from tests.support.routing import (assert_counters_match_a_recount, counters, execute, scalar,
                                    set_setting)
 
 MEDICARE, SOLAR = "+14155550102", "+14155550100"
-CSV_FIELDS = tuple(asterisk_cdr.read_captured_cdrs()[0])
-TIME = asterisk_cdr.CDR_TIME_FORMAT
+CSV_FIELDS = tuple(cdr_pgsql.read_captured_cdrs()[0])
+TIME = cdr_pgsql.CDR_TIME_FORMAT
 _sequence = iter(range(100, 100000))
 
 
@@ -57,7 +57,7 @@ def cdr_row(uniqueid: str, *, start: datetime, end: datetime, disposition: str,
 def write_cdrs(engine):
     def write(*rows):
         with psycopg.connect(libpq_conninfo(engine.url), autocommit=True) as conn:
-            asterisk_cdr.write_cdrs(conn, list(rows))
+            cdr_pgsql.write_cdrs(conn, list(rows))
     return write
 
 
@@ -226,7 +226,7 @@ def test_a_call_whose_log_agrees_with_its_cdrs_is_left_alone(engine, routing, wr
 def test_the_captured_cdrs_reconcile_into_call_logs_once(engine, routing, write_cdrs):
     """The 39 real CDRs of cdr-rows.csv (35 calls, none of which this database routed: their
     clients and DIDs are the lab's) become 35 call logs; again, nothing changes."""
-    captured = asterisk_cdr.read_captured_cdrs()
+    captured = cdr_pgsql.read_captured_cdrs()
     write_cdrs(*captured)
     changed = reconcile_twice(routing, datetime(2026, 12, 3, tzinfo=timezone.utc))
     calls = {row["uniqueid"] for row in captured}

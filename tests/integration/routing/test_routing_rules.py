@@ -1,4 +1,4 @@
-"""Issue 8's rules: caps in every dimension, hours, duplicates, billable calls, decisions.
+"""The routing rules: caps in every dimension, hours, duplicates, billable calls, decisions.
 
 Sample data (sample_data.sql): campaign 1 "Solar" (DIDs +14155550100/101) links acme-cc (s1,
 tier 1), bluesky-cc (s2, tier 1), summit-cc (s3, tier 2); campaign 2 "Medicare" (+14155550102)
@@ -264,9 +264,9 @@ def test_the_decision_records_every_round_and_failed_attempts(engine):
     rounds = decision(engine, "why-1")
     assert [r["attempt"] for r in rounds] == [1, 2]
     assert {c["client"]: c["verdict"] for c in rounds[0]["candidates"]} == {
-        "acme-cc": "failed:NOANSWER", "bluesky-cc": "weight 0", "summit-cc": "standby"}
+        "acme-cc": "failed:NOANSWER", "bluesky-cc": "zero_weight", "summit-cc": "standby"}
     assert {c["client"]: c["verdict"] for c in rounds[1]["candidates"]} == {
-        "bluesky-cc": "weight 0", "summit-cc": "dialled"}
+        "bluesky-cc": "zero_weight", "summit-cc": "dialled"}
     assert rounds[1]["outcome"] == "dial"
 
 
@@ -277,7 +277,7 @@ def test_simulator_answers_with_the_same_decision_without_reserving(engine):
     simulation = routing.simulate(1, caller_id="+13105550100")
     assert simulation.action == "dial" and simulation.dial == "PJSIP/acme-cc"
     assert {c["client"]: c["verdict"] for c in simulation.candidates} == {
-        "acme-cc": "would_dial", "bluesky-cc": "weight 0", "summit-cc": "inactive"}
+        "acme-cc": "would_dial", "bluesky-cc": "zero_weight", "summit-cc": "inactive"}
     assert counters(engine) == before
     assert scalar(engine, "SELECT count(*) FROM reservations") == 0
     set_setting(engine, 1, max_concurrency=1, in_flight=1)

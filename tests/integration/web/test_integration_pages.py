@@ -1,8 +1,8 @@
 """Webhooks, postback templates and API keys in the pages."""
 import re
 
-from tests.integration.webhooks.conftest import answered_call, engine, routing  # noqa: F401
 from tests.support.routing import execute, scalar
+from tests.support.webhooks import answered_call
 
 SECRET = re.compile(r'id="secret-value"[^>]*value="([^"]+)"')
 

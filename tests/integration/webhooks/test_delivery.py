@@ -5,10 +5,9 @@ import time
 
 from app.services.outbound import signature
 from app.services.routing import CallArrival, CallEnd
-from tests.integration.webhooks.conftest import (CALL_EVENTS, INSURANCE_DID, answered_call, drain,
-                                                 subscribe)
 from tests.support.receiver import Receiver
 from tests.support.routing import execute, scalar
+from tests.support.webhooks import CALL_EVENTS, INSURANCE_DID, answered_call, drain, subscribe
 
 
 def bodies(receiver):

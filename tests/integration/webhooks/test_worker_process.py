@@ -5,11 +5,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
-from tests.integration.webhooks.conftest import answered_call, drain, subscribe
 from tests.support.processes import ROOT
 from tests.support.receiver import Receiver
+from tests.support.webhooks import answered_call, drain, subscribe
 from tests.support.routing import scalar
 
 

@@ -17,7 +17,7 @@ from app.agi.protocol import (
     quote_argument,
     read_environment,
 )
-from tests.agi_support.fake_asterisk import split_arguments
+from fake_asterisk.fastagi import split_arguments
 from tests.support.agi_streams import memory_stream
 
 PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -23,8 +23,8 @@ from app.agi.protocol import (
     AGIStream,
     read_environment,
 )
-from tests.agi_support.captures import load_sessions
-from tests.agi_support.harness import env_block
+from fake_asterisk.captures import load_sessions
+from tests.support.agi_harness import env_block
 from tests.support.agi_streams import feed, memory_stream
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from app.agi.protocol import AGIConnection, AGIEnvironment
 from app.agi.session import AGISession
-from tests.agi_support.captures import session as captured
+from fake_asterisk.captures import session as captured
 from tests.support.agi_streams import RecordingTransport, memory_stream
 
 

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from tests.agi_support.fake_asterisk import (
+from fake_asterisk.fastagi import (
     REPLY_DEAD,
     REPLY_INVALID,
     USAGE_HEAD,
@@ -13,7 +13,7 @@ from tests.agi_support.fake_asterisk import (
     make_env,
     split_arguments,
 )
-from tests.agi_support.harness import HOST
+from tests.support.agi_harness import HOST
 
 
 @pytest.mark.parametrize("line, argv", [
@@ -123,7 +123,7 @@ async def converse(fake: FakeAsterisk, commands: bytes) -> tuple[bytes, FakeAste
     received = asyncio.get_running_loop().create_future()
 
     async def server(reader, writer):
-        data = await reader.readuntil(b"\n\n")
+        await reader.readuntil(b"\n\n")  # the environment
         writer.write(commands)
         writer.write_eof()
         received.set_result(await reader.read())

@@ -76,7 +76,7 @@ BEGIN
     SELECT s.id, s.client_id, c.client_identifier::text, s.forwarding_priority, s.weight,
            cp.dial_timeout,
            CASE WHEN s.status <> 'active' OR c.status <> 'active' THEN 'inactive'
-                WHEN s.weight <= 0 THEN 'weight 0'
+                WHEN s.weight <= 0 THEN 'zero_weight'
                 WHEN NOT EXISTS (SELECT 1 FROM ps_endpoints e WHERE e.id = c.client_identifier)
                     THEN 'no_endpoint'
                 WHEN NOT cc_is_open(c.schedule, c.closures, c.timezone, p_now) THEN 'closed'

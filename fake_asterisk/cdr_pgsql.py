@@ -18,9 +18,9 @@ our table against what Asterisk sends, not against itself:
   its column fails the whole INSERT and Asterisk drops that CDR;
 - one statement per CDR, every value a literal (no bind parameters), column names quoted.
 
-`tests/data/cdr-rows.csv` is a verbatim copy of ../shared/asterisk-captures/cdr-rows.csv: 39
-CDRs of real SIP calls through the shipped dialplan on Asterisk 22.10.1 (written by
-cdr_custom, so empty fields are empty strings and times are '%Y-%m-%d %T').
+`data/cdr-rows.csv` is a verbatim copy of ../shared/asterisk-captures/cdr-rows.csv: 39 CDRs of
+real SIP calls through the shipped dialplan on Asterisk 22.10.1 (written by cdr_custom, so
+empty fields are empty strings and times are '%Y-%m-%d %T').
 """
 import csv
 from datetime import datetime, timezone
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import psycopg
 
-CDR_ROWS_PATH = Path(__file__).resolve().parents[1] / "data" / "cdr-rows.csv"
+CDR_ROWS_PATH = Path(__file__).resolve().parent / "data" / "cdr-rows.csv"
 CDR_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # Asterisk's '%Y-%m-%d %T'
 TIME_FIELDS = ("start", "answer", "end")
 

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.agi import AGIServer, Handler, SessionRecord
-from tests.agi_support.dialplan import Channel
-from tests.agi_support.fake_asterisk import FakeAsterisk
+from fake_asterisk.dialplan import Channel
+from fake_asterisk.fastagi import FakeAsterisk
 
 HOST = "127.0.0.1"
 

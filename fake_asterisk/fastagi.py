@@ -51,15 +51,7 @@ USAGE_HEAD = b"520-Invalid command syntax.  Proper usage follows:\n"
 USAGE_TAIL = b"520 End of proper usage.\n"
 HANGUP = b"HANGUP\n"
 
-# The order Asterisk 22.10.1 writes the block in (captures); agi_arg_N follow.
-ENV_KEY_ORDER = (
-    "agi_network", "agi_network_script", "agi_request", "agi_channel", "agi_language",
-    "agi_type", "agi_uniqueid", "agi_version", "agi_callerid", "agi_calleridname",
-    "agi_callingpres", "agi_callingani2", "agi_callington", "agi_callingtns", "agi_dnid",
-    "agi_rdnis", "agi_context", "agi_extension", "agi_priority", "agi_enhanced",
-    "agi_accountcode", "agi_threadid",
-)
-_ENV_FIRST_WRITE_LINES = 17  # the captured first recv() chunk ended after agi_context
+ENV_FIRST_WRITE_LINES = 17  # the captured first recv() chunk ended after agi_context
 
 FunctionValue = Union[str, None, Callable[["FakeAsterisk"], Union[str, None]]]
 AppResult = Union[int, Callable[["FakeAsterisk", str], int]]
@@ -79,7 +71,8 @@ def make_env(
     args: Iterable[str] = (),
     server: str = "127.0.0.1:4573",
 ) -> dict[str, str]:
-    """An environment shaped exactly like the captured ones (Local channel by default)."""
+    """An environment shaped exactly like the captured ones (Local channel by default), its
+    keys in the order Asterisk 22.10.1 writes them; agi_arg_N follow."""
     values = {
         "agi_network": "yes",
         "agi_network_script": script,
@@ -409,7 +402,7 @@ class FakeAsterisk:
             self._write(block[: len(block) // 2])
             await self._drain()
             return self._abort()
-        first = b"".join(lines[:_ENV_FIRST_WRITE_LINES])
+        first = b"".join(lines[:ENV_FIRST_WRITE_LINES])
         self._write(first)
         await self._drain()
         await asyncio.sleep(0)

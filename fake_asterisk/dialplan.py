@@ -11,7 +11,7 @@ An AGI() to a script named in `unreachable` fails as if the server could not be 
 
 Asterisk's CDRs (cdr_pgsql, ASTERISK.md): when a test gives `cdr_database`, the call's CDRs are
 written into that database's `cdr` table when the channel is gone (after `h`), the way
-cdr_pgsql writes them (tests/support/asterisk_cdr.py): one per Dial (the B party), every one
+cdr_pgsql writes them (fake_asterisk/cdr_pgsql.py): one per Dial (the B party), every one
 with the caller's uniqueid and linkedid, `sequence` increasing, disposition ANSWERED / BUSY /
 NO ANSWER (a ring timeout or the caller giving up) / FAILED (CHANUNAVAIL, CONGESTION),
 `dstchannel` PJSIP/<endpoint>-<8 hex>, `lastdata` the Dial argument string (with its U()
@@ -33,9 +33,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.agi_support.fake_asterisk import FakeAsterisk, make_env
+from fake_asterisk.fastagi import FakeAsterisk, make_env
 
-EXTENSIONS_CONF = Path(__file__).resolve().parents[2] / "asterisk" / "extensions.conf"
+EXTENSIONS_CONF = Path(__file__).resolve().parents[1] / "asterisk" / "extensions.conf"
 _uniqueids = itertools.count(1)
 _channel_serials = itertools.count(1)  # Asterisk's channel name suffixes (8 hex digits)
 _cdr_sequences = itertools.count(1)
@@ -189,7 +189,7 @@ class Channel:
         return datetime.now(timezone.utc) + timedelta(seconds=self.clock_offset)
 
     async def run(self, context: str = "cc-inbound") -> CallRecord:
-        hung_up_by = await self._execute(context, self.exten)
+        await self._execute(context, self.exten)
         self.record.hangup_cause = self.hangup_cause
         if not self.record.cdrs:  # dialled nobody: one CDR of the caller alone
             self._cdr(dstchannel="", lastapp="Hangup", lastdata=self.hangup_cause,
@@ -377,7 +377,7 @@ def write_cdrs(conninfo: str, cdrs: list[dict[str, str]]) -> None:
     INSERT per CDR), CDR variables included (they are keys of each dict)."""
     import psycopg
 
-    from tests.support.asterisk_cdr import write_cdrs as insert
+    from fake_asterisk.cdr_pgsql import write_cdrs as insert
 
     with psycopg.connect(conninfo, autocommit=True) as conn:
         insert(conn, cdrs)

@@ -1,42 +1,12 @@
-import random
+"""Helpers for tests of events and their deliveries: an answered call, a subscription made
+through the API, and a worker run until something arrives."""
 import time
 
-import pytest
-
-from app.services.routing import CallArrival, CallEnd, RoutingService
-from app.services.routing.async_service import libpq_conninfo
-from app.services.webhooks.worker import DeliveryWorker, WorkerSettings
-from tests.conftest import engine_of
+from app.services.routing import CallArrival, CallEnd
 
 SOLAR_DID = "+14155550100"       # seller1's campaign 1
 INSURANCE_DID = "+12125550100"   # seller2's campaign 3
 CALL_EVENTS = ["call.started", "call.answered", "call.ended", "call.converted"]
-
-
-@pytest.fixture
-def engine(app):
-    return engine_of(app)
-
-
-@pytest.fixture
-def routing(engine):
-    return RoutingService(engine, default_region="US", rng=random.Random(7))
-
-
-@pytest.fixture
-def make_worker(engine):
-    workers = []
-
-    def make(**settings):
-        options = {"allow_private": True, "retry_base_seconds": 0.05, "concurrency": 4,
-                   "idle_seconds": 0.02, **settings}
-        worker = DeliveryWorker(libpq_conninfo(engine.url), WorkerSettings(**options))
-        workers.append(worker)
-        return worker
-
-    yield make
-    for worker in workers:
-        worker.close()
 
 
 def drain(worker, until, timeout: float = 15.0) -> None:

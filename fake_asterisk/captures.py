@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tests.agi_support.fake_asterisk import split_arguments
+from fake_asterisk.fastagi import split_arguments
 
 CAPTURES_PATH = Path(__file__).parent / "data" / "fastagi-sessions.json"
 

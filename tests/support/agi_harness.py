@@ -11,8 +11,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from app.agi import AGIServer, Handler, SessionRecord
-from tests.agi_support.captures import EOF_NOTE, HALF_CLOSE_NOTE, CapturedSession
-from tests.agi_support.fake_asterisk import FakeAsterisk
+from fake_asterisk.captures import EOF_NOTE, HALF_CLOSE_NOTE, CapturedSession
+from fake_asterisk.fastagi import FakeAsterisk
 
 HOST = "127.0.0.1"
 
