@@ -14,7 +14,7 @@ from app.services.routing import CallArrival, CallEnd, RoutingService
 from tests.support.database import engine_of
 from tests.integration.api.test_reports_at_scale import (RECOUNT_ATTEMPT_DAYS, RECOUNT_DAYS,
                                                           ROLLUP_ATTEMPT_DAYS, ROLLUP_DAYS)
-from tests.support.asterisk_cdr import read_captured_cdrs, write_cdrs
+from fake_asterisk.cdr_pgsql import read_captured_cdrs, write_cdrs
 from tests.support.routing import assert_counters_match_a_recount, execute, scalar
 
 OLD_MONTHS = (date(2020, 1, 1), date(2020, 2, 1), date(2020, 3, 1))
