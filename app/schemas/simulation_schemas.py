@@ -20,8 +20,17 @@ class CandidateVerdictSchema(ma.Schema):
     priority = ma.fields.Integer()
     weight = ma.fields.Integer()
     verdict = ma.fields.String(metadata={"description": "would_dial, standby, capped:<cap>, "
-                                                        "closed, inactive, weight 0, no_endpoint"})
+                                                        "closed, inactive, weight 0, no_endpoint, "
+                                                        "no_bid"})
     sticky = ma.fields.Boolean()
+    price = ma.fields.Float(metadata={"description": "Bid or fixed buyer_price (campaigns "
+                                                     "with bidding links)"})
+    price_source = ma.fields.String(metadata={"enum": ["ping", "cache", "fixed"]})
+    latency_ms = ma.fields.Integer(metadata={"description": "How long the buyer took to bid"})
+    no_bid = ma.fields.String(metadata={"description": "Why a bidding link has no price: "
+                                                       "timeout, http <status>, redirect, "
+                                                       "malformed, too large, zero bid, "
+                                                       "below min_bid, ping budget…"})
 
 
 class SimulationSchema(ma.Schema):
