@@ -82,6 +82,7 @@ def install(app: Flask) -> None:
                                  status_label=status_label, timezone_names=timezone_names,
                                  verdict=decisions.verdict, reason_text=decisions.reason_text,
                                  caps_summary=decisions.caps_summary,
+                                 price_text=decisions.price_text,
                                  viewer_timezone_name=viewer_timezone_name, Role=Role,
                                  dashboard_outcomes=[(s, CallStatus(s).label)
                                                      for s in DASHBOARD_OUTCOMES])
