@@ -8,6 +8,7 @@ is no bid), the answer is read up to a small limit, and the request is HTTP/1.0 
 answer's body simply runs to the end of the connection.
 """
 import asyncio
+import ipaddress
 import json
 import socket
 import ssl
@@ -111,8 +112,7 @@ async def _post(url: str, body: bytes, headers: dict[str, str],
     https = parts.scheme == "https"
     host = parts.hostname or ""
     port = parts.port or (443 if https else 80)
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    address = target.checked_address(host, [info[4][0] for info in infos],
+    address = target.checked_address(host, await _addresses(host, port),
                                      allow_private=allow_private)
     reader, writer = await asyncio.open_connection(
         address, port, ssl=_TLS if https else None, server_hostname=host if https else None,
@@ -129,6 +129,15 @@ async def _post(url: str, body: bytes, headers: dict[str, str],
         return await _read_answer(reader)
     finally:
         writer.close()
+
+
+async def _addresses(host: str, port: int) -> list[str]:
+    """What `host` resolves to; an address literal as it is (no resolver thread)."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        return [info[4][0] for info in infos]
 
 
 async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:

@@ -49,10 +49,13 @@ def ping_body(bid_round: BidRound, *, did: str | None, caller_number: str | None
 
 
 async def ping_round(bid_round: BidRound, *, did: str | None, caller_number: str | None,
-                     test: bool = False, allow_private: bool = False) -> dict[str, dict]:
-    """Every answer, by setting id (as the engine reads them), the settled ones included."""
+                     test: bool = False, allow_private: bool = False,
+                     started_at: float | None = None) -> dict[str, dict]:
+    """Every answer, by setting id (as the engine reads them), the settled ones included.
+    The timeout counts from `started_at` (the event loop's clock: when the call's route
+    began), by default from now."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + bid_round.timeout_ms / 1000
+    deadline = (loop.time() if started_at is None else started_at) + bid_round.timeout_ms / 1000
     at = datetime.now(timezone.utc)
 
     async def one(request: dict):

@@ -83,8 +83,9 @@ class AsyncRoutingService(RoutingSteps):
                 raise PoolOverloaded("the budget ran out before the database work started")
             decision = await self._run(step, wait=self.route_budget - waited)
             if isinstance(decision, BidRound):
-                # No connection is held while the buyers answer.
-                bids = await self.ping_round(decision, arrival)
+                # No connection is held while the buyers answer. Their time counts from the
+                # call's arrival, so the route ends within the bid timeout and one statement.
+                bids = await self.ping_round(decision, arrival, started_at=arrived_at)
                 decision = await self._run(super().route(arrival, bids), wait=self.route_budget)
             return decision
         except PoolOverloaded:

@@ -141,12 +141,13 @@ class RoutingSteps:
             params["bids"] = json.dumps(bids)
         return Statement(sql + ")", params, _route_decision)
 
-    def ping_round(self, bid_round: BidRound, arrival: CallArrival):
-        """The pings of a route's bid round (a coroutine)."""
+    def ping_round(self, bid_round: BidRound, arrival: CallArrival,
+                   started_at: float | None = None):
+        """The pings of a route's bid round (a coroutine); see bidding.ping_round."""
         arrival = arrival.sanitized()
         return ping_round(bid_round, did=self._number(arrival.did),
                           caller_number=self._caller(arrival.caller_id),
-                          allow_private=self.allow_private_bid_targets)
+                          allow_private=self.allow_private_bid_targets, started_at=started_at)
 
     def test_ping_round(self, bid_round: BidRound, caller_id: str | None):
         """The simulator's pings (a coroutine): marked as tests, no DID."""

@@ -227,3 +227,11 @@ def test_a_campaign_without_bidding_links_routes_without_pinging(routing, engine
     assert bids.pings == []
     assert all("price" not in c for c in traced(engine, "bid-11.1").values())
     assert json.loads(json.dumps(call(engine, "bid-11.1")))["bids"] is None
+
+
+def test_a_bid_url_on_our_own_network_is_never_pinged_in_production(engine, bids):
+    routing = RoutingService(engine, default_region="US", rng=random.Random(7))
+    price_links(engine, bids, setting_1="/bid/80", setting_2=Decimal("1"), setting_3=Decimal("1"))
+    assert arrive(routing, "bid-12.1").dial != "PJSIP/acme-cc"
+    assert bids.pings == []
+    assert traced(engine, "bid-12.1")[1]["no_bid"] == "refused target"
