@@ -1,42 +1,15 @@
 """Bids and caps over real TCP: many calls bidding at once through two FastAGI processes."""
-import asyncio
 import collections
-import dataclasses
 from decimal import Decimal
 
 from app.extensions import db
-from tests.agi_support.dialplan import ANSWER, Channel, load_dialplan
+from tests.integration.agi.test_multi_process import run_calls_across
 from tests.support.bid_server import BidServer
 from tests.support.processes import agi_server_processes
 from tests.support.routing import assert_counters_match_a_recount, execute, scalar, set_setting
 
 SOLAR = "14155550100"  # campaign 1: acme-cc (1), bluesky-cc (2) tier 1; summit-cc (3) tier 2
 CALLS = 24
-
-
-def run_calls_across(ports, engine):
-    """Every call answered and held until all are routed, so each keeps its slot."""
-    release = asyncio.Event()
-    dialplan = load_dialplan()
-
-    async def release_when_all_routed():
-        while scalar(engine, "SELECT count(*) FROM call_logs WHERE uniqueid LIKE 'rtb-%' AND "
-                             "(status <> 'in_progress' OR id IN (SELECT call_log_id FROM call_attempts))"
-                     ) < CALLS:
-            await asyncio.sleep(0.02)
-        release.set()
-
-    async def main():
-        channels = [Channel(dialplan, "127.0.0.1", ports[i % len(ports)], exten=SOLAR,
-                            uniqueid=f"rtb-{i}.1", callerid=f"+1310555{i:04d}",
-                            outcomes=[dataclasses.replace(ANSWER, hold=release)])
-                    for i in range(CALLS)]
-        waiter = asyncio.create_task(release_when_all_routed())
-        records = await asyncio.gather(*(c.run() for c in channels))
-        await waiter
-        return records
-
-    return asyncio.run(main())
 
 
 def test_caps_hold_when_many_calls_bid_at_once_over_two_processes(app, database_server):
@@ -50,7 +23,8 @@ def test_caps_hold_when_many_calls_bid_at_once_over_two_processes(app, database_
             set_setting(engine, 3, buyer_price=Decimal("1"), max_concurrency=2,
                         total_calls_allowed=None)
             with agi_server_processes(database_server.uri, count=2) as (ports, _):
-                records = run_calls_across(ports, engine)
+                records = run_calls_across(ports, CALLS, engine, CALLS, exten=SOLAR,
+                                           prefix="rtb", callers=True)
         dialled = collections.Counter(target for r in records for target, _ in r.dials)
         # The best bidder first, to its cap; then the next; the fixed price last.
         assert dialled == {"PJSIP/acme-cc": 3, "PJSIP/bluesky-cc": 4, "PJSIP/summit-cc": 2}

@@ -169,10 +169,11 @@ BEGIN
 END
 $$;
 
--- A round's first statement: the bids of the pings just made (p_answers, from the server)
--- are kept; the candidates are priced. When bids are missing, `request` is what the server
--- pings (the campaign's bid settings, `pings`, and in `settled` the no-bids already known)
--- and the round stops there; otherwise `prices` orders it.
+-- The bidding part of a round, in either statement: the bids of the pings just made
+-- (p_answers, from the server; NULL in the first statement) are kept; the candidates are
+-- priced. When bids are missing, `request` is what the server pings (the campaign's bid
+-- settings, `pings`, and in `settled` the no-bids already known) and the round stops there;
+-- otherwise `prices` orders it.
 CREATE OR REPLACE FUNCTION cc_bid_round(p_plan cc_candidate[], p_call_id bigint,
                                         p_campaign_id int, p_caller_number text,
                                         p_answers jsonb, p_now timestamptz,
