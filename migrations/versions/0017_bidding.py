@@ -27,7 +27,7 @@ branch_labels = None
 depends_on = None
 
 # routing_sql.fingerprint() of the files this revision installs (tests compare it).
-INSTALLS_ROUTING_SQL = "f361cdbf8b510ac2"
+INSTALLS_ROUTING_SQL = "ea63b6df106cebaa"
 
 NEW_FUNCTIONS = (
     "cc_campaign_bids(int)", "cc_bid_answers(jsonb, timestamptz)",

@@ -11,11 +11,15 @@
 --    "expires_at": timestamptz | null, "source": "ping" | "cache" | "fixed"}
 -- A bid without expires_at is good for the whole call, and is not cached for other calls.
 
--- Does any link of this campaign price by bid? (cc_route asks at every round: an index probe.)
+-- Does any link of this campaign price by bid? (cc_route asks at every round: an index probe.
+-- PL/pgSQL, whose plan is kept for the session: a SQL function with a sub-select is not
+-- inlined, and would be planned again at every call.)
 CREATE OR REPLACE FUNCTION cc_campaign_bids(p_campaign_id int)
-RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (SELECT 1 FROM campaign_client_settings
-                   WHERE campaign_id = p_campaign_id AND bid_url IS NOT NULL)
+RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM campaign_client_settings
+                   WHERE campaign_id = p_campaign_id AND bid_url IS NOT NULL);
+END
 $$;
 
 -- The answers of a round of pings (setting id -> {"bid", "no_bid", "latency_ms",
