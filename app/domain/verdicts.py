@@ -18,6 +18,7 @@ class Verdict(StrEnum):
     INACTIVE = "inactive"          # the link or its client is inactive
     ZERO_WEIGHT = "zero_weight"    # weight 0: linked, never routed to
     NO_ENDPOINT = "no_endpoint"    # its client has no SIP endpoint to dial
+    NO_BID = "no_bid"              # priced by bids, and its buyer did not bid (or too little)
 
 
 class Cap(StrEnum):

@@ -109,6 +109,9 @@ class ClientSchema(ClientRulesFields):
         "description": "null when the client has no endpoint rows."})
     created_at = ma.fields.DateTime(dump_only=True)
     updated_at = ma.fields.DateTime(dump_only=True)
+    has_bid_secret = ma.fields.Boolean(dump_only=True, metadata={
+        "description": "Bid pings are signed (CapConduit-Signature); the secret is shown only "
+                       "when made (POST …/bid_secret)"})
 
 
 class _ClientInput(InputSchema):
@@ -188,3 +191,11 @@ class SipSecretSchema(ma.Schema):
     username = ma.fields.String()
     sip_secret = ma.fields.String(metadata={
         "description": "The new inbound SIP password. Shown this once: it cannot be read again."})
+
+
+class BidSecretSchema(ma.Schema):
+    client_id = ma.fields.Integer()
+    client_identifier = ma.fields.String()
+    bid_secret = ma.fields.String(metadata={
+        "description": "The new secret that signs this client's bid pings. Shown this once: it "
+                       "cannot be read again."})

@@ -7,7 +7,8 @@ from decimal import Decimal, InvalidOperation
 import marshmallow as ma
 from marshmallow import validate
 
-from app.database.models.campaign import CAP_COUNTS, DUPLICATE_ACTIONS
+from app.database.models.campaign import (BID_CALLER_ID_MODES, BID_TIMEOUT_MS_RANGE, CAP_COUNTS,
+                                          DUPLICATE_ACTIONS)
 from app.services.routing.schedule import WEEKDAYS
 
 MAX_INT = 2**31 - 1
@@ -94,6 +95,10 @@ class ClientRulesFields(ma.Schema):
                        "null = always open"})
     closures = ma.fields.List(ma.fields.String(), validate=[validate.Length(max=366), _valid_closures],
                               metadata={"description": "Dates (YYYY-MM-DD, local) the client is closed"})
+    ping_budget = ma.fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=0, max=1_000_000),
+        metadata={"description": "Bid pings per minute at most (past it the client is not "
+                                 "asked: no bid); null = no limit"})
 
 
 class CampaignRulesFields(ma.Schema):
@@ -114,6 +119,15 @@ class CampaignRulesFields(ma.Schema):
                        "answered them, when it has room)"})
     reject_concurrent_duplicate = ma.fields.Boolean(metadata={
         "description": "Refuse a second live call from a caller whose first call is still up"})
+    bid_timeout_ms = ma.fields.Integer(
+        strict=True, validate=validate.Range(*BID_TIMEOUT_MS_RANGE),
+        metadata={"description": "Longest wait for the buyers' bids, in milliseconds "
+                                 f"({BID_TIMEOUT_MS_RANGE[0]}–{BID_TIMEOUT_MS_RANGE[1]}; "
+                                 "default 800)"})
+    min_bid = Money(metadata={"description": "Bids below this are no bid; null = any bid > 0"})
+    bid_caller_id = ma.fields.String(validate=validate.OneOf(BID_CALLER_ID_MODES), metadata={
+        "description": "The caller in bid pings: full, masked (last four digits hidden) or "
+                       "none"})
 
 
 class SettingRulesFields(ma.Schema):
@@ -123,6 +137,10 @@ class SettingRulesFields(ma.Schema):
     cap_counts = ma.fields.String(validate=validate.OneOf(CAP_COUNTS), metadata={
         "description": "What the period caps count: answered or converted calls"})
     buyer_price = Money(metadata={"description": "What the buyer pays per converted call"})
+    bid_url = ma.fields.String(allow_none=True, validate=validate.Length(max=2000), metadata={
+        "description": "Price this link by the buyer's bid: its bid endpoint, pinged before "
+                       "each call (the webhook target rules apply); null = the fixed "
+                       "buyer_price"})
 
 
 CLIENT_RULE_FIELDS = tuple(ClientRulesFields._declared_fields)

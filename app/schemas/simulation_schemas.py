@@ -23,8 +23,16 @@ class CandidateVerdictSchema(ma.Schema):
     weight = ma.fields.Integer()
     verdict = ma.fields.String(metadata={"description": ", ".join((
         Verdict.WOULD_DIAL, Verdict.STANDBY, capped("<cap>"), Verdict.CLOSED, Verdict.INACTIVE,
-        Verdict.ZERO_WEIGHT, Verdict.NO_ENDPOINT))})
+        Verdict.ZERO_WEIGHT, Verdict.NO_ENDPOINT, Verdict.NO_BID))})
     sticky = ma.fields.Boolean()
+    price = ma.fields.Float(metadata={"description": "Bid or fixed buyer_price (campaigns "
+                                                     "with bidding links)"})
+    price_source = ma.fields.String(metadata={"enum": ["ping", "cache", "fixed"]})
+    latency_ms = ma.fields.Integer(metadata={"description": "How long the buyer took to bid"})
+    no_bid = ma.fields.String(metadata={"description": "Why a bidding link has no price: "
+                                                       "timeout, http <status>, redirect, "
+                                                       "malformed, too large, zero bid, "
+                                                       "below min_bid, ping budget…"})
 
 
 class SimulationSchema(ma.Schema):

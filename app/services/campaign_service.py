@@ -15,7 +15,8 @@ from app.services.persistence import (committing, one_or_404, taken_ignoring_cas
 
 # Campaign-wide rules: caps, billing and repeat callers.
 RULE_FIELDS = ("max_concurrency", "daily_cap", "timezone", "billable_after", "payout",
-               "duplicate_window_hours", "duplicate_action", "reject_concurrent_duplicate")
+               "duplicate_window_hours", "duplicate_action", "reject_concurrent_duplicate",
+               "bid_timeout_ms", "min_bid", "bid_caller_id")
 EDITABLE_FIELDS = ("name", "description", "status", "dial_timeout", *RULE_FIELDS)
 
 

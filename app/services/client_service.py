@@ -33,8 +33,9 @@ from app.services.pjsip_service import (CLIENT_CONTEXT, DEFAULT_TRANSPORT, TRANS
 from app.services.sip_syntax import parse_sip_uri
 
 # Seats, time zone and hours of operation (routing rules).
-RULE_FIELDS = ("max_concurrency", "timezone", "schedule", "closures")
+RULE_FIELDS = ("max_concurrency", "timezone", "schedule", "closures", "ping_budget")
 CLIENT_FIELDS = ("name", "department", "status", "notes", *RULE_FIELDS)
+BID_SECRET_PREFIX = "bidsec_"
 SIP_SECRET_BYTES = 24  # 32 URL-safe characters: no ';' or '^' to encode, well under varchar(80)
 # Endpoint options a client document carries as they are (same name, same meaning).
 PLAIN_SIP_OPTIONS = ("max_contacts", "transport", "codecs", "dtmf_mode", "identify_ips",
@@ -89,6 +90,8 @@ class ClientView:
     timezone: str = "UTC"
     schedule: dict | None = None
     closures: list | None = None
+    ping_budget: int | None = None
+    has_bid_secret: bool = False
 
 
 def generate_sip_secret() -> str:
@@ -127,7 +130,7 @@ def _views(clients: list[Client]) -> list[ClientView]:
         id=c.id, client_identifier=c.client_identifier, name=c.name, department=c.department,
         status=c.status, notes=c.notes, created_at=c.created_at, updated_at=c.updated_at,
         max_concurrency=c.max_concurrency, timezone=c.timezone, schedule=c.schedule,
-        closures=c.closures,
+        closures=c.closures, ping_budget=c.ping_budget, has_bid_secret=bool(c.bid_secret),
         pjsip=_sip_view(c.pjsip_mode, specs.get(c.client_identifier),
                         registrations.get(c.client_identifier)),
     ) for c in clients]
@@ -235,6 +238,18 @@ def reset_sip_password(client_id: int) -> dict:
         pjsip_service.set_inbound_password(client.client_identifier, secret)
         result = {"client_id": client.id, "client_identifier": client.client_identifier,
                   "username": spec.inbound_auth.username, "sip_secret": secret}
+    return result
+
+
+def rotate_bid_secret(client_id: int) -> dict:
+    """A new secret for the client's bid pings' signature, returned this once only (the old
+    one stops signing at once)."""
+    with committing():
+        client = _get(client_id, lock=True)
+        secret = BID_SECRET_PREFIX + secrets.token_urlsafe(32)
+        client.bid_secret = secret
+        result = {"client_id": client.id, "client_identifier": client.client_identifier,
+                  "bid_secret": secret}
     return result
 
 

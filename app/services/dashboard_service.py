@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.database.models import CallLog, Campaign, CampaignClientSetting, Client, User
 from app.domain.call_status import DASHBOARD_OUTCOMES, CallStatus
@@ -46,6 +46,7 @@ class RoutingRow:
     monthly_cap: int | None = None
     cap_counts: str = "answered"
     buyer_price: Decimal | None = None
+    bid_url: str | None = None
 
     @property
     def routable(self) -> bool:
@@ -92,7 +93,7 @@ def routing_rows(*, seller_id: int | None, campaign_id: int | None = None) -> li
         max_concurrency=s.max_concurrency, total_calls_allowed=s.total_calls_allowed,
         current_total_calls=s.current_total_calls, in_flight=s.in_flight,
         hourly_cap=s.hourly_cap, daily_cap=s.daily_cap, monthly_cap=s.monthly_cap,
-        cap_counts=s.cap_counts, buyer_price=s.buyer_price,
+        cap_counts=s.cap_counts, buyer_price=s.buyer_price, bid_url=s.bid_url,
     ) for s, name, identifier, client_status in db.session.execute(statement)]
 
 
@@ -163,6 +164,43 @@ def _router_health(seller_id: int | None, now: datetime, since: datetime) -> dic
     return {"overload_last_minute": row.overload, "over_cap_today": row.over_cap}
 
 
+# Per client, the bids asked for by today's calls (a ping's answer, or a cached bid: not the
+# requests its ping budget stopped) and the calls forwarded to it on a bid.
+BIDS_BY_CLIENT = text("""
+WITH asked AS (
+    SELECT s.client_id, count(*) AS asked,
+           count(*) FILTER (WHERE b.value ->> 'no_bid' IS NOT NULL) AS no_bids
+    FROM call_logs c
+    CROSS JOIN LATERAL jsonb_each(c.bids) b
+    JOIN campaign_client_settings s ON s.id = b.key::int
+    WHERE c.started_at >= :since AND c.bids IS NOT NULL
+      AND (CAST(:seller_id AS int) IS NULL OR c.seller_id = :seller_id)
+      AND b.value ->> 'no_bid' IS DISTINCT FROM 'ping budget'
+    GROUP BY s.client_id
+), won AS (
+    SELECT a.client_id, count(*) AS won, avg(a.bid) AS average_bid
+    FROM call_attempts a JOIN call_logs c ON c.id = a.call_log_id
+    WHERE c.started_at >= :since AND a.bid IS NOT NULL
+      AND (CAST(:seller_id AS int) IS NULL OR c.seller_id = :seller_id)
+    GROUP BY a.client_id
+)
+SELECT cl.id, cl.name, coalesce(asked.asked, 0) AS asked, coalesce(asked.no_bids, 0) AS no_bids,
+       coalesce(won.won, 0) AS won, round(won.average_bid, 2) AS average_bid
+FROM asked FULL JOIN won USING (client_id) JOIN clients cl ON cl.id = client_id
+ORDER BY won DESC NULLS LAST, cl.name, cl.id
+""")
+
+
+def bids_by_client(seller_id: int | None, since: datetime) -> list[dict]:
+    """Each client asked to bid since `since` (in this scope): bids won, the average winning
+    bid, and the share of requests that got no bid."""
+    return [{"client_id": row.id, "client": row.name, "asked": row.asked,
+             "won": row.won, "average_winning_bid": row.average_bid,
+             "no_bid_rate": round(row.no_bids / row.asked, 3) if row.asked else None}
+            for row in db.session.execute(BIDS_BY_CLIENT, {"since": since,
+                                                           "seller_id": seller_id})]
+
+
 def start_of_day(now: datetime, tz: tzinfo) -> datetime:
     local = now.astimezone(tz)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -199,6 +237,7 @@ def snapshot(*, seller_id: int | None, default_region: str, tz: tzinfo = timezon
                   "revenue": today["revenue"]},
         "hourly": _hourly(seller_id, now),
         "router": _router_health(seller_id, now, since),
+        "bids": bids_by_client(seller_id, since),
         "caps": [{"setting_id": row.setting_id, "campaign_id": row.campaign_id,
                   "campaign": names[row.campaign_id],
                   "client": row.client, "delivered": row.current_total_calls,

@@ -8,4 +8,6 @@ from app.services.routing import RoutingService
 
 def routing_service() -> RoutingService:
     """A RoutingService on the app's database, reading national numbers in DEFAULT_REGION."""
-    return RoutingService(db.engine, default_region=current_app.config["DEFAULT_REGION"])
+    config = current_app.config
+    return RoutingService(db.engine, default_region=config["DEFAULT_REGION"],
+                          allow_private_bid_targets=bool(config["WEBHOOKS_ALLOW_PRIVATE_TARGETS"]))

@@ -4,18 +4,20 @@ Settings are reached through their campaign, which must be the seller's: another
 campaign or setting is reported absent. `current_total_calls` and `in_flight` belong to the
 routing engine and are never written here.
 """
+from flask import current_app
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import selectinload
 
 from app.database.models import Campaign, CampaignClientSetting, Client, Reservation
 from app.extensions import db
 from app.services import campaign_service
+from app.services.outbound.target import url_problem
 from app.services.pagination import Page, paginate
 from app.services.persistence import committing, one_or_404, text_search
 from app.domain.errors import Conflict, NotFound, ValidationFailed
 
 # Period caps and pricing (routing rules).
-RULE_FIELDS = ("hourly_cap", "daily_cap", "monthly_cap", "cap_counts", "buyer_price")
+RULE_FIELDS = ("hourly_cap", "daily_cap", "monthly_cap", "cap_counts", "buyer_price", "bid_url")
 EDITABLE_FIELDS = ("status", "forwarding_priority", "weight", "max_concurrency",
                    "total_calls_allowed", *RULE_FIELDS)
 
@@ -49,6 +51,7 @@ def get_setting(campaign_id: int, setting_id: int, *, seller_id: int,
 
 
 def create_setting(campaign_id: int, data: dict, *, seller_id: int) -> CampaignClientSetting:
+    data = _with_bid_url_checked(data)
     campaign = campaign_service.get_campaign(campaign_id, seller_id=seller_id)
     _ensure_active_client(data["client_id"])
     _ensure_not_linked(campaign.id, data["client_id"])
@@ -69,6 +72,7 @@ def update_setting(campaign_id: int, setting_id: int, data: dict, *,
     # counting on this link, so the floor below is checked against the true counts. Calls in
     # flight count too: each may still be answered, and a total the engine admitted them under
     # must not be lowered beneath them.
+    data = _with_bid_url_checked(data)
     setting = get_setting(campaign_id, setting_id, seller_id=seller_id, for_update=True)
     limit = data.get("total_calls_allowed")
     floor = setting.current_total_calls + setting.in_flight
@@ -91,6 +95,19 @@ def delete_setting(campaign_id: int, setting_id: int, *, seller_id: int) -> None
     with committing({"fk_reservations_setting_id_campaign_client_settings":
                      campaign_service.calls_in_flight("routing setting")}):
         db.session.delete(setting)
+
+
+def _with_bid_url_checked(data: dict) -> dict:
+    """A bid URL follows the webhook target rules (an empty one prices the link fixed)."""
+    if "bid_url" not in data:
+        return data
+    url = (data["bid_url"] or "").strip() or None
+    if url is not None:
+        problem = url_problem(url, require_https=bool(current_app.config.get(
+            "WEBHOOKS_REQUIRE_HTTPS")))
+        if problem:
+            raise ValidationFailed.field("bid_url", problem)
+    return {**data, "bid_url": url}
 
 
 def _settings_of(seller_id: int, campaign_id: int) -> Select:

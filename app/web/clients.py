@@ -128,6 +128,7 @@ def rule_values(client) -> dict:
     """Seats, time zone, weekly hours and closures as the form shows them."""
     schedule = client.schedule
     return {"max_concurrency": client.max_concurrency, "timezone": client.timezone,
+            "ping_budget": client.ping_budget,
             "closures": "\n".join(client.closures or []),
             "schedule.mode": "always" if schedule is None else "weekly",
             "schedule.days": {day: [list(interval) for interval in (schedule or {}).get(day, [])]
@@ -233,3 +234,11 @@ def reset_sip_password(client_id):
     result = client_service.reset_sip_password(client_id)
     # Shown this once (the page is never cached); it cannot be read back later.
     return render_template("clients/sip_password.html", result=result)
+
+
+@bp.post("/clients/<id:client_id>/bid_secret")
+@staff_required
+def rotate_bid_secret(client_id):
+    result = client_service.rotate_bid_secret(client_id)
+    # Shown this once (the page is never cached); it cannot be read back later.
+    return render_template("clients/bid_secret.html", result=result)

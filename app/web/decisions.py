@@ -30,6 +30,7 @@ VERDICTS = {
     Verdict.INACTIVE: ("off", "the link or the client is inactive"),
     Verdict.ZERO_WEIGHT: ("off", "weight 0: never routed to"),
     Verdict.NO_ENDPOINT: ("off", "has no SIP endpoint to dial"),
+    Verdict.NO_BID: ("off", "no bid from this buyer"),
 }
 REASONS = {
     "dial": "a client was dialled",
@@ -71,6 +72,22 @@ def reason_text(reason: str | None) -> str:
     return REASONS.get(reason or "", (reason or "").replace("_", " "))
 
 
+def price_text(candidate: dict) -> str:
+    """A candidate's price in a round that bids: "12.50 bid in 34 ms", "15.00 fixed",
+    "no bid (timeout)"; empty when the round had no prices."""
+    source = candidate.get("price_source")
+    if candidate.get("no_bid"):
+        return f"no bid ({candidate['no_bid']})"
+    if source == "fixed":
+        return f"{money(candidate.get('price'))} fixed"
+    if source == "cache":
+        return f"{money(candidate.get('price'))} bid (kept from an earlier call)"
+    if source == "ping":
+        latency = candidate.get("latency_ms")
+        return f"{money(candidate.get('price'))} bid" + (f" in {latency} ms" if latency is not None else "")
+    return ""
+
+
 def caps_summary(link) -> str:
     """A link's period caps and buyer price in a few words: "5/hour · 20/day · price 35.00"."""
     parts = [f"{cap}/{period}" for cap, period in ((link.hourly_cap, "hour"),
@@ -79,6 +96,8 @@ def caps_summary(link) -> str:
              if cap is not None]
     if parts and link.cap_counts == "converted":
         parts.append("converted")
-    if link.buyer_price is not None:
+    if link.bid_url:
+        parts.append("priced by bid")
+    elif link.buyer_price is not None:
         parts.append(f"price {money(link.buyer_price)}")
     return " · ".join(parts) or "none"

@@ -36,7 +36,8 @@ DUPLICATE_LABELS = {"allow": "routed as any caller (allow)", "reject": "rejected
                     "sticky": "sent back to the client that answered them (sticky)"}
 DUPLICATE_OPTIONS = [(action, DUPLICATE_LABELS.get(action, action))
                      for action in DUPLICATE_ACTIONS]
-NEW_CAMPAIGN_VALUES = {"status": "active", "dial_timeout": 30, "duplicate_action": "allow"}
+NEW_CAMPAIGN_VALUES = {"status": "active", "dial_timeout": 30, "duplicate_action": "allow",
+                       "bid_timeout_ms": 800, "bid_caller_id": "masked"}
 NEW_LINK_VALUES = {"status": "active", "forwarding_priority": 1, "weight": 100,
                    "max_concurrency": 1, "cap_counts": "answered"}
 MAX_LIST = 100  # the most a select offers (the API's largest page)

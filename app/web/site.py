@@ -83,6 +83,7 @@ def install(app: Flask) -> None:
                                  verdict=decisions.verdict, reason_text=decisions.reason_text,
                                  first_choice=decisions.first_choice,
                                  caps_summary=decisions.caps_summary,
+                                 price_text=decisions.price_text,
                                  viewer_timezone_name=viewer_timezone_name, Role=Role,
                                  dashboard_outcomes=[(s, CallStatus(s).label)
                                                      for s in DASHBOARD_OUTCOMES])

@@ -75,5 +75,6 @@ def async_routing(engine_or_url, cls=None, **options):
     # A generous route budget: on a busy test machine a route may well wait past the
     # production default, and only the overload tests want refusals (they set their own).
     options = {"pool_size": 4, "min_pool_size": 1, "connection_wait": 2.0, "route_budget": 2.0,
+               "allow_private_bid_targets": True,
                **options}
     return (cls or AsyncRoutingService).from_engine_url(url, **options)

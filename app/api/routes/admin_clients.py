@@ -7,7 +7,7 @@ from app.api.schemas.lists import list_schema
 from app.api.smorest import Blueprint
 from app.schemas.client_schemas import (ClientCreateSchema, ClientDeleteQuerySchema,
                                         ClientQuerySchema, ClientSchema, ClientUpdateSchema,
-                                        SipSecretSchema, UpdatedClient)
+                                        BidSecretSchema, SipSecretSchema, UpdatedClient)
 from app.services import client_service
 
 blp = Blueprint(
@@ -99,3 +99,19 @@ class ClientSipPassword(MethodView):
         for a static client.
         """
         return client_service.reset_sip_password(client_id), {"Cache-Control": "no-store"}
+
+
+@blp.route("/<id:client_id>/bid_secret")
+class ClientBidSecret(MethodView):
+    decorators = [staff_required]
+
+    @blp.response(200, BidSecretSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def post(self, client_id):
+        """Make a new secret for the client's bid pings and show it this once.
+
+        Bid pings carry `CapConduit-Signature`, computed as for webhooks with this secret; the
+        old secret stops signing at once, the new one is never shown again
+        (`Cache-Control: no-store`).
+        """
+        return client_service.rotate_bid_secret(client_id), {"Cache-Control": "no-store"}

@@ -1,4 +1,5 @@
 """All models, imported here so Alembic and the app see the full metadata."""
+from app.database.models.bidding import BidBudget, BidCache
 from app.database.models.call_log import CallAttempt, CallAttemptDay, CallLog, CallLogDay, CallLogKey
 from app.database.models.campaign import Campaign, CampaignClientSetting, CampaignDid
 from app.database.models.carrier import Carrier
@@ -15,7 +16,8 @@ from app.database.models.security import AuditEvent, LoginThrottle
 from app.database.models.user import User
 
 __all__ = [
-    "AuditEvent", "CallAttempt", "CallAttemptDay", "CallLog", "CallLogDay", "CallLogKey", "Campaign",
+    "AuditEvent", "BidBudget", "BidCache", "CallAttempt", "CallAttemptDay", "CallLog", "CallLogDay",
+    "CallLogKey", "Campaign",
     "CampaignClientSetting", "CampaignDid", "Carrier", "Cdr", "LoginThrottle",
     "Client", "Did", "PsAor", "PsAuth", "PsContact", "PsDomainAlias", "PsEndpoint", "PsEndpointIdIp",
     "Reservation", "User", "ApiKey", "CapThresholdMark", "ClientPostback", "Event",

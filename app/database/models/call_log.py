@@ -71,6 +71,10 @@ class CallLog(db.Model):
     revenue: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     # Why the call went where it did: each routing round's candidates and their verdicts.
     decision: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    # Bidding: every bid this call got, by link id (price or no-bid reason, latency, expiry;
+    # failover rounds reuse them), and the bid of the link it was last forwarded to.
+    bids: Mapped[dict | None] = mapped_column(JSONB)
+    winning_bid: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
 
     attempts: Mapped[list["CallAttempt"]] = relationship(
         back_populates="call", order_by="CallAttempt.attempt_no", cascade="all, delete-orphan",
@@ -102,6 +106,7 @@ class CallAttempt(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     dial_status: Mapped[str | None] = mapped_column(String(16))
     duration: Mapped[int | None] = mapped_column(Integer)
+    bid: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # the price it won with, if bid
 
     call: Mapped[CallLog] = relationship(back_populates="attempts")
 

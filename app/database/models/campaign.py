@@ -11,6 +11,10 @@ from app.extensions import db
 DIAL_TIMEOUT_RANGE = (5, 120)
 DUPLICATE_ACTIONS = ("allow", "reject", "sticky")
 CAP_COUNTS = ("answered", "converted")
+# What a bid ping tells the buyer of the caller: the whole number, the number with its last
+# four digits hidden, or nothing.
+BID_CALLER_ID_MODES = ("full", "masked", "none")
+BID_TIMEOUT_MS_RANGE = (50, 3000)
 
 
 class Campaign(TimestampMixin, db.Model):
@@ -44,6 +48,12 @@ class Campaign(TimestampMixin, db.Model):
     duplicate_action: Mapped[str] = mapped_column(String(8), default="allow", server_default="allow")
     reject_concurrent_duplicate: Mapped[bool] = mapped_column(Boolean, default=False,
                                                               server_default="false")
+    # Real-time bidding (links with a bid_url): how long a route waits for the bids, the
+    # lowest bid taken, and how much of the caller the pings show.
+    bid_timeout_ms: Mapped[int] = mapped_column(Integer, default=800, server_default="800")
+    min_bid: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    bid_caller_id: Mapped[str] = mapped_column(String(8), default="masked",
+                                               server_default="masked")
 
 
 class CampaignDid(db.Model):
@@ -96,6 +106,8 @@ class CampaignClientSetting(TimestampMixin, db.Model):
     cap_counts: Mapped[str] = mapped_column(String(16), default="answered",
                                             server_default="answered")
     buyer_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    # Priced by bid: the buyer's endpoint pinged before each call (NULL: the fixed buyer_price).
+    bid_url: Mapped[str | None] = mapped_column(String(2000))
     hour_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     hour_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     day_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -35,3 +35,7 @@ class Client(TimestampMixin, db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     schedule: Mapped[dict | None] = mapped_column(JSONB)  # {"mon": [["09:00", "17:00"]], …}
     closures: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")  # dates
+    # Bid pings: signed with this secret (shown once, like a webhook's), at most ping_budget
+    # of them per minute (NULL: no limit).
+    bid_secret: Mapped[str | None] = mapped_column(String(100))
+    ping_budget: Mapped[int | None] = mapped_column(Integer)

@@ -82,7 +82,11 @@ def resolve(host: str, port: int, *, allow_private: bool) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
         raise TargetRefused(f"cannot resolve {host}: {error}") from None
-    addresses = [info[4][0] for info in infos]
+    return checked_address(host, [info[4][0] for info in infos], allow_private=allow_private)
+
+
+def checked_address(host: str, addresses: list[str], *, allow_private: bool) -> str:
+    """The address to connect to, of those `host` resolved to: every one must be allowed."""
     if not addresses:
         raise TargetRefused(f"cannot resolve {host}")
     if not allow_private:

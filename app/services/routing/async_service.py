@@ -10,6 +10,7 @@ from datetime import datetime
 import psycopg
 from sqlalchemy.engine import make_url
 
+from app.services.bidding import BidRound
 from app.services.routing import cdr_reconciliation
 from app.services.routing.connections import ConnectionPool, PoolOverloaded
 from app.services.routing.outcomes import (REFUSED_BEFORE_ROUTING, CallArrival, CallEnd,
@@ -80,7 +81,13 @@ class AsyncRoutingService(RoutingSteps):
         try:
             if waited >= self.route_budget:
                 raise PoolOverloaded("the budget ran out before the database work started")
-            return await self._run(step, wait=self.route_budget - waited)
+            decision = await self._run(step, wait=self.route_budget - waited)
+            if isinstance(decision, BidRound):
+                # No connection is held while the buyers answer. Their time counts from the
+                # call's arrival, so the route ends within the bid timeout and one statement.
+                bids = await self.ping_round(decision, arrival, started_at=arrived_at)
+                decision = await self._run(super().route(arrival, bids), wait=self.route_budget)
+            return decision
         except PoolOverloaded:
             log.warning("route uniqueid=%s refused: database work not started within %.0f ms of "
                         "its arrival", arrival.uniqueid, self.route_budget * 1000)
@@ -88,7 +95,11 @@ class AsyncRoutingService(RoutingSteps):
 
     async def simulate(self, campaign_id: int, *, caller_id: str | None = None,
                        at: datetime | None = None) -> Simulation:
-        return await self._run(super().simulate(campaign_id, caller_id, at))
+        simulation = await self._run(super().simulate(campaign_id, caller_id, at))
+        if isinstance(simulation, BidRound):
+            bids = await self.test_ping_round(simulation, caller_id)
+            simulation = await self._run(super().simulate(campaign_id, caller_id, at, bids))
+        return simulation
 
     # The steps of calls in progress go before new routes when connections are short (see
     # connections.py): they free slots and count deliveries.

@@ -2,6 +2,7 @@
 and the tests. Each step is one statement in autocommit (steps.py); the FastAGI server runs
 the same statements through AsyncRoutingService.
 """
+import asyncio
 import logging
 import time
 from collections.abc import Iterable
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from app.database.partitions import MONTHS_AHEAD
+from app.services.bidding import BidRound
 from app.services.routing import cdr_reconciliation
 from app.services.routing.outcomes import CallArrival, CallEnd, RouteDecision
 from app.services.routing.steps import (RETRIES, RETRYABLE_SQLSTATES, RoutingSteps, Simulation,
@@ -27,12 +29,23 @@ class RoutingService(RoutingSteps):
     def route(self, arrival: CallArrival) -> RouteDecision:
         """Open the call on first sight, then reserve the next admissible candidate."""
         step = super().route(arrival)
-        return step if isinstance(step, RouteDecision) else self._run(step)
+        if isinstance(step, RouteDecision):
+            return step
+        decision = self._run(step)
+        if isinstance(decision, BidRound):
+            bids = asyncio.run(self.ping_round(decision, arrival))
+            decision = self._run(super().route(arrival, bids))
+        return decision
 
     def simulate(self, campaign_id: int, *, caller_id: str | None = None,
                  at: datetime | None = None) -> Simulation:
-        """Where would a call from `caller_id` to this campaign go at `at`? Reserves nothing."""
-        return self._run(super().simulate(campaign_id, caller_id, at))
+        """Where would a call from `caller_id` to this campaign go at `at`? Reserves nothing;
+        buyers that price by bid are pinged as a test."""
+        simulation = self._run(super().simulate(campaign_id, caller_id, at))
+        if isinstance(simulation, BidRound):
+            bids = asyncio.run(self.test_ping_round(simulation, caller_id))
+            simulation = self._run(super().simulate(campaign_id, caller_id, at, bids))
+        return simulation
 
     def attempt_result(self, uniqueid: str, attempt: int, dial_status: str) -> None:
         """A Dial() returned. Anything but ANSWER frees the slot for the next candidate."""

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from app.database.partitions import MONTHS_AHEAD
+from app.services.bidding import BidRound, ping_round
 from app.services.phone_numbers import to_e164
 from app.services.routing.outcomes import (FIELD_LIMITS, CallArrival, CallEnd, RouteDecision,
                                            clean_text)
@@ -75,15 +76,19 @@ def _nothing(row: tuple | None) -> None:
     return None
 
 
-def _route_decision(row: tuple) -> RouteDecision:
-    action, dial, timeout, attempt, reason = row
+def _route_decision(row: tuple) -> RouteDecision | BidRound:
+    action, dial, timeout, attempt, reason, bid_request = row
+    if action == "bid":
+        return BidRound.from_request(bid_request)
     if action == "dial":
         return RouteDecision(action="dial", dial=dial, timeout=timeout, attempt=attempt)
     return RouteDecision.reject(reason)
 
 
-def _simulation(row: tuple) -> Simulation:
+def _simulation(row: tuple) -> Simulation | BidRound:
     answer = row[0]
+    if answer["action"] == "bid":
+        return BidRound.from_request(answer["request"])
     return Simulation(answer["action"], answer["reason"], answer["dial"], answer["candidates"])
 
 
@@ -94,13 +99,16 @@ class RoutingSteps:
 
     def __init__(self, *, default_region: str = "US", dial_hold_margin: int = DIAL_HOLD_MARGIN,
                  rng: random.Random | None = None,
-                 clock: Callable[[], datetime] | None = None):
+                 clock: Callable[[], datetime] | None = None,
+                 allow_private_bid_targets: bool = False):
         self.default_region = default_region
         # A dialling slot is held for the dial timeout plus this margin; then, unless
         # Asterisk's live channels show its call is still there, expiry frees it.
         self.dial_hold_margin = dial_hold_margin
         self.rng = rng
         self.clock = clock
+        # Bid URLs on loopback or private networks may be pinged (development and tests).
+        self.allow_private_bid_targets = allow_private_bid_targets
 
     def _now(self) -> datetime | None:
         return self.clock() if self.clock else None
@@ -114,19 +122,40 @@ class RoutingSteps:
     def _caller(self, raw: str | None) -> str | None:
         return caller_number(raw, self.default_region)
 
-    def route(self, arrival: CallArrival) -> Statement | RouteDecision:
+    def route(self, arrival: CallArrival,
+              bids: dict | None = None) -> Statement | RouteDecision:
+        """The statement answers a RouteDecision, or for a campaign that prices by bids and
+        lacks some, the BidRound to ping; `bids` are that round's answers (the route then
+        decides)."""
         arrival = arrival.sanitized()
         if not arrival.uniqueid:
             return RouteDecision.reject("error")
-        return Statement(
-            "SELECT * FROM cc_route(%(uniqueid)s::text, %(linkedid)s::text, %(did)s::text, "
-            "%(number)s::text, %(caller_id)s::text, %(caller_number)s::text, "
-            "%(now)s::timestamptz, %(margin)s::int, %(seed)s::float8)",
-            {"uniqueid": arrival.uniqueid, "linkedid": arrival.linkedid, "did": arrival.did,
-             "number": self._number(arrival.did), "caller_id": arrival.caller_id,
-             "caller_number": self._caller(arrival.caller_id),
-             "now": self._now(), "margin": self.dial_hold_margin, "seed": self._seed()},
-            _route_decision)
+        sql = ("SELECT * FROM cc_route(%(uniqueid)s::text, %(linkedid)s::text, %(did)s::text, "
+               "%(number)s::text, %(caller_id)s::text, %(caller_number)s::text, "
+               "%(now)s::timestamptz, %(margin)s::int, %(seed)s::float8")
+        params = {"uniqueid": arrival.uniqueid, "linkedid": arrival.linkedid, "did": arrival.did,
+                  "number": self._number(arrival.did), "caller_id": arrival.caller_id,
+                  "caller_number": self._caller(arrival.caller_id),
+                  "now": self._now(), "margin": self.dial_hold_margin, "seed": self._seed()}
+        if bids is not None:
+            sql += ", %(bids)s::jsonb"
+            params["bids"] = json.dumps(bids)
+        return Statement(sql + ")", params, _route_decision)
+
+    def ping_round(self, bid_round: BidRound, arrival: CallArrival,
+                   started_at: float | None = None):
+        """The pings of a route's bid round (a coroutine); see bidding.ping_round."""
+        arrival = arrival.sanitized()
+        return ping_round(bid_round, did=self._number(arrival.did),
+                          caller_number=self._caller(arrival.caller_id),
+                          allow_private=self.allow_private_bid_targets, started_at=started_at)
+
+    def test_ping_round(self, bid_round: BidRound, caller_id: str | None):
+        """The simulator's pings (a coroutine): marked as tests, no DID."""
+        return ping_round(bid_round, did=None,
+                          caller_number=self._caller(clean_text(caller_id,
+                                                                FIELD_LIMITS["caller_id"])),
+                          test=True, allow_private=self.allow_private_bid_targets)
 
     def attempt_result(self, uniqueid: str, attempt: int, dial_status: str) -> Statement:
         dial_status = clean_text(dial_status, FIELD_LIMITS["dial_status"]) or "UNKNOWN"
@@ -154,13 +183,16 @@ class RoutingSteps:
              "billsec": end.billsec, "unanswered": unanswered_status, "now": self._now()},
             _first)
 
-    def simulate(self, campaign_id: int, caller_id: str | None, at: datetime | None) -> Statement:
+    def simulate(self, campaign_id: int, caller_id: str | None, at: datetime | None,
+                 bids: dict | None = None) -> Statement:
+        """Answers a Simulation, or the BidRound of test pings to make first (then `bids`)."""
         return Statement(
-            "SELECT cc_simulate(%(campaign_id)s::int, %(caller_number)s::text, "
-            "coalesce(%(at)s::timestamptz, now()), %(seed)s::float8)",
+            "SELECT cc_simulate_bids(%(campaign_id)s::int, %(caller_number)s::text, "
+            "coalesce(%(at)s::timestamptz, now()), %(seed)s::float8, %(bids)s::jsonb)",
             {"campaign_id": campaign_id,
              "caller_number": self._caller(clean_text(caller_id, FIELD_LIMITS["caller_id"])),
-             "at": at or self._now(), "seed": self._seed()},
+             "at": at or self._now(), "seed": self._seed(),
+             "bids": None if bids is None else json.dumps(bids)},
             _simulation)
 
     def expire(self, live_uniqueids: Iterable[str] | None = None) -> Statement:

@@ -163,6 +163,19 @@
     });
   }
 
+  function renderBids(bids) {
+    var section = document.getElementById("dash-bids-card"), body = clear(document.querySelector("#dash-bids tbody"));
+    section.hidden = !bids.length;
+    bids.forEach(function (b) {
+      body.appendChild(h("tr", { "data-client-id": b.client_id },
+        h("th", { scope: "row", text: b.client }),
+        h("td", { "class": "num", text: String(b.won) }),
+        h("td", { "class": "num", text: b.average_winning_bid === null ? "—" : C.formatMoney(b.average_winning_bid) }),
+        h("td", { "class": "num", text: b.no_bid_rate === null ? "—" : Math.round(b.no_bid_rate * 100) + " %" }),
+        h("td", { "class": "num", text: String(b.asked) })));
+    });
+  }
+
   function render(data) {
     renderKpis(data);
     renderOutcomes(data.today);
@@ -170,6 +183,7 @@
     renderCampaigns(data.campaigns);
     renderClients(data.clients);
     renderCaps(data.caps);
+    renderBids(data.bids);
     updated.textContent = "Updated " + timeLabel(data.generated_at, { hour: "2-digit", minute: "2-digit", second: "2-digit" }, true);
     root.setAttribute("data-generated-at", data.generated_at);
   }

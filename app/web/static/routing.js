@@ -1,15 +1,15 @@
 /* The routing table, edited in place: each row's Save sends a PATCH to the JSON API; the
    delivered and in-flight columns follow the routing engine every few seconds. A row's period
-   caps and buyer price sit in a second row that its toggle opens. */
+   caps, buyer price and bid URL sit in a second row that its toggle opens. */
 (function () {
   "use strict";
   var table = document.getElementById("routing-table");
   if (!table) return;
   var C = window.CapConduit;
-  var EXTRA = ["hourly_cap", "daily_cap", "monthly_cap", "cap_counts", "buyer_price"];
+  var EXTRA = ["hourly_cap", "daily_cap", "monthly_cap", "cap_counts", "buyer_price", "bid_url"];
   var FIELDS = ["forwarding_priority", "weight", "max_concurrency", "total_calls_allowed", "status"].concat(EXTRA);
-  var NULLABLE = ["total_calls_allowed", "hourly_cap", "daily_cap", "monthly_cap", "buyer_price"];
-  var TEXT = ["status", "cap_counts", "buyer_price"];
+  var NULLABLE = ["total_calls_allowed", "hourly_cap", "daily_cap", "monthly_cap", "buyer_price", "bid_url"];
+  var TEXT = ["status", "cap_counts", "buyer_price", "bid_url"];
   var updated = document.getElementById("routing-updated");
 
   function settingId(form) { return form.id.replace("setting-", ""); }
@@ -33,7 +33,8 @@
       if (setting[cap[0]] !== null && setting[cap[0]] !== undefined) parts.push(setting[cap[0]] + "/" + cap[1]);
     });
     if (parts.length && setting.cap_counts === "converted") parts.push("converted");
-    if (setting.buyer_price !== null && setting.buyer_price !== undefined) parts.push("price " + money(setting.buyer_price));
+    if (setting.bid_url) parts.push("priced by bid");
+    else if (setting.buyer_price !== null && setting.buyer_price !== undefined) parts.push("price " + money(setting.buyer_price));
     return parts.length ? parts.join(" · ") : "none";
   }
 

@@ -59,8 +59,9 @@ CREATE OR REPLACE FUNCTION cc_route(p_uniqueid text, p_linkedid text, p_did text
                                     p_caller_id text, p_caller_number text,
                                     p_now timestamptz DEFAULT NULL,
                                     p_hold_margin int DEFAULT 300, p_seed float8 DEFAULT NULL,
+                                    p_bids jsonb DEFAULT NULL,
                                     OUT action text, OUT dial text, OUT dial_timeout int,
-                                    OUT attempt int, OUT reason text)
+                                    OUT attempt int, OUT reason text, OUT bid_request jsonb)
 -- Generic plans for every statement of the step (and of what it calls): a statement on the
 -- partitioned call_logs / call_attempts looks N partitions dear as a generic plan, so
 -- PostgreSQL would plan it again at every call; the generic plan prunes to the call's month
@@ -77,6 +78,7 @@ DECLARE
     v_status text := 'in_progress';
     v_sticky int;
     v_plan cc_candidate[];
+    v_prices jsonb;  -- the candidates' prices, when the campaign bids
     v_attempts int := 0;
     v_tried int[];  -- the links its attempts dialled
     v_verdict text;
@@ -144,9 +146,9 @@ BEGIN
             RETURNING id, started_at INTO v_call_id, v_started;
             IF v_call_id IS NULL THEN
                 -- Another session of this call opened it a moment ago: route as a later round.
-                SELECT * INTO action, dial, dial_timeout, attempt, reason
+                SELECT * INTO action, dial, dial_timeout, attempt, reason, bid_request
                 FROM cc_route(p_uniqueid, p_linkedid, p_did, p_number, p_caller_id,
-                              p_caller_number, p_now, p_hold_margin, NULL);
+                              p_caller_number, p_now, p_hold_margin, NULL, p_bids);
                 RETURN;
             END IF;
         ELSE
@@ -166,6 +168,17 @@ BEGIN
 
     v_plan := ARRAY(SELECT p FROM cc_plan(v_campaign_id, v_tried, v_now, v_sticky) p);
     attempt := v_attempts + 1;
+    IF cc_campaign_bids(v_campaign_id) THEN  -- priced by bids: 80_bidding.sql
+        SELECT * INTO bid_request, v_prices
+        FROM cc_bid_round(v_plan, v_call_id, v_started, v_campaign_id, p_caller_number, p_bids,
+                          v_now);
+        IF bid_request IS NOT NULL THEN  -- ping them, then route again with their bids
+            action := 'bid';
+            attempt := NULL;
+            RETURN;
+        END IF;
+        v_plan := cc_bid_order(v_plan, v_prices);
+    END IF;
     FOR v_i IN 1 .. coalesce(array_length(v_plan, 1), 0) LOOP
         CONTINUE WHEN v_plan[v_i].verdict IS NOT NULL;
         BEGIN
@@ -179,9 +192,12 @@ BEGIN
         END;
         v_plan[v_i].verdict := v_verdict;
         IF v_verdict = 'dialled' THEN
+            IF v_prices IS NOT NULL THEN
+                PERFORM cc_bid_won(v_call_id, v_started, attempt, v_plan[v_i].setting_id, v_prices);
+            END IF;
             UPDATE call_logs
-            SET decision = decision || jsonb_build_array(
-                    cc_round(attempt, v_now, 'dial', v_plan, v_sticky))
+            SET decision = decision || jsonb_build_array(cc_priced_round(
+                    cc_round(attempt, v_now, 'dial', v_plan, v_sticky), v_prices))
             WHERE id = v_call_id AND started_at = v_started;
             action := 'dial';
             dial := 'PJSIP/' || v_plan[v_i].client;
@@ -193,7 +209,8 @@ BEGIN
     reason := cc_reason_when_nothing_admitted(v_plan, v_attempts);
     UPDATE call_logs
     SET status = reason,
-        decision = decision || jsonb_build_array(cc_round(attempt, v_now, reason, v_plan, v_sticky))
+        decision = decision || jsonb_build_array(cc_priced_round(
+            cc_round(attempt, v_now, reason, v_plan, v_sticky), v_prices))
     WHERE id = v_call_id AND started_at = v_started;
     attempt := NULL;
 END

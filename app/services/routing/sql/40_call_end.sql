@@ -172,7 +172,8 @@ BEGIN
 
     IF v_call.ended_at IS NULL THEN
         -- An answered call is converted when it talked at least the campaign's billable_after.
-        SELECT a.client_id, a.setting_id, s.campaign_id AS link_campaign_id, s.buyer_price,
+        SELECT a.client_id, a.setting_id, s.campaign_id AS link_campaign_id,
+               coalesce(a.bid, s.buyer_price) AS buyer_price,
                cp.payout, coalesce(p_billsec, 0) >= coalesce(cp.billable_after, 0) AS converted
         INTO v_answered
         FROM call_attempts a

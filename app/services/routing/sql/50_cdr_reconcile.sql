@@ -214,7 +214,7 @@ BEGIN
     END LOOP;
 
     -- The call as the CDRs tell it.
-    SELECT a.client_id, a.setting_id, s.buyer_price, cp.payout,
+    SELECT a.client_id, a.setting_id, coalesce(a.bid, s.buyer_price) AS buyer_price, cp.payout,
            v_billsec >= coalesce(cp.billable_after, 0) AS converted
     INTO v_answer
     FROM call_attempts a

@@ -22,7 +22,7 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    SELECT a.setting_id, s.buyer_price, cp.payout INTO v_setting_id, v_buyer_price, v_campaign_payout
+    SELECT a.setting_id, coalesce(a.bid, s.buyer_price), cp.payout INTO v_setting_id, v_buyer_price, v_campaign_payout
     FROM call_attempts a
     LEFT JOIN campaign_client_settings s ON s.id = a.setting_id
     LEFT JOIN campaigns cp ON cp.id = v_call.campaign_id

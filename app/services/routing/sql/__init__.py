@@ -10,6 +10,17 @@ from pathlib import Path
 SQL_DIR = Path(__file__).resolve().parent
 FILES = sorted(SQL_DIR.glob("*.sql"))
 
+BIDDING_FUNCTIONS = (
+    "cc_campaign_bids(int)", "cc_bid_answers(jsonb, timestamptz)",
+    "cc_bid_keep(bigint, timestamptz, text, jsonb)",
+    "cc_bid_prices(cc_candidate[], jsonb, text, numeric, timestamptz, boolean)",
+    "cc_bid_spend(jsonb, timestamptz)", "cc_bid_order(cc_candidate[], jsonb)",
+    "cc_bid_round(cc_candidate[], bigint, timestamptz, int, text, jsonb, timestamptz)",
+    "cc_bid_request(int, text, text, int, jsonb, jsonb)",
+    "cc_priced_candidates(jsonb, jsonb)", "cc_priced_round(jsonb, jsonb)",
+    "cc_bid_won(bigint, timestamptz, int, int, jsonb)",
+    "cc_simulate_bids(int, text, timestamptz, float8, jsonb)",
+)
 FUNCTIONS = (
     "cc_period_start(text, text, timestamptz)", "cc_period_count(timestamptz, int, timestamptz)",
     "cc_period_add_start(timestamptz, timestamptz, int)",
@@ -24,7 +35,7 @@ FUNCTIONS = (
     "cc_reason_when_nothing_admitted(cc_candidate[], int)",
     "cc_simulate(int, text, timestamptz, float8)",
     "cc_reserve(int, int, int, text, int, bigint, timestamptz, int, timestamptz)",
-    "cc_route(text, text, text, text, text, text, timestamptz, int, float8)",
+    "cc_route(text, text, text, text, text, text, timestamptz, int, float8, jsonb)",
     "cc_answered(text, int)", "cc_attempt_result(text, int, text)",
     "cc_hangup(text, text, text, text, text, text, text, int, int, int, text, timestamptz)",
     "cc_expire(text[])", "cc_vanished_calls(text[], int)",
@@ -36,6 +47,7 @@ FUNCTIONS = (
     "cc_call_end_events(bigint, boolean, timestamptz, int, int)", "cc_cap_events(int)",
     "cc_concurrency_events(campaign_client_settings, clients, campaigns)",
     "cc_buyer_postback(bigint, int, boolean, numeric)",
+    *BIDDING_FUNCTIONS,
 )
 # Signatures of earlier revisions that a newer one replaced (a new parameter makes a new
 # function in PostgreSQL, or a renamed one cannot be replaced in place): the migration that
@@ -44,6 +56,7 @@ SUPERSEDED = (
     "cc_count_delivery(int, int, int, timestamptz)",  # p_release added
     "cc_period_add(timestamptz, int, timestamptz, int)",  # split in two inlinable functions
     "cc_route(text, text, text, text, text, timestamptz, int, float8)",
+    "cc_route(text, text, text, text, text, text, timestamptz, int, float8)",  # p_bids added
     "cc_hangup(text, text, text, text, text, text, int, int, int, text, timestamptz)",
     "cc_duplicate_check(int, text, text, timestamptz)",  # p_caller_id became p_caller_number
     "cc_simulate(int, text, timestamptz, float8)",
