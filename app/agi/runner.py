@@ -64,15 +64,16 @@ async def reconcile_cdr_periodically(routing: AsyncRoutingService, every: float,
 
 
 async def ensure_partitions_periodically(routing: AsyncRoutingService, every: float) -> None:
-    """Keep the monthly partitions of call_logs, call_attempts and cdr made ahead: at start,
-    then every `every` seconds (a month that cannot be made now, its lock not granted at once,
-    is made by a later round)."""
+    """Keep the monthly partitions of call_logs, call_attempts and cdr made ahead, every
+    `every` seconds (a month that cannot be made now, its lock not granted at once, is made by
+    a later round). The first round waits too: the migration made the months ahead, and a
+    server may start while the database is still being migrated."""
     while True:
+        await asyncio.sleep(every)
         try:
             await routing.ensure_partitions()
         except Exception:  # the database may be down; the next round tries again
             log.exception("making monthly partitions failed")
-        await asyncio.sleep(every)
 
 
 async def stop_when_orphaned(parent_pid: int) -> None:
