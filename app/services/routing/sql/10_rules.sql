@@ -120,28 +120,31 @@ RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT p_max_concurrency IS NOT NULL OR p_daily_cap IS NOT NULL
 $$;
 
--- A client's in-flight counter moved by p_in_flight, if it counts; its row as it now is. The
--- lock is taken first (KEY SHARE) and the decision read under it: while it is held, counting
--- cannot start (FOR UPDATE waits), so a step that found the row not counting may leave it
--- unwritten; stopping (a plain UPDATE) does not wait, hence the condition in the UPDATE too.
--- With p_in_flight 0 a counting row is still locked for writing, in the caller's lock order.
+-- A client's in-flight counter moved by p_in_flight, if it counts; its row as it now is. A
+-- counting row is written (with p_in_flight 0, locked for writing, in the caller's lock
+-- order) by one statement that decides and locks at once, so no step holds a lighter lock on
+-- a row it will write, which a cap being set could otherwise deadlock with. A row that does not
+-- count is taken FOR KEY SHARE: while that is held, counting cannot start (FOR UPDATE waits for
+-- it), so the step may leave the row unwritten. If counting started between the two
+-- statements, the call counts after all (the lock it holds then stops any further start).
 CREATE OR REPLACE FUNCTION cc_client_counters(p_id int, p_in_flight int)
 RETURNS clients LANGUAGE plpgsql AS $$
 DECLARE
     c clients;
 BEGIN
-    SELECT * INTO c FROM clients WHERE id = p_id FOR KEY SHARE;
-    IF c.max_concurrency IS NULL THEN
-        RETURN c;
-    END IF;
     IF p_in_flight = 0 THEN
-        SELECT * INTO c FROM clients WHERE id = p_id FOR NO KEY UPDATE;
+        SELECT * INTO c FROM clients WHERE id = p_id AND max_concurrency IS NOT NULL
+        FOR NO KEY UPDATE;
+    ELSE
+        UPDATE clients SET in_flight = in_flight + p_in_flight
+        WHERE id = p_id AND max_concurrency IS NOT NULL RETURNING * INTO c;
+    END IF;
+    IF FOUND THEN
         RETURN c;
     END IF;
-    UPDATE clients SET in_flight = in_flight + p_in_flight
-    WHERE id = p_id AND max_concurrency IS NOT NULL RETURNING * INTO c;
-    IF NOT FOUND THEN  -- the seats were removed meanwhile
-        SELECT * INTO c FROM clients WHERE id = p_id;
+    SELECT * INTO c FROM clients WHERE id = p_id FOR KEY SHARE;
+    IF c.max_concurrency IS NOT NULL THEN
+        RETURN cc_client_counters(p_id, p_in_flight);
     END IF;
     RETURN c;
 END
@@ -155,32 +158,35 @@ RETURNS campaigns LANGUAGE plpgsql AS $$
 DECLARE
     cp campaigns;
 BEGIN
-    SELECT * INTO cp FROM campaigns WHERE id = p_id FOR KEY SHARE;
-    IF NOT cc_campaign_counts(cp.max_concurrency, cp.daily_cap) THEN
-        RETURN cp;
-    END IF;
     IF p_in_flight = 0 AND p_answered = 0 THEN
-        SELECT * INTO cp FROM campaigns WHERE id = p_id FOR NO KEY UPDATE;
+        SELECT * INTO cp FROM campaigns
+        WHERE id = p_id AND cc_campaign_counts(max_concurrency, daily_cap) FOR NO KEY UPDATE;
+    ELSE
+        UPDATE campaigns
+        SET in_flight = in_flight + p_in_flight,
+            day_start = cc_period_add_start(day_start, cc_period_start('day', timezone, p_at),
+                                            p_answered),
+            day_count = cc_period_add_count(day_start, day_count,
+                                            cc_period_start('day', timezone, p_at), p_answered)
+        WHERE id = p_id AND cc_campaign_counts(max_concurrency, daily_cap) RETURNING * INTO cp;
+    END IF;
+    IF FOUND THEN
         RETURN cp;
     END IF;
-    UPDATE campaigns
-    SET in_flight = in_flight + p_in_flight,
-        day_start = cc_period_add_start(day_start, cc_period_start('day', timezone, p_at),
-                                        p_answered),
-        day_count = cc_period_add_count(day_start, day_count,
-                                        cc_period_start('day', timezone, p_at), p_answered)
-    WHERE id = p_id AND cc_campaign_counts(max_concurrency, daily_cap) RETURNING * INTO cp;
-    IF NOT FOUND THEN  -- its caps were removed meanwhile
-        SELECT * INTO cp FROM campaigns WHERE id = p_id;
+    SELECT * INTO cp FROM campaigns WHERE id = p_id FOR KEY SHARE;
+    IF cc_campaign_counts(cp.max_concurrency, cp.daily_cap) THEN
+        RETURN cc_campaign_counters(p_id, p_in_flight, p_answered, p_at);
     END IF;
     RETURN cp;
 END
 $$;
 
 -- Setting a cap starts counting (a trigger on the cap columns): the row is taken FOR UPDATE,
--- which waits for every step holding it, each of which decided not to count; the counters are
--- then recounted, in a statement of their own so that it sees what those steps committed.
--- Removing the last cap stops counting. (READ COMMITTED, as every writer of this schema.)
+-- which waits for every step holding it FOR KEY SHARE, each of which decided not to count; the
+-- counters are then recounted, in a statement of their own so that it sees what those steps
+-- committed. Removing the last cap stops counting: a step that writes a counting row decides
+-- and writes in one statement, which re-reads the row once the cap's change has committed.
+-- (READ COMMITTED, as every writer of this schema.)
 CREATE OR REPLACE FUNCTION cc_start_counting_client() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF (OLD.max_concurrency IS NULL) = (NEW.max_concurrency IS NULL) THEN
