@@ -181,10 +181,13 @@ BEGIN
 END
 $$;
 
--- Setting a cap starts counting (a trigger on the cap columns): the row is taken FOR UPDATE,
--- which waits for every step holding it FOR KEY SHARE, each of which decided not to count; the
--- counters are then recounted, in a statement of their own so that it sees what those steps
--- committed. Removing the last cap stops counting: a step that writes a counting row decides
+-- Setting a cap starts counting (a trigger on the cap columns): the row must be held FOR
+-- UPDATE, which waits for every step holding it FOR KEY SHARE, each of which decided not to
+-- count; the counters are then recounted, in a statement of their own so that it sees what
+-- those steps committed. The writer takes FOR UPDATE *before* its UPDATE (the services do):
+-- waiting for it while holding the UPDATE's own lock would deadlock with a step that holds the
+-- row FOR KEY SHARE and then writes it. Here it is only checked, NOWAIT: a writer that did
+-- not take it fails at once while calls hold the row, rather than miscount. Removing the last cap stops counting: a step that writes a counting row decides
 -- and writes in one statement, which re-reads the row once the cap's change has committed.
 -- (READ COMMITTED, as every writer of this schema.)
 CREATE OR REPLACE FUNCTION cc_start_counting_client() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -194,7 +197,7 @@ BEGIN
     END IF;
     NEW.in_flight := 0;
     IF NEW.max_concurrency IS NOT NULL THEN
-        PERFORM 1 FROM clients WHERE id = NEW.id FOR UPDATE;
+        PERFORM 1 FROM clients WHERE id = NEW.id FOR UPDATE NOWAIT;  -- see above
         NEW.in_flight := (SELECT count(*) FROM reservations WHERE client_id = NEW.id);
     END IF;
     RETURN NEW;
@@ -211,7 +214,7 @@ BEGIN
     NEW.day_start := NULL;
     NEW.day_count := 0;
     IF cc_campaign_counts(NEW.max_concurrency, NEW.daily_cap) THEN
-        PERFORM 1 FROM campaigns WHERE id = NEW.id FOR UPDATE;
+        PERFORM 1 FROM campaigns WHERE id = NEW.id FOR UPDATE NOWAIT;  -- see above
         NEW.in_flight := (SELECT count(*) FROM reservations WHERE campaign_id = NEW.id);
         NEW.day_count := (SELECT count(*) FROM call_logs
                           WHERE campaign_id = NEW.id AND status = 'answered'
