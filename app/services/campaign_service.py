@@ -37,9 +37,9 @@ def list_campaigns(*, seller_id: int | None, status=None, q=None, page=1, per_pa
     return paginate(statement, page, per_page)
 
 
-def get_campaign(campaign_id: int, *, seller_id: int | None) -> Campaign:
+def get_campaign(campaign_id: int, *, seller_id: int | None, lock: bool = False) -> Campaign:
     return one_or_404(campaigns_of(seller_id).where(Campaign.id == campaign_id),
-                      "No such campaign.")
+                      "No such campaign.", lock=lock)
 
 
 def create_campaign(data: dict, *, seller_id: int) -> Campaign:
@@ -55,7 +55,9 @@ def create_campaign(data: dict, *, seller_id: int) -> Campaign:
 
 
 def update_campaign(campaign_id: int, data: dict, *, seller_id: int) -> Campaign:
-    campaign = get_campaign(campaign_id, seller_id=seller_id)
+    # FOR UPDATE before any write: a cap that starts the campaign's counters must wait for
+    # the calls holding its row, and recount once they have committed (cc_campaign_counts).
+    campaign = get_campaign(campaign_id, seller_id=seller_id, lock=True)
     if "name" in data:
         _ensure_name_free(seller_id, data["name"], exclude_id=campaign.id)
     with committing({"uq_campaigns_seller_id_name": _name_taken()}):

@@ -5,13 +5,15 @@ A uniqueness or foreign-key race that slips past a service's own checks surfaces
 IntegrityError at commit; `committing` turns the named constraint into the domain error the
 service would have raised had it seen the clash first.
 """
+import random
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.domain.errors import AppError, NotFound
+from app.domain.errors import AppError, Conflict, NotFound
 from app.extensions import db
 
 # What a violated constraint means: {constraint name: error}, or a function of the name
@@ -51,14 +53,38 @@ def committing(on_violation: OnViolation | None = None) -> Iterator[None]:
         raise
 
 
+# FOR UPDATE queues behind the calls holding a row (a campaign's or a client's, FOR KEY SHARE)
+# and, while it queues, makes every call that must wait for that row queue behind it; a call
+# that holds the row and waits for such a call would deadlock with it. So the lock is asked
+# for a slice at a time, and between slices the calls go on.
+LOCK_SLICE = "50ms"
+LOCK_ATTEMPTS = 200
+
+
 def one_or_404(statement: Select, not_found: str | NotFound, *, lock: bool = False):
     """The one row `statement` selects, locked FOR UPDATE when about to change it; else 404."""
-    if lock:
-        statement = statement.with_for_update()
-    row = db.session.scalar(statement)
+    row = _locked(statement) if lock else db.session.scalar(statement)
     if row is None:
         raise not_found if isinstance(not_found, NotFound) else NotFound(not_found)
     return row
+
+
+def _locked(statement: Select):
+    previous = db.session.scalar(text("SELECT current_setting('lock_timeout')"))
+    for _ in range(LOCK_ATTEMPTS):
+        try:
+            with db.session.begin_nested():
+                db.session.execute(text("SELECT set_config('lock_timeout', :t, true)"),
+                                   {"t": LOCK_SLICE})
+                row = db.session.scalar(statement.with_for_update())
+        except OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+            time.sleep(random.uniform(0.005, 0.05))
+            continue
+        db.session.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": previous})
+        return row
+    raise Conflict("This row is busy with calls; try again in a moment.", code="busy")
 
 
 def fetch(model, row_id: int, *, not_found: str, lock: bool = False):

@@ -73,13 +73,17 @@ def recount_report(conn, channel_calls: dict, delivered_before: int) -> dict:
             problems.append(f"link {sid}: in_flight {in_flight} != {held} held")
         if total != delivered:
             problems.append(f"link {sid}: current_total_calls {total} != recount {delivered}")
-    for table, key in (("clients", "client_id"), ("campaigns", "campaign_id")):
+    # A client's or campaign's counter is kept only while a cap reads it (0 otherwise).
+    for table, key, counts in (("clients", "client_id", "t.max_concurrency IS NOT NULL"),
+                               ("campaigns", "campaign_id",
+                                "cc_campaign_counts(t.max_concurrency, t.daily_cap)")):
         for ident, in_flight, held in conn.execute(f"""
                 SELECT t.id, t.in_flight,
-                       (SELECT count(*) FROM reservations r WHERE r.{key} = t.id)
+                       CASE WHEN {counts} THEN (SELECT count(*) FROM reservations r
+                                                WHERE r.{key} = t.id) ELSE 0 END
                 FROM {table} t""").fetchall():
             if in_flight != held:
-                problems.append(f"{table} {ident}: in_flight {in_flight} != {held} held")
+                problems.append(f"{table} {ident}: in_flight {in_flight} != {held} kept")
     for ident, counted, recount in conn.execute("""
             SELECT cp.id, cp.day_count,
                    (SELECT count(*) FROM call_logs c WHERE c.campaign_id = cp.id

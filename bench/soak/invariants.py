@@ -68,11 +68,13 @@ BEGIN
         INSERT INTO soak.overshoots (kind, id, held, cap, uniqueid)
         VALUES ('drift:link', NEW.setting_id, link_held, s.in_flight, NEW.uniqueid);
     END IF;
-    IF c.in_flight <> client_held THEN
+    -- A client's or campaign's counter is kept only while a cap reads it (0 otherwise).
+    IF c.in_flight <> CASE WHEN c.max_concurrency IS NOT NULL THEN client_held ELSE 0 END THEN
         INSERT INTO soak.overshoots (kind, id, held, cap, uniqueid)
         VALUES ('drift:client', NEW.client_id, client_held, c.in_flight, NEW.uniqueid);
     END IF;
-    IF cp.in_flight <> campaign_held THEN
+    IF cp.in_flight <> CASE WHEN public.cc_campaign_counts(cp.max_concurrency, cp.daily_cap)
+                            THEN campaign_held ELSE 0 END THEN
         INSERT INTO soak.overshoots (kind, id, held, cap, uniqueid)
         VALUES ('drift:campaign', NEW.campaign_id, campaign_held, cp.in_flight, NEW.uniqueid);
     END IF;
@@ -92,6 +94,8 @@ CAMPAIGN_TODAY = ("CASE WHEN cp.day_start = (date_trunc('day', now() AT TIME ZON
                   "AT TIME ZONE cp.timezone) THEN cp.day_count ELSE 0 END")
 
 # One statement, so one snapshot: counters, caps and the reservations held agree in it.
+# `held` is what the counter must hold: the reservations, except on a client or campaign that
+# keeps no counter (no cap reads it), whose counter stays 0.
 SNAPSHOT = f"""
 SELECT 'link' AS kind, s.id, s.in_flight, s.max_concurrency AS cap,
        s.current_total_calls AS used, s.total_calls_allowed AS quota,
@@ -100,12 +104,14 @@ SELECT 'link' AS kind, s.id, s.in_flight, s.max_concurrency AS cap,
 FROM campaign_client_settings s
 UNION ALL
 SELECT 'client', c.id, c.in_flight, c.max_concurrency, NULL, NULL, extract(epoch FROM c.updated_at),
-       (SELECT count(*) FROM reservations r WHERE r.client_id = c.id)
+       CASE WHEN c.max_concurrency IS NOT NULL
+            THEN (SELECT count(*) FROM reservations r WHERE r.client_id = c.id) ELSE 0 END
 FROM clients c
 UNION ALL
 SELECT 'campaign', cp.id, cp.in_flight, cp.max_concurrency, {CAMPAIGN_TODAY}, cp.daily_cap,
        extract(epoch FROM cp.updated_at),
-       (SELECT count(*) FROM reservations r WHERE r.campaign_id = cp.id)
+       CASE WHEN cc_campaign_counts(cp.max_concurrency, cp.daily_cap)
+            THEN (SELECT count(*) FROM reservations r WHERE r.campaign_id = cp.id) ELSE 0 END
 FROM campaigns cp
 """
 

@@ -13,7 +13,7 @@ from alembic import op
 from app.services.routing import sql as routing_sql
 
 revision = "0015_verdict_spelling"
-down_revision = "0013_hot_path_writes"
+down_revision = "0014_counters_while_capped"
 branch_labels = None
 depends_on = None
 

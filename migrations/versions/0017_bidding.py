@@ -27,7 +27,7 @@ branch_labels = None
 depends_on = None
 
 # routing_sql.fingerprint() of the files this revision installs (tests compare it).
-INSTALLS_ROUTING_SQL = "e1c7e46c31520ad0"
+INSTALLS_ROUTING_SQL = "6d02b15327939676"
 
 NEW_FUNCTIONS = (
     "cc_campaign_bids(int)", "cc_bid_answers(jsonb, timestamptz)",

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from app.services.routing import CallArrival, CallEnd
 from app.services.routing import service as routing_service
-from tests.support.routing import assert_counters_match_a_recount, scalar
+from tests.support.routing import assert_counters_match_a_recount, execute, scalar
 
 INSURANCE_DID = "+12125550100"  # campaign 3: acme-cc (setting 5, client 1) tier 1, bluesky-cc (6, client 2) tier 2
 
@@ -33,6 +33,10 @@ def _route_backend_waits_for(engine, blocker_pid: int, deadline: float) -> int:
 def test_failing_over_after_a_lost_race_cannot_deadlock_with_the_next_clients_release(
         routing, engine, monkeypatch):
     monkeypatch.setattr(routing_service, "RETRIES", 1)  # a deadlock must not hide behind a retry
+    # Caps on bluesky-cc's seats and on campaign 3: their counters are kept, so a route and a
+    # release write (and lock) those rows.
+    execute(engine, "UPDATE clients SET max_concurrency = 10 WHERE id = 2")
+    execute(engine, "UPDATE campaigns SET max_concurrency = 10 WHERE id = 3")
     # A seller switches acme-cc's link off: the route planned it admissible, then finds it off.
     seller = engine.connect()
     seller.execute(text("UPDATE campaign_client_settings SET status = 'inactive' WHERE id = 5"))

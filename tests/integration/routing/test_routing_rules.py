@@ -311,8 +311,8 @@ def test_each_cap_holds_exactly_under_concurrent_calls(engine, setup, limit):
     decisions = race(engine, [(f"race-{i}", MEDICARE) for i in range(24)])
     assert sum(d.action == "dial" for d in decisions) == limit
     assert_counters_match_a_recount(engine)
-    assert scalar(engine, "SELECT in_flight FROM clients WHERE id = 3") == limit
-    assert scalar(engine, "SELECT in_flight FROM campaigns WHERE id = 2") == limit
+    assert scalar(engine, "SELECT count(*) FROM reservations WHERE client_id = 3") == limit
+    assert scalar(engine, "SELECT count(*) FROM reservations WHERE campaign_id = 2") == limit
 
 
 def test_client_seats_hold_across_campaigns_of_different_sellers_at_once(engine):

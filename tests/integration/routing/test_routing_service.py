@@ -204,6 +204,9 @@ def test_a_call_answered_after_its_slot_expired_takes_the_slot_back_past_the_cap
     call took it. The answer is real, so the slot comes back even past the cap, and the
     decision says so."""
     set_setting(engine, 4, max_concurrency=1, total_calls_allowed=None)
+    # The client's and the campaign's caps are far: their counters are kept, and follow too.
+    execute(engine, "UPDATE clients SET max_concurrency = 10 WHERE id = 3")
+    execute(engine, "UPDATE campaigns SET max_concurrency = 10 WHERE id = 2")
     late = arrive(routing, "late-1", did=MEDICARE_DID)
     execute(engine, "UPDATE reservations SET expires_at = now() - interval '1 second'")
     assert routing.expire() == 1

@@ -107,36 +107,175 @@ BEGIN
 END
 $$;
 
--- Take the counters' row locks in the global order (clients, campaigns, links; each by id).
+-- Which rows keep counters. A link always counts its calls in flight (its concurrency cap is
+-- never null). A campaign keeps its in-flight and day counters, and a client its in-flight
+-- counter, only while a cap reads them (cc_cap_hit: the campaign's max_concurrency or
+-- daily_cap, the client's seats). The steps write such a row only while it counts; otherwise
+-- they take it FOR KEY SHARE, which no other step's lock or write waits for, so a call's slow
+-- commit pauses nobody else's call on that campaign or client. Setting a cap takes the row
+-- FOR UPDATE, the one lock that waits for those key-share locks (cc_start_counting_*), and
+-- recounts under it; removing it stops counting.
+CREATE OR REPLACE FUNCTION cc_campaign_counts(p_max_concurrency int, p_daily_cap int)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_max_concurrency IS NOT NULL OR p_daily_cap IS NOT NULL
+$$;
+
+-- A client's in-flight counter moved by p_in_flight, if it counts; its row as it now is. A
+-- counting row is written (with p_in_flight 0, locked for writing, in the caller's lock
+-- order) by one statement that decides and locks at once, so no step holds a lighter lock on
+-- a row it will write, which a cap being set could otherwise deadlock with. A row that does not
+-- count is taken FOR KEY SHARE: while that is held, counting cannot start (FOR UPDATE waits for
+-- it), so the step may leave the row unwritten. If counting started between the two
+-- statements, the call counts after all (the lock it holds then stops any further start).
+CREATE OR REPLACE FUNCTION cc_client_counters(p_id int, p_in_flight int)
+RETURNS clients LANGUAGE plpgsql AS $$
+DECLARE
+    c clients;
+BEGIN
+    IF p_in_flight = 0 THEN
+        SELECT * INTO c FROM clients WHERE id = p_id AND max_concurrency IS NOT NULL
+        FOR NO KEY UPDATE;
+    ELSE
+        UPDATE clients SET in_flight = in_flight + p_in_flight
+        WHERE id = p_id AND max_concurrency IS NOT NULL RETURNING * INTO c;
+    END IF;
+    IF FOUND THEN
+        RETURN c;
+    END IF;
+    SELECT * INTO c FROM clients WHERE id = p_id FOR KEY SHARE;
+    IF c.max_concurrency IS NOT NULL THEN
+        RETURN cc_client_counters(p_id, p_in_flight);
+    END IF;
+    RETURN c;
+END
+$$;
+
+-- The same for a campaign: its in-flight counter, and `p_answered` calls ended at `p_at`
+-- added to its day (or taken back), if it counts.
+CREATE OR REPLACE FUNCTION cc_campaign_counters(p_id int, p_in_flight int, p_answered int DEFAULT 0,
+                                                p_at timestamptz DEFAULT NULL)
+RETURNS campaigns LANGUAGE plpgsql AS $$
+DECLARE
+    cp campaigns;
+BEGIN
+    IF p_in_flight = 0 AND p_answered = 0 THEN
+        SELECT * INTO cp FROM campaigns
+        WHERE id = p_id AND cc_campaign_counts(max_concurrency, daily_cap) FOR NO KEY UPDATE;
+    ELSE
+        UPDATE campaigns
+        SET in_flight = in_flight + p_in_flight,
+            day_start = cc_period_add_start(day_start, cc_period_start('day', timezone, p_at),
+                                            p_answered),
+            day_count = cc_period_add_count(day_start, day_count,
+                                            cc_period_start('day', timezone, p_at), p_answered)
+        WHERE id = p_id AND cc_campaign_counts(max_concurrency, daily_cap) RETURNING * INTO cp;
+    END IF;
+    IF FOUND THEN
+        RETURN cp;
+    END IF;
+    SELECT * INTO cp FROM campaigns WHERE id = p_id FOR KEY SHARE;
+    IF cc_campaign_counts(cp.max_concurrency, cp.daily_cap) THEN
+        RETURN cc_campaign_counters(p_id, p_in_flight, p_answered, p_at);
+    END IF;
+    RETURN cp;
+END
+$$;
+
+-- Setting a cap starts counting (a trigger on the cap columns): the row must be held FOR
+-- UPDATE, which waits for every step holding it FOR KEY SHARE, each of which decided not to
+-- count; the counters are then recounted, in a statement of their own so that it sees what
+-- those steps committed. The writer takes FOR UPDATE *before* its UPDATE (the services do):
+-- waiting for it while holding the UPDATE's own lock would deadlock with a step that holds the
+-- row FOR KEY SHARE and then writes it. Here it is only checked, NOWAIT: a writer that did
+-- not take it fails at once while calls hold the row, rather than miscount. Removing the last cap stops counting: a step that writes a counting row decides
+-- and writes in one statement, which re-reads the row once the cap's change has committed.
+-- (READ COMMITTED, as every writer of this schema.)
+CREATE OR REPLACE FUNCTION cc_start_counting_client() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (OLD.max_concurrency IS NULL) = (NEW.max_concurrency IS NULL) THEN
+        RETURN NEW;
+    END IF;
+    NEW.in_flight := 0;
+    IF NEW.max_concurrency IS NOT NULL THEN
+        PERFORM 1 FROM clients WHERE id = NEW.id FOR UPDATE NOWAIT;  -- see above
+        NEW.in_flight := (SELECT count(*) FROM reservations WHERE client_id = NEW.id);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION cc_start_counting_campaign() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF cc_campaign_counts(OLD.max_concurrency, OLD.daily_cap)
+       = cc_campaign_counts(NEW.max_concurrency, NEW.daily_cap) THEN
+        RETURN NEW;
+    END IF;
+    NEW.in_flight := 0;
+    NEW.day_start := NULL;
+    NEW.day_count := 0;
+    IF cc_campaign_counts(NEW.max_concurrency, NEW.daily_cap) THEN
+        PERFORM 1 FROM campaigns WHERE id = NEW.id FOR UPDATE NOWAIT;  -- see above
+        NEW.in_flight := (SELECT count(*) FROM reservations WHERE campaign_id = NEW.id);
+        NEW.day_count := (SELECT count(*) FROM call_logs
+                          WHERE campaign_id = NEW.id AND status = 'answered'
+                            AND ended_at >= cc_period_start('day', NEW.timezone, now()));
+        IF NEW.day_count > 0 THEN  -- no start for an empty day: the first call sets it
+            NEW.day_start := cc_period_start('day', NEW.timezone, now());
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+-- Lock counter rows for writing in the global order (clients, campaigns, links; each by id),
+-- before statements that write them out of that order. Rows that do not count are only
+-- key-share-locked (see cc_campaign_counts).
 CREATE OR REPLACE FUNCTION cc_lock_counters(p_clients int[], p_campaigns int[], p_settings int[])
 RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_id int;
 BEGIN
-    PERFORM 1 FROM clients WHERE id = ANY(p_clients) ORDER BY id FOR NO KEY UPDATE;
-    PERFORM 1 FROM campaigns WHERE id = ANY(p_campaigns) ORDER BY id FOR NO KEY UPDATE;
+    FOR v_id IN SELECT DISTINCT x FROM unnest(p_clients) x WHERE x IS NOT NULL ORDER BY x LOOP
+        PERFORM cc_client_counters(v_id, 0);
+    END LOOP;
+    FOR v_id IN SELECT DISTINCT x FROM unnest(p_campaigns) x WHERE x IS NOT NULL ORDER BY x LOOP
+        PERFORM cc_campaign_counters(v_id, 0);
+    END LOOP;
     PERFORM 1 FROM campaign_client_settings WHERE id = ANY(p_settings) ORDER BY id FOR NO KEY UPDATE;
 END
 $$;
 
--- The same, only when a class has several rows: an UPDATE of one row per class, issued in the
--- class order, already locks in the global order.
-CREATE OR REPLACE FUNCTION cc_lock_counters_if_several(p_clients int[], p_campaigns int[],
-                                                       p_settings int[])
+-- Released slots (a client, a campaign and a link id per slot) lower the counters, in the
+-- lock order; `p_also_campaign`/`p_also_setting`, the link that answered, are locked with
+-- them for the caller's count of the delivery.
+CREATE OR REPLACE FUNCTION cc_release_counters(p_clients int[], p_campaigns int[], p_settings int[],
+                                               p_also_campaign int DEFAULT NULL,
+                                               p_also_setting int DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    v_clients int[] := array_remove(p_clients, NULL);
-    v_campaigns int[] := array_remove(p_campaigns, NULL);
-    v_settings int[] := array_remove(p_settings, NULL);
+    v_row record;
+    v_settings int[];
 BEGIN
-    -- Expressions, not queries: this runs on every release.
-    IF NOT (v_clients[1] = ALL(v_clients) AND v_campaigns[1] = ALL(v_campaigns)
-            AND v_settings[1] = ALL(v_settings)) THEN
-        PERFORM cc_lock_counters(v_clients, v_campaigns, v_settings);
+    FOR v_row IN SELECT id, count(*)::int AS n FROM unnest(p_clients) id GROUP BY id ORDER BY id LOOP
+        PERFORM cc_client_counters(v_row.id, -v_row.n);
+    END LOOP;
+    FOR v_row IN SELECT id, sum(n)::int AS n
+             FROM (SELECT unnest(p_campaigns) AS id, 1 AS n UNION ALL SELECT p_also_campaign, 0) x
+             WHERE id IS NOT NULL GROUP BY id ORDER BY id LOOP
+        PERFORM cc_campaign_counters(v_row.id, -v_row.n);
+    END LOOP;
+    v_settings := array_remove(p_settings || p_also_setting, NULL);
+    IF NOT (v_settings[1] = ALL(v_settings)) THEN  -- one UPDATE per row is already in order
+        PERFORM 1 FROM campaign_client_settings WHERE id = ANY(v_settings) ORDER BY id
+        FOR NO KEY UPDATE;
     END IF;
+    UPDATE campaign_client_settings s SET in_flight = s.in_flight - r.n
+    FROM (SELECT id, count(*) AS n FROM unnest(p_settings) id GROUP BY id) r WHERE s.id = r.id;
 END
 $$;
 
 -- Delete reservations (one attempt's of a call, all of a call's, or every dialling slot past
--- its hold) and lower the three in-flight counters by what the DELETE returned: a second
+-- its hold) and lower the in-flight counters by what the DELETE returned: a second
 -- release of the same slot deletes nothing and subtracts nothing. Returns how many it freed.
 -- `p_live`, with `p_expired_only`: the calls Asterisk still has (its live channel ids). Their
 -- slots are never expired, whatever the clock: such a call can still be answered.
@@ -161,13 +300,7 @@ BEGIN
     IF v_settings IS NULL THEN
         RETURN 0;
     END IF;
-    PERFORM cc_lock_counters_if_several(v_clients, v_campaigns, v_settings);
-    UPDATE clients c SET in_flight = c.in_flight - r.n
-    FROM (SELECT id, count(*) AS n FROM unnest(v_clients) id GROUP BY id) r WHERE c.id = r.id;
-    UPDATE campaigns cp SET in_flight = cp.in_flight - r.n
-    FROM (SELECT id, count(*) AS n FROM unnest(v_campaigns) id GROUP BY id) r WHERE cp.id = r.id;
-    UPDATE campaign_client_settings s SET in_flight = s.in_flight - r.n
-    FROM (SELECT id, count(*) AS n FROM unnest(v_settings) id GROUP BY id) r WHERE s.id = r.id;
+    PERFORM cc_release_counters(v_clients, v_campaigns, v_settings);
     RETURN array_length(v_settings, 1);
 END
 $$;
@@ -176,7 +309,7 @@ $$;
 -- both call it): `p_answered` answered calls (+1, or -1 to take one back) go to the link's
 -- total and to its campaign's day (in the campaign's zone); the link's hour, day and month (in
 -- its client's zone) count `p_answered` when the link counts answered calls, `p_converted`
--- when it counts converted ones. `p_at` is when the call ended: calls count in the period in
+-- when it counts converted ones (the campaign's day only while it counts, cc_campaign_counts). `p_at` is when the call ended: calls count in the period in
 -- which they end. `p_release` slots of this link end in the same writes (its and its
 -- campaign's in-flight counters; the caller lowers the client's). The caller holds (or takes
 -- here, campaign then link) the row locks.
@@ -195,13 +328,7 @@ BEGIN
     END IF;
     v_periods := CASE WHEN v_link.cap_counts = 'answered' THEN p_answered ELSE p_converted END;
     IF p_answered <> 0 OR p_release <> 0 THEN
-        UPDATE campaigns cp
-        SET in_flight = cp.in_flight - p_release,
-            day_start = cc_period_add_start(cp.day_start, cc_period_start('day', cp.timezone, p_at),
-                                            p_answered),
-            day_count = cc_period_add_count(cp.day_start, cp.day_count,
-                                            cc_period_start('day', cp.timezone, p_at), p_answered)
-        WHERE cp.id = v_link.campaign_id;
+        PERFORM cc_campaign_counters(v_link.campaign_id, -p_release, p_answered, p_at);
     END IF;
     IF p_answered = 0 AND v_periods = 0 AND p_release = 0 THEN
         RETURN;

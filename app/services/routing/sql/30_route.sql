@@ -4,8 +4,9 @@
 -- the call's decision and answers what the dialplan needs.
 
 -- Reserve one candidate: raise the in-flight counters of its client, campaign and link (the
--- global lock order: each UPDATE locks its row), then check on those locked rows that all
--- three are active and every cap held before this call. A refusal raises CC001 with the
+-- global lock order: each UPDATE locks its row; a client or campaign that keeps no counter is
+-- only key-share-locked, cc_campaign_counts), then check on those locked rows that all three
+-- are active and every cap held before this call. A refusal raises CC001 with the
 -- verdict ('inactive', 'capped:<cap>'): the caller runs this in a subtransaction, whose
 -- rollback undoes the counters and gives the candidate's locks back at once. Returns
 -- 'dialled' after writing the reservation and the attempt. Locking by the UPDATE itself
@@ -22,16 +23,17 @@ DECLARE
     s campaign_client_settings;
     v_cap text;
 BEGIN
-    UPDATE clients SET in_flight = in_flight + 1 WHERE id = p_client_id RETURNING * INTO c;
-    UPDATE campaigns SET in_flight = in_flight + 1 WHERE id = p_campaign_id RETURNING * INTO cp;
+    c := cc_client_counters(p_client_id, 1);
+    cp := cc_campaign_counters(p_campaign_id, 1);
     UPDATE campaign_client_settings SET in_flight = in_flight + 1 WHERE id = p_setting_id
     RETURNING * INTO s;
     IF s.id IS NULL OR c.id IS NULL OR cp.id IS NULL
        OR s.status <> 'active' OR c.status <> 'active' OR cp.status <> 'active' THEN
         RAISE EXCEPTION USING ERRCODE = 'CC001', MESSAGE = 'inactive';
     END IF;
-    c.in_flight := c.in_flight - 1;  -- the caps are about the calls before this one
-    cp.in_flight := cp.in_flight - 1;
+    -- The caps are about the calls before this one (a row that keeps no counter holds 0).
+    c.in_flight := c.in_flight - (c.max_concurrency IS NOT NULL)::int;
+    cp.in_flight := cp.in_flight - cc_campaign_counts(cp.max_concurrency, cp.daily_cap)::int;
     s.in_flight := s.in_flight - 1;
     v_cap := cc_cap_hit(s, c, cp, p_now);
     IF v_cap IS NOT NULL THEN

@@ -37,10 +37,8 @@ BEGIN
     IF NOT FOUND THEN
         RETURN;
     END IF;
-    PERFORM cc_lock_counters(ARRAY[v_lost.client_id], ARRAY[v_lost.campaign_id],
-                             ARRAY[v_lost.setting_id]);
-    UPDATE clients SET in_flight = in_flight + 1 WHERE id = v_lost.client_id;
-    UPDATE campaigns SET in_flight = in_flight + 1 WHERE id = v_lost.campaign_id;
+    PERFORM cc_client_counters(v_lost.client_id, 1);  -- the lock order: one row per class
+    PERFORM cc_campaign_counters(v_lost.campaign_id, 1);
     UPDATE campaign_client_settings SET in_flight = in_flight + 1 WHERE id = v_lost.setting_id;
     INSERT INTO reservations (uniqueid, attempt, setting_id, client_id, campaign_id, state,
                               created_at, expires_at)
@@ -215,26 +213,20 @@ BEGIN
         -- The usual end: the call held one slot, on the link that answered if any. One write
         -- per counter row, in the lock order; the link's delivery is counted in the same
         -- writes that release its slot.
-        UPDATE clients SET in_flight = in_flight - 1 WHERE id = v_clients[1];
+        PERFORM cc_client_counters(v_clients[1], -1);
         IF v_delivered_setting IS NULL THEN
-            UPDATE campaigns SET in_flight = in_flight - 1 WHERE id = v_campaigns[1];
+            PERFORM cc_campaign_counters(v_campaigns[1], -1);
             UPDATE campaign_client_settings SET in_flight = in_flight - 1 WHERE id = v_settings[1];
         ELSE
             PERFORM cc_count_delivery(v_delivered_setting, 1, v_converted::int, v_now, 1);
         END IF;
         RETURN v_status;
     END IF;
-    -- Every counter row this step touches is locked first, in the lock order (clients,
-    -- campaigns, links); then one statement per class lowers the in-flight counters by what
-    -- the DELETE above returned, and the link that answered counts the delivery.
-    PERFORM cc_lock_counters_if_several(v_clients, v_campaigns || v_delivered_campaign,
-                                        v_settings || v_delivered_setting);
-    UPDATE clients c SET in_flight = c.in_flight - r.n
-    FROM (SELECT id, count(*) AS n FROM unnest(v_clients) id GROUP BY id) r WHERE c.id = r.id;
-    UPDATE campaigns cp SET in_flight = cp.in_flight - r.n
-    FROM (SELECT id, count(*) AS n FROM unnest(v_campaigns) id GROUP BY id) r WHERE cp.id = r.id;
-    UPDATE campaign_client_settings s SET in_flight = s.in_flight - r.n
-    FROM (SELECT id, count(*) AS n FROM unnest(v_settings) id GROUP BY id) r WHERE s.id = r.id;
+    -- The in-flight counters go down by what the DELETE above returned, in the lock order
+    -- (clients, campaigns, links), with the answering link's campaign and link locked among
+    -- them; then that link counts the delivery.
+    PERFORM cc_release_counters(v_clients, v_campaigns, v_settings, v_delivered_campaign,
+                                v_delivered_setting);
     IF v_delivered_setting IS NOT NULL THEN
         PERFORM cc_count_delivery(v_delivered_setting, 1, v_converted::int, v_now);
     END IF;

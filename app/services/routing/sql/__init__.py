@@ -26,8 +26,11 @@ FUNCTIONS = (
     "cc_period_add_start(timestamptz, timestamptz, int)",
     "cc_period_add_count(timestamptz, int, timestamptz, int)",
     "cc_cap_hit(campaign_client_settings, clients, campaigns, timestamptz)",
-    "cc_is_open(jsonb, jsonb, text, timestamptz)", "cc_lock_counters(int[], int[], int[])",
-    "cc_lock_counters_if_several(int[], int[], int[])",
+    "cc_is_open(jsonb, jsonb, text, timestamptz)", "cc_campaign_counts(int, int)",
+    "cc_client_counters(int, int)", "cc_campaign_counters(int, int, int, timestamptz)",
+    "cc_start_counting_client()", "cc_start_counting_campaign()",
+    "cc_lock_counters(int[], int[], int[])",
+    "cc_release_counters(int[], int[], int[], int, int)",
     "cc_release(text, int, boolean, text[])", "cc_count_delivery(int, int, int, timestamptz, int)",
     "cc_duplicate_check(int, text, text, timestamptz)",
     "cc_plan(int, int[], timestamptz, int)", "cc_candidates_json(cc_candidate[])",
@@ -69,6 +72,7 @@ SUPERSEDED = (
     "cc_reserve(int, int, int, text, int, bigint, timestamptz, int)",
     "cc_call_document(bigint)", "cc_call_event(text, bigint)",
     "cc_call_end_events(bigint, boolean)",
+    "cc_lock_counters_if_several(int[], int[], int[])",  # cc_release_counters
 )
 
 
