@@ -196,8 +196,11 @@ CREATE TRIGGER test_check_reservation AFTER INSERT ON reservations
 def overshoots(engine):
     with engine.begin() as conn:
         conn.exec_driver_sql(OVERSHOOT_CHECK)
-    yield lambda: [tuple(row) for row in
-                   engine.connect().execute(text("SELECT * FROM test_overshoots")).all()]
+    def recorded():
+        with engine.connect() as conn:  # closed at once: the teardown's DROP waits for no one
+            return [tuple(row) for row in conn.execute(text("SELECT * FROM test_overshoots")).all()]
+
+    yield recorded
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TRIGGER test_check_reservation ON reservations; "
                              "DROP FUNCTION test_check_reservation(); DROP TABLE test_overshoots")
