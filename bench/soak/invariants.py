@@ -69,12 +69,13 @@ BEGIN
         VALUES ('drift:link', NEW.setting_id, link_held, s.in_flight, NEW.uniqueid);
     END IF;
     -- A client's or campaign's counter is kept only while a cap reads it (0 otherwise).
-    IF c.in_flight <> CASE WHEN c.max_concurrency IS NOT NULL THEN client_held ELSE 0 END THEN
+    -- (PL/pgSQL ends an IF's condition at its first THEN: a CASE inside goes in parentheses.)
+    IF c.in_flight <> (CASE WHEN c.max_concurrency IS NOT NULL THEN client_held ELSE 0 END) THEN
         INSERT INTO soak.overshoots (kind, id, held, cap, uniqueid)
         VALUES ('drift:client', NEW.client_id, client_held, c.in_flight, NEW.uniqueid);
     END IF;
-    IF cp.in_flight <> CASE WHEN public.cc_campaign_counts(cp.max_concurrency, cp.daily_cap)
-                            THEN campaign_held ELSE 0 END THEN
+    IF cp.in_flight <> (CASE WHEN public.cc_campaign_counts(cp.max_concurrency, cp.daily_cap)
+                             THEN campaign_held ELSE 0 END) THEN
         INSERT INTO soak.overshoots (kind, id, held, cap, uniqueid)
         VALUES ('drift:campaign', NEW.campaign_id, campaign_held, cp.in_flight, NEW.uniqueid);
     END IF;
