@@ -430,12 +430,13 @@ class AGIStream(asyncio.Protocol):
         """Inside the block, waiting for the peer fails with ``AGITimeout(error)`` once
         ``seconds`` have passed (checked every ``DEADLINE_TICK``: one timer per event loop, not
         one per wait, which cost more than the reading itself)."""
+        outer = self._deadline, self._deadline_error
         self._deadline = asyncio.get_running_loop().time() + seconds
         self._deadline_error = error
         try:
             yield
         finally:
-            self._deadline = None
+            self._deadline, self._deadline_error = outer
 
     async def _wait(self, waiter: "asyncio.Future[None]") -> None:
         if self._deadline is None:
@@ -512,19 +513,21 @@ class _DeadlineWatch:
     """The streams of one event loop that wait under a deadline, and one timer that fails
     the overdue waits; it ticks only while somebody waits."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+    # No reference to its loop: the loop is the key it is kept under (weakly), so a loop that
+    # ends takes its watch with it.
+    def __init__(self) -> None:
         self.waiting: dict[AGIStream, asyncio.Future[None]] = {}
         self.timer: asyncio.TimerHandle | None = None
 
     def add(self, stream: AGIStream, waiter: "asyncio.Future[None]") -> bool:
         """False when the stream's deadline has already passed."""
         assert stream._deadline is not None
-        if self.loop.time() >= stream._deadline:
+        loop = asyncio.get_running_loop()
+        if loop.time() >= stream._deadline:
             return False
         self.waiting[stream] = waiter
         if self.timer is None:
-            self.timer = self.loop.call_later(DEADLINE_TICK, self._tick)
+            self.timer = loop.call_later(DEADLINE_TICK, self._tick)
         return True
 
     def discard(self, stream: AGIStream) -> None:
@@ -532,13 +535,14 @@ class _DeadlineWatch:
 
     def _tick(self) -> None:
         self.timer = None
-        now = self.loop.time()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
         for stream, waiter in list(self.waiting.items()):
             if stream._deadline is None or now >= stream._deadline:
                 del self.waiting[stream]
                 stream._time_out(waiter)
         if self.waiting:
-            self.timer = self.loop.call_later(DEADLINE_TICK, self._tick)
+            self.timer = loop.call_later(DEADLINE_TICK, self._tick)
 
 
 _deadline_watches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _DeadlineWatch]" = \
@@ -548,7 +552,7 @@ _deadline_watches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Deadli
 def _deadline_watch(loop: asyncio.AbstractEventLoop) -> _DeadlineWatch:
     watch = _deadline_watches.get(loop)
     if watch is None:
-        watch = _deadline_watches[loop] = _DeadlineWatch(loop)
+        watch = _deadline_watches[loop] = _DeadlineWatch()
     return watch
 
 

@@ -179,8 +179,9 @@ WITH asked AS (
     GROUP BY s.client_id
 ), won AS (
     SELECT a.client_id, count(*) AS won, avg(a.bid) AS average_bid
-    FROM call_attempts a JOIN call_logs c ON c.id = a.call_log_id
-    WHERE c.started_at >= :since AND a.bid IS NOT NULL
+    FROM call_attempts a
+    JOIN call_logs c ON c.id = a.call_log_id AND c.started_at = a.call_started_at
+    WHERE a.call_started_at >= :since AND a.bid IS NOT NULL
       AND (CAST(:seller_id AS int) IS NULL OR c.seller_id = :seller_id)
     GROUP BY a.client_id
 )

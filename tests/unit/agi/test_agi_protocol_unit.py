@@ -121,6 +121,19 @@ def test_a_wait_past_its_deadline_fails_and_the_next_wait_has_its_own():
     assert asyncio.run(scenario()) == "late"
 
 
+def test_an_inner_deadline_gives_the_outer_one_back():
+    async def scenario():
+        stream, _ = memory_stream()
+        with stream.deadline(0.15, "outer"):
+            with pytest.raises(AGITimeout, match="inner"):
+                with stream.deadline(0.05, "inner"):
+                    await stream.read_line()
+            with pytest.raises(AGITimeout, match="outer"):
+                await stream.read_line()
+
+    asyncio.run(scenario())
+
+
 def test_environment_block_split_over_slow_writes():
     async def scenario():
         reader, _ = memory_stream()
