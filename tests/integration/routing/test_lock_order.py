@@ -9,6 +9,7 @@ subtransaction that is rolled back, which gives its row locks back before the ne
 """
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import text
 
@@ -82,4 +83,74 @@ def test_failing_over_after_a_lost_race_cannot_deadlock_with_the_next_clients_re
         "acme-cc": "inactive", "bluesky-cc": "dialled"}
     assert routing.hangup(CallEnd(uniqueid="lock-order.1", dial_status="NOANSWER", attempt=1,
                                   hangup_cause=16)) == "abandoned"
+    assert_counters_match_a_recount(engine)
+
+
+def test_one_call_routed_twice_at_once_opens_one_log_and_holds_one_slot_per_round(engine):
+    """The dialplan asking `route` again while its first ask is still working (a retry after a
+    timeout): both plan the call as new, one opens its log, and the other, finding it opened
+    a moment ago, gives back the slot it took and routes as the call's next round."""
+    holder = engine.connect()  # acme-cc's link, the first candidate of both, is busy a moment
+    holder.execute(text("SELECT 1 FROM campaign_client_settings WHERE id = 5 FOR NO KEY UPDATE"))
+    arrival = CallArrival(uniqueid="twice.1", did=INSURANCE_DID, caller_id="+13105550101",
+                          linkedid="twice.1")
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            asks = [pool.submit(routing_service.RoutingService(engine).route, arrival)
+                    for _ in range(2)]
+            deadline = time.monotonic() + 10
+            while scalar(engine, """SELECT count(*) FROM pg_stat_activity
+                                    WHERE query LIKE '%cc_route%' AND wait_event_type = 'Lock'
+                                      AND pid <> pg_backend_pid()""") < 2:
+                assert time.monotonic() < deadline, "the two routes never both waited"
+                time.sleep(0.01)
+            holder.rollback()
+            decisions = sorted((ask.result(timeout=30) for ask in asks), key=lambda d: d.attempt)
+    finally:
+        holder.close()
+
+    assert [(d.action, d.dial, d.attempt) for d in decisions] == [
+        ("dial", "PJSIP/acme-cc", 1), ("dial", "PJSIP/bluesky-cc", 2)]
+    assert scalar(engine, "SELECT count(*) FROM call_logs WHERE uniqueid = 'twice.1'") == 1
+    rounds = scalar(engine, "SELECT decision FROM call_logs WHERE uniqueid = 'twice.1'")
+    assert [(r["attempt"], r["outcome"]) for r in rounds] == [(1, "dial"), (2, "dial")]
+    assert scalar(engine, "SELECT array_agg(setting_id ORDER BY attempt) FROM reservations "
+                          "WHERE uniqueid = 'twice.1'") == [5, 6]
+    assert_counters_match_a_recount(engine)
+
+
+def test_a_caller_gone_while_the_first_route_waits_leaves_no_slot_held(engine):
+    """The caller hangs up while the call's first route waits for its candidate: whichever
+    ends first, the call is logged once, ended, and holds no slot."""
+    holder = engine.connect()
+    holder.execute(text("SELECT 1 FROM campaign_client_settings WHERE id = 5 FOR NO KEY UPDATE"))
+    arrival = CallArrival(uniqueid="gone.1", did=INSURANCE_DID, caller_id="+13105550102",
+                          linkedid="gone.1")
+
+    def waiting(step: str) -> int:
+        return scalar(engine, """SELECT count(*) FROM pg_stat_activity
+                                 WHERE query LIKE :step AND wait_event_type = 'Lock'
+                                   AND pid <> pg_backend_pid()""", step=f"%{step}%")
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            route = pool.submit(routing_service.RoutingService(engine).route, arrival)
+            deadline = time.monotonic() + 10
+            while waiting("cc_route") < 1:
+                assert time.monotonic() < deadline, "the route never waited"
+                time.sleep(0.01)
+            hangup = pool.submit(routing_service.RoutingService(engine).hangup,
+                                 CallEnd(uniqueid="gone.1", did=INSURANCE_DID, hangup_cause=16))
+            while not hangup.done() and waiting("cc_hangup") < 1:
+                assert time.monotonic() < deadline, "the hangup neither ended nor waited"
+                time.sleep(0.01)
+            holder.rollback()
+            route.result(timeout=30)
+            hangup.result(timeout=30)
+    finally:
+        holder.close()
+
+    assert scalar(engine, "SELECT count(*) FROM call_logs WHERE uniqueid = 'gone.1'") == 1
+    assert scalar(engine, "SELECT ended_at IS NOT NULL FROM call_logs WHERE uniqueid = 'gone.1'")
+    assert scalar(engine, "SELECT count(*) FROM reservations WHERE uniqueid = 'gone.1'") == 0
     assert_counters_match_a_recount(engine)

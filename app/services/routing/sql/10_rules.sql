@@ -136,8 +136,24 @@ BEGIN
         SELECT * INTO c FROM clients WHERE id = p_id AND max_concurrency IS NOT NULL
         FOR NO KEY UPDATE;
     ELSE
-        UPDATE clients SET in_flight = in_flight + p_in_flight
-        WHERE id = p_id AND max_concurrency IS NOT NULL RETURNING * INTO c;
+        -- One statement whichever it is: the UPDATE writes a counting row; only when it wrote
+        -- nothing does the second branch take the row FOR KEY SHARE (a UNION ALL runs its
+        -- branches in order), and it answers the row only if it still does not count.
+        WITH written AS (
+            UPDATE clients SET in_flight = in_flight + p_in_flight
+            WHERE id = p_id AND max_concurrency IS NOT NULL RETURNING *)
+        SELECT * INTO c FROM written
+        UNION ALL
+        SELECT * FROM (SELECT * FROM clients WHERE id = p_id FOR KEY SHARE) kept
+        WHERE kept.max_concurrency IS NULL AND NOT EXISTS (SELECT FROM written);
+        IF FOUND THEN
+            RETURN c;
+        END IF;
+        -- No such client, or it started counting a moment ago (then it counts after all).
+        IF EXISTS (SELECT FROM clients WHERE id = p_id) THEN
+            RETURN cc_client_counters(p_id, p_in_flight);
+        END IF;
+        RETURN c;
     END IF;
     IF FOUND THEN
         RETURN c;
@@ -162,13 +178,27 @@ BEGIN
         SELECT * INTO cp FROM campaigns
         WHERE id = p_id AND cc_campaign_counts(max_concurrency, daily_cap) FOR NO KEY UPDATE;
     ELSE
-        UPDATE campaigns
-        SET in_flight = in_flight + p_in_flight,
-            day_start = cc_period_add_start(day_start, cc_period_start('day', timezone, p_at),
-                                            p_answered),
-            day_count = cc_period_add_count(day_start, day_count,
-                                            cc_period_start('day', timezone, p_at), p_answered)
-        WHERE id = p_id AND cc_campaign_counts(max_concurrency, daily_cap) RETURNING * INTO cp;
+        -- One statement whichever it is, as for a client (cc_client_counters).
+        WITH written AS (
+            UPDATE campaigns
+            SET in_flight = in_flight + p_in_flight,
+                day_start = cc_period_add_start(day_start, cc_period_start('day', timezone, p_at),
+                                                p_answered),
+                day_count = cc_period_add_count(day_start, day_count,
+                                                cc_period_start('day', timezone, p_at), p_answered)
+            WHERE id = p_id AND cc_campaign_counts(max_concurrency, daily_cap) RETURNING *)
+        SELECT * INTO cp FROM written
+        UNION ALL
+        SELECT * FROM (SELECT * FROM campaigns WHERE id = p_id FOR KEY SHARE) kept
+        WHERE NOT cc_campaign_counts(kept.max_concurrency, kept.daily_cap)
+          AND NOT EXISTS (SELECT FROM written);
+        IF FOUND THEN
+            RETURN cp;
+        END IF;
+        IF EXISTS (SELECT FROM campaigns WHERE id = p_id) THEN
+            RETURN cc_campaign_counters(p_id, p_in_flight, p_answered, p_at);
+        END IF;
+        RETURN cp;
     END IF;
     IF FOUND THEN
         RETURN cp;
@@ -319,16 +349,22 @@ RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v_link record;
     v_periods int;
+    v_campaign campaigns;
 BEGIN
-    SELECT s.campaign_id, s.cap_counts, c.timezone AS zone INTO v_link
+    -- (whether anybody wants cap.threshold is read here too: 60_events.sql)
+    SELECT s.campaign_id, s.cap_counts, c.timezone AS zone,
+           'cap.threshold' IN (SELECT w FROM cc_events_wanted(cp.seller_id, s.campaign_id) w)
+               AS cap_events_wanted
+    INTO v_link
     FROM campaign_client_settings s JOIN clients c ON c.id = s.client_id
+    JOIN campaigns cp ON cp.id = s.campaign_id
     WHERE s.id = p_setting_id;
     IF NOT FOUND THEN
         RETURN;
     END IF;
     v_periods := CASE WHEN v_link.cap_counts = 'answered' THEN p_answered ELSE p_converted END;
     IF p_answered <> 0 OR p_release <> 0 THEN
-        PERFORM cc_campaign_counters(v_link.campaign_id, -p_release, p_answered, p_at);
+        v_campaign := cc_campaign_counters(v_link.campaign_id, -p_release, p_answered, p_at);
     END IF;
     IF p_answered = 0 AND v_periods = 0 AND p_release = 0 THEN
         RETURN;
@@ -349,6 +385,8 @@ BEGIN
         month_count = cc_period_add_count(s.month_start, s.month_count, cc_period_start('month', v_link.zone, p_at),
                                          v_periods)
     WHERE s.id = p_setting_id;
-    PERFORM cc_cap_events(p_setting_id);  -- 60_events.sql
+    IF v_link.cap_events_wanted THEN
+        PERFORM cc_cap_events(p_setting_id);  -- 60_events.sql
+    END IF;
 END
 $$;

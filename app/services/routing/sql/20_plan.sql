@@ -15,6 +15,14 @@ DO $$ BEGIN
 EXCEPTION WHEN duplicate_object THEN NULL;
 END $$;
 
+-- Whether a campaign's repeat-caller rules can refuse or steer anybody (a route asks
+-- cc_duplicate_check only then).
+CREATE OR REPLACE FUNCTION cc_repeat_rules_apply(p_reject_concurrent boolean, p_window_hours int,
+                                                 p_action text)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_reject_concurrent OR (p_window_hours IS NOT NULL AND p_action <> 'allow')
+$$;
+
 -- The repeat-caller rules for a caller's first round: (rejection, sticky client).
 -- Callers are compared by their E.164 number (call_logs.caller_number, computed by the step
 -- from what the carrier sent, with the DIDs' region rules), so +14155559701, 4155559701 and
@@ -33,6 +41,10 @@ BEGIN
     END IF;
     SELECT reject_concurrent_duplicate, duplicate_window_hours, duplicate_action INTO v_rules
     FROM campaigns WHERE id = p_campaign_id;
+    IF NOT cc_repeat_rules_apply(v_rules.reject_concurrent_duplicate, v_rules.duplicate_window_hours,
+                                 v_rules.duplicate_action) THEN
+        RETURN;
+    END IF;
     IF v_rules.reject_concurrent_duplicate AND EXISTS (
         SELECT 1 FROM call_logs
         WHERE campaign_id = p_campaign_id AND caller_number = p_caller_number AND ended_at IS NULL
@@ -93,19 +105,24 @@ BEGIN
 END
 $$;
 
+-- (A loop of plain expressions: no query, so no statement for the executor to start.)
 CREATE OR REPLACE FUNCTION cc_candidates_json(p_plan cc_candidate[])
 RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v_candidate cc_candidate;
+    v_json jsonb := '[]'::jsonb;
 BEGIN
-    RETURN (SELECT coalesce(jsonb_agg(
-               jsonb_build_object('setting_id', (p_plan[i]).setting_id,
-                                  'client_id', (p_plan[i]).client_id,
-                                  'client', (p_plan[i]).client,
-                                  'priority', (p_plan[i]).priority,
-                                  'weight', (p_plan[i]).weight,
-                                  'verdict', coalesce((p_plan[i]).verdict, 'standby'))
-               || CASE WHEN (p_plan[i]).sticky THEN '{"sticky": true}'::jsonb ELSE '{}'::jsonb END
-               ORDER BY i), '[]'::jsonb)
-            FROM generate_subscripts(p_plan, 1) i);
+    FOREACH v_candidate IN ARRAY coalesce(p_plan, '{}') LOOP
+        v_json := v_json || jsonb_build_array(
+            jsonb_build_object('setting_id', v_candidate.setting_id,
+                               'client_id', v_candidate.client_id,
+                               'client', v_candidate.client,
+                               'priority', v_candidate.priority,
+                               'weight', v_candidate.weight,
+                               'verdict', coalesce(v_candidate.verdict, 'standby'))
+            || CASE WHEN v_candidate.sticky THEN '{"sticky": true}'::jsonb ELSE '{}'::jsonb END);
+    END LOOP;
+    RETURN v_json;
 END
 $$;
 

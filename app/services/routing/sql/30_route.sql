@@ -9,13 +9,11 @@
 -- are active and every cap held before this call. A refusal raises CC001 with the
 -- verdict ('inactive', 'capped:<cap>'): the caller runs this in a subtransaction, whose
 -- rollback undoes the counters and gives the candidate's locks back at once. Returns
--- 'dialled' after writing the reservation and the attempt. Locking by the UPDATE itself
--- saves a statement per row: refusals are rare here, the planner has filtered on fresh
--- counters a moment before.
+-- 'dialled'; the caller then writes the reservation and the attempt in the same
+-- subtransaction. Locking by the UPDATE itself saves a statement per row: refusals are rare
+-- here, the planner has filtered on fresh counters a moment before.
 CREATE OR REPLACE FUNCTION cc_reserve(p_setting_id int, p_client_id int, p_campaign_id int,
-                                      p_uniqueid text, p_attempt int, p_call_id bigint,
-                                      p_now timestamptz, p_hold_seconds int,
-                                      p_call_started_at timestamptz)
+                                      p_now timestamptz)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     c clients;
@@ -46,14 +44,30 @@ BEGIN
        OR (cp.in_flight + 1) * 5 >= cp.max_concurrency * 4 THEN
         PERFORM cc_concurrency_events(s, c, cp);
     END IF;
-    INSERT INTO reservations (uniqueid, attempt, setting_id, client_id, campaign_id, state,
-                              created_at, expires_at)
-    VALUES (p_uniqueid, p_attempt, p_setting_id, p_client_id, p_campaign_id, 'dialing', now(),
-            now() + make_interval(secs => p_hold_seconds));
-    INSERT INTO call_attempts (call_log_id, call_started_at, attempt_no, client_id, setting_id,
-                               started_at)
-    VALUES (p_call_id, p_call_started_at, p_attempt, p_client_id, p_setting_id, now());
     RETURN 'dialled';
+END
+$$;
+
+-- Open a call's log: its first write, with what `route` knows by then (its first round too,
+-- when it has one), and call.started for whoever wants it (`p_wanted`: the types the step read,
+-- cc_events_wanted; NULL: not read). Answers NULLs when the uniqueid is already taken (the
+-- key trigger inserted nothing): another session of this call opened it a moment ago.
+CREATE OR REPLACE FUNCTION cc_open_call(p_uniqueid text, p_linkedid text, p_did text,
+                                        p_caller_id text, p_caller_number text, p_status text,
+                                        p_campaign_id int, p_seller_id int, p_decision jsonb,
+                                        p_wanted text[],
+                                        OUT call_id bigint, OUT started_at timestamptz)
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO call_logs AS c (uniqueid, linkedid, did, caller_id, caller_number, status,
+                                started_at, campaign_id, seller_id, decision)
+    VALUES (p_uniqueid, p_linkedid, p_did, p_caller_id, p_caller_number, p_status, now(),
+            p_campaign_id, p_seller_id, p_decision)
+    RETURNING c.id, c.started_at INTO call_id, started_at;
+    IF call_id IS NOT NULL AND cc_wants(p_wanted, 'call.started') THEN
+        PERFORM cc_call_event('call.started', call_id, started_at, p_seller_id,
+                              p_campaign_id);  -- 60_events.sql
+    END IF;
 END
 $$;
 
@@ -74,11 +88,16 @@ DECLARE
     v_call record;
     v_call_id bigint;
     v_started timestamptz;  -- the call's started_at: its partition key
+    v_opened record;        -- cc_open_call's answer
+    v_opened_now boolean := false;  -- its first round is written with it
     v_campaign_id int;
     v_seller_id int;
+    v_repeat_rules boolean;
+    v_wanted text[];  -- the event types anybody wants (first sight only)
     v_check record;
     v_status text := 'in_progress';
     v_sticky int;
+    v_bids boolean;  -- the campaign prices by bids (NULL: not asked yet)
     v_plan cc_candidate[];
     v_prices jsonb;  -- the candidates' prices, when the campaign bids
     v_attempts int := 0;
@@ -119,8 +138,13 @@ BEGIN
     END IF;
 
     IF v_campaign_id IS NULL THEN
-        -- First sight: the DID's campaign, then the repeat-caller rules.
-        SELECT cp.id, cp.seller_id INTO v_campaign_id, v_seller_id
+        -- First sight: the DID's campaign, then the repeat-caller rules. The same statement
+        -- reads whether those rules can say anything and which events anybody wants.
+        SELECT cp.id, cp.seller_id,
+               cc_repeat_rules_apply(cp.reject_concurrent_duplicate, cp.duplicate_window_hours,
+                                     cp.duplicate_action),
+               ARRAY(SELECT w FROM cc_events_wanted(cp.seller_id, cp.id) w)
+        INTO v_campaign_id, v_seller_id, v_repeat_rules, v_wanted
         FROM dids d
         JOIN campaign_dids cd ON cd.did_id = d.id
         JOIN campaigns cp ON cp.id = cd.campaign_id
@@ -129,39 +153,48 @@ BEGIN
           AND u.status = 'active';
         IF v_campaign_id IS NULL THEN
             v_status := 'no_route';
-        ELSE
+        ELSIF v_repeat_rules AND p_caller_number IS NOT NULL THEN
             SELECT * INTO v_check
             FROM cc_duplicate_check(v_campaign_id, p_uniqueid, p_caller_number, v_now);
             v_status := coalesce(v_check.rejection, 'in_progress');
             v_sticky := v_check.sticky_client_id;
         END IF;
-        -- The call is opened with what is known, in one write (its indexed columns change
-        -- no more until it ends). A uniqueid already taken inserts nothing (the key trigger).
-        IF v_call_id IS NULL THEN
-            INSERT INTO call_logs (uniqueid, linkedid, did, caller_id, caller_number, status,
-                                   started_at, campaign_id, seller_id, decision)
-            VALUES (p_uniqueid, p_linkedid, coalesce(p_number, p_did), p_caller_id, p_caller_number,
-                    v_status, now(),
-                    v_campaign_id, v_seller_id,
-                    CASE WHEN v_status IN ('in_progress', 'no_route') THEN '[]'::jsonb
-                         ELSE jsonb_build_array(cc_round(1, v_now, v_status, '{}'::cc_candidate[], NULL)) END)
-            RETURNING id, started_at INTO v_call_id, v_started;
-            IF v_call_id IS NULL THEN
-                -- Another session of this call opened it a moment ago: route as a later round.
-                SELECT * INTO action, dial, dial_timeout, attempt, reason, bid_request
-                FROM cc_route(p_uniqueid, p_linkedid, p_did, p_number, p_caller_id,
-                              p_caller_number, p_now, p_hold_margin, NULL, p_bids);
-                RETURN;
-            END IF;
-        ELSE
+        IF v_call_id IS NOT NULL THEN  -- opened without its campaign (its hangup came first)
             UPDATE call_logs
             SET campaign_id = v_campaign_id, seller_id = v_seller_id, status = v_status,
                 decision = CASE WHEN v_status IN ('in_progress', 'no_route') THEN decision
                                 ELSE decision || jsonb_build_array(
                                     cc_round(1, v_now, v_status, '{}'::cc_candidate[], NULL)) END
             WHERE id = v_call_id AND started_at = v_started;
+            IF cc_wants(v_wanted, 'call.started') THEN
+                PERFORM cc_call_event('call.started', v_call_id, v_started, v_seller_id,
+                                      v_campaign_id);  -- 60_events.sql
+            END IF;
+        ELSE
+            IF v_status = 'in_progress' THEN
+                v_bids := cc_campaign_bids(v_campaign_id);  -- 80_bidding.sql
+            END IF;
+            -- A call refused at once is opened with its refusal; one priced by bids now, since
+            -- its bid round keeps the bids with it. Any other is opened with its first round,
+            -- once that is decided (below): one write.
+            IF v_status <> 'in_progress' OR v_bids THEN
+                v_opened := cc_open_call(
+                    p_uniqueid, p_linkedid, coalesce(p_number, p_did), p_caller_id,
+                    p_caller_number, v_status, v_campaign_id, v_seller_id,
+                    CASE WHEN v_status IN ('in_progress', 'no_route') THEN '[]'::jsonb
+                         ELSE jsonb_build_array(cc_round(1, v_now, v_status, '{}'::cc_candidate[], NULL)) END,
+                    v_wanted);
+                IF v_opened.call_id IS NULL THEN
+                    -- Another session of this call opened it a moment ago: route as a later round.
+                    SELECT * INTO action, dial, dial_timeout, attempt, reason, bid_request
+                    FROM cc_route(p_uniqueid, p_linkedid, p_did, p_number, p_caller_id,
+                                  p_caller_number, p_now, p_hold_margin, NULL, p_bids);
+                    RETURN;
+                END IF;
+                v_call_id := v_opened.call_id;
+                v_started := v_opened.started_at;
+            END IF;
         END IF;
-        PERFORM cc_call_event('call.started', v_call_id, v_started, v_seller_id, v_campaign_id);  -- 60_events.sql
         IF v_status <> 'in_progress' THEN
             reason := v_status;
             RETURN;
@@ -170,7 +203,7 @@ BEGIN
 
     v_plan := ARRAY(SELECT p FROM cc_plan(v_campaign_id, v_tried, v_now, v_sticky) p);
     attempt := v_attempts + 1;
-    IF cc_campaign_bids(v_campaign_id) THEN  -- priced by bids: 80_bidding.sql
+    IF coalesce(v_bids, cc_campaign_bids(v_campaign_id)) THEN  -- priced by bids: 80_bidding.sql
         SELECT * INTO bid_request, v_prices
         FROM cc_bid_round(v_plan, v_call_id, v_started, v_campaign_id, p_caller_number, p_bids,
                           v_now);
@@ -187,20 +220,52 @@ BEGIN
             -- Full a moment after planning (another call took the last slot): the
             -- subtransaction rolls back, giving this candidate's row locks back at once.
             v_verdict := cc_reserve(v_plan[v_i].setting_id, v_plan[v_i].client_id,
-                                    v_campaign_id, p_uniqueid, attempt, v_call_id, v_now,
-                                    v_plan[v_i].dial_timeout + p_hold_margin, v_started);
-        EXCEPTION WHEN SQLSTATE 'CC001' THEN
-            v_verdict := SQLERRM;
+                                    v_campaign_id, v_now);
+            v_plan[v_i].verdict := v_verdict;
+            IF v_call_id IS NULL THEN
+                -- A new call: opened now, with this round. If another session of it opened it
+                -- meanwhile, the subtransaction gives this slot back and it routes again.
+                v_opened := cc_open_call(
+                    p_uniqueid, p_linkedid, coalesce(p_number, p_did), p_caller_id,
+                    p_caller_number, 'in_progress', v_campaign_id, v_seller_id,
+                    jsonb_build_array(cc_round(attempt, v_now, 'dial', v_plan, v_sticky)),
+                    v_wanted);
+                IF v_opened.call_id IS NULL THEN
+                    RAISE EXCEPTION USING ERRCODE = 'CC002', MESSAGE = 'opened by another session';
+                END IF;
+                v_call_id := v_opened.call_id;
+                v_started := v_opened.started_at;
+                v_opened_now := true;
+            END IF;
+            INSERT INTO reservations (uniqueid, attempt, setting_id, client_id, campaign_id, state,
+                                      created_at, expires_at)
+            VALUES (p_uniqueid, attempt, v_plan[v_i].setting_id, v_plan[v_i].client_id,
+                    v_campaign_id, 'dialing', now(),
+                    now() + make_interval(secs => v_plan[v_i].dial_timeout + p_hold_margin));
+            INSERT INTO call_attempts (call_log_id, call_started_at, attempt_no, client_id,
+                                       setting_id, started_at)
+            VALUES (v_call_id, v_started, attempt, v_plan[v_i].client_id, v_plan[v_i].setting_id,
+                    now());
+        EXCEPTION
+            WHEN SQLSTATE 'CC001' THEN
+                v_verdict := SQLERRM;
+            WHEN SQLSTATE 'CC002' THEN
+                SELECT * INTO action, dial, dial_timeout, attempt, reason, bid_request
+                FROM cc_route(p_uniqueid, p_linkedid, p_did, p_number, p_caller_id,
+                              p_caller_number, p_now, p_hold_margin, NULL, p_bids);
+                RETURN;
         END;
         v_plan[v_i].verdict := v_verdict;
         IF v_verdict = 'dialled' THEN
             IF v_prices IS NOT NULL THEN
                 PERFORM cc_bid_won(v_call_id, v_started, attempt, v_plan[v_i].setting_id, v_prices);
             END IF;
-            UPDATE call_logs
-            SET decision = decision || jsonb_build_array(cc_priced_round(
-                    cc_round(attempt, v_now, 'dial', v_plan, v_sticky), v_prices))
-            WHERE id = v_call_id AND started_at = v_started;
+            IF NOT v_opened_now THEN
+                UPDATE call_logs
+                SET decision = decision || jsonb_build_array(cc_priced_round(
+                        cc_round(attempt, v_now, 'dial', v_plan, v_sticky), v_prices))
+                WHERE id = v_call_id AND started_at = v_started;
+            END IF;
             action := 'dial';
             dial := 'PJSIP/' || v_plan[v_i].client;
             dial_timeout := v_plan[v_i].dial_timeout;
@@ -209,6 +274,19 @@ BEGIN
     END LOOP;
 
     reason := cc_reason_when_nothing_admitted(v_plan, v_attempts);
+    IF v_call_id IS NULL THEN  -- a new call nobody can take: opened, then refused as always
+        v_opened := cc_open_call(p_uniqueid, p_linkedid, coalesce(p_number, p_did), p_caller_id,
+                                 p_caller_number, 'in_progress', v_campaign_id, v_seller_id,
+                                 '[]'::jsonb, v_wanted);
+        IF v_opened.call_id IS NULL THEN
+            SELECT * INTO action, dial, dial_timeout, attempt, reason, bid_request
+            FROM cc_route(p_uniqueid, p_linkedid, p_did, p_number, p_caller_id,
+                          p_caller_number, p_now, p_hold_margin, NULL, p_bids);
+            RETURN;
+        END IF;
+        v_call_id := v_opened.call_id;
+        v_started := v_opened.started_at;
+    END IF;
     UPDATE call_logs
     SET status = reason,
         decision = decision || jsonb_build_array(cc_priced_round(

@@ -15,19 +15,30 @@ DECLARE
 BEGIN
     SELECT call_log_id, started_at INTO v_call_id, v_started
     FROM call_log_keys WHERE uniqueid = p_uniqueid;
-    -- Only answered_at, which no index covers: the row is updated in place (HOT). The client
-    -- who answered is written with the rest of the call's end.
-    UPDATE call_logs SET answered_at = coalesce(answered_at, now())
-    WHERE id = v_call_id AND started_at = v_started AND ended_at IS NULL
-    RETURNING seller_id, campaign_id INTO v_call;
+    -- One statement: the call's answered_at, which no index covers (the row is updated in
+    -- place, HOT; the client who answered is written with the rest of the call's end), then,
+    -- once that row is locked (the lock order: the reservation's scan waits for it), the slot
+    -- held until hangup; it reads which events anybody wants as well (60_events.sql).
+    WITH answered_call AS (
+        UPDATE call_logs SET answered_at = coalesce(answered_at, now())
+        WHERE id = v_call_id AND started_at = v_started AND ended_at IS NULL
+        RETURNING seller_id, campaign_id,
+                  ARRAY(SELECT w FROM cc_events_wanted(seller_id, campaign_id) w) AS wanted
+    ), held AS (
+        UPDATE reservations SET state = 'answered', expires_at = NULL
+        WHERE uniqueid = p_uniqueid AND attempt = p_attempt AND EXISTS (SELECT FROM answered_call)
+        RETURNING attempt
+    )
+    SELECT c.seller_id, c.campaign_id, c.wanted, EXISTS (SELECT FROM held) AS held
+    INTO v_call FROM answered_call c;
     IF NOT FOUND THEN
         RETURN;  -- unknown, or already ended: nothing can be held for it any more
     END IF;
-    PERFORM cc_call_event('call.answered', v_call_id, v_started, v_call.seller_id,
-                          v_call.campaign_id);  -- 60_events.sql
-    UPDATE reservations SET state = 'answered', expires_at = NULL
-    WHERE uniqueid = p_uniqueid AND attempt = p_attempt;
-    IF FOUND THEN
+    IF cc_wants(v_call.wanted, 'call.answered') THEN
+        PERFORM cc_call_event('call.answered', v_call_id, v_started, v_call.seller_id,
+                              v_call.campaign_id);  -- 60_events.sql
+    END IF;
+    IF v_call.held THEN
         RETURN;
     END IF;
     SELECT a.setting_id, s.client_id, s.campaign_id INTO v_lost
@@ -91,6 +102,28 @@ BEGIN
 END
 $$;
 
+-- A call's end as its log keeps it: the one write that ends a log or corrects an ended one
+-- (`hangup`, the CDR reconciliation). A call that did not convert carries no money. Returns the
+-- status written.
+CREATE OR REPLACE FUNCTION cc_write_call_end(p_call_id bigint, p_started_at timestamptz,
+                                             p_status text, p_client_id int,
+                                             p_answered_at timestamptz, p_ended_at timestamptz,
+                                             p_duration int, p_billsec int, p_hangup_cause int,
+                                             p_converted boolean, p_payout numeric,
+                                             p_revenue numeric)
+RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE call_logs
+    SET status = p_status, client_id = p_client_id, answered_at = p_answered_at,
+        ended_at = p_ended_at, duration = p_duration, billsec = p_billsec,
+        hangup_cause = p_hangup_cause, converted = p_converted,
+        payout = CASE WHEN p_converted THEN p_payout END,
+        revenue = CASE WHEN p_converted THEN p_revenue END
+    WHERE id = p_call_id AND started_at = p_started_at;
+    RETURN p_status;
+END
+$$;
+
 -- `hangup`: the call ended. Logs it once (the first end finds ended_at still NULL), counts an
 -- answered call on its link (total and period counts) and its campaign's day, and releases
 -- every slot the call still holds. Returns the final status, or NULL when the call had
@@ -117,6 +150,8 @@ DECLARE
     v_settings int[];
     v_clients int[];
     v_campaigns int[];
+    v_client clients;
+    v_campaign campaigns;
 BEGIN
     SELECT call_log_id, started_at INTO v_call_id, v_started
     FROM call_log_keys WHERE uniqueid = p_uniqueid;
@@ -129,7 +164,9 @@ BEGIN
         SELECT call_log_id, started_at INTO v_call_id, v_started
         FROM call_log_keys WHERE uniqueid = p_uniqueid;
     END IF;
-    SELECT id, started_at, seller_id, campaign_id, ended_at INTO v_call
+    SELECT id, started_at, seller_id, campaign_id, ended_at, status, answered_at, client_id,
+           ARRAY(SELECT w FROM cc_events_wanted(seller_id, campaign_id) w) AS wanted  -- 60_events.sql
+    INTO v_call
     FROM call_logs WHERE id = v_call_id AND started_at = v_started FOR NO KEY UPDATE;
 
     -- What the channel knows of the answer counts even if `answered` never reached us: its
@@ -146,63 +183,74 @@ BEGIN
         WHERE uniqueid = p_uniqueid AND state = 'answered' ORDER BY attempt DESC LIMIT 1;
     END IF;
 
+    -- One statement ends the attempts still open, releases every slot the call holds and reads
+    -- the attempt that answered, if any, as the statement leaves it (ended by it, or before).
     -- The call's last DIALSTATUS belongs to its latest attempt only. An earlier attempt still
     -- open lost its attempt_result: what its Dial ended with is unknown, and it was not answered.
-    UPDATE call_attempts a
-    SET ended_at = now(),
-        dial_status = CASE
-            WHEN a.attempt_no = v_answered_attempt THEN 'ANSWER'
-            WHEN EXISTS (SELECT FROM call_attempts b
-                         WHERE b.call_log_id = v_call.id AND b.call_started_at = v_started
-                           AND b.attempt_no > a.attempt_no) THEN 'UNKNOWN'
-            WHEN p_dial_status = 'ANSWER' THEN 'UNKNOWN'
-            ELSE coalesce(p_dial_status, 'CANCEL') END,
-        duration = GREATEST(0, floor(extract(epoch FROM now() - a.started_at)))::int
-    WHERE a.call_log_id = v_call.id AND a.call_started_at = v_started AND a.ended_at IS NULL;
-
-    WITH released AS (
+    -- An answered call is converted when it talked at least the campaign's billable_after.
+    WITH ended AS (
+        UPDATE call_attempts a
+        SET ended_at = now(),
+            dial_status = CASE
+                WHEN a.attempt_no = v_answered_attempt THEN 'ANSWER'
+                WHEN EXISTS (SELECT FROM call_attempts b
+                             WHERE b.call_log_id = v_call.id AND b.call_started_at = v_started
+                               AND b.attempt_no > a.attempt_no) THEN 'UNKNOWN'
+                WHEN p_dial_status = 'ANSWER' THEN 'UNKNOWN'
+                ELSE coalesce(p_dial_status, 'CANCEL') END,
+            duration = GREATEST(0, floor(extract(epoch FROM now() - a.started_at)))::int
+        WHERE a.call_log_id = v_call.id AND a.call_started_at = v_started AND a.ended_at IS NULL
+        RETURNING a.attempt_no, a.client_id, a.setting_id, a.bid, a.dial_status
+    ), released AS (
         DELETE FROM reservations WHERE uniqueid = p_uniqueid
         RETURNING setting_id, client_id, campaign_id
-    )
-    SELECT coalesce(array_agg(setting_id), '{}'), coalesce(array_agg(client_id), '{}'),
-           coalesce(array_agg(campaign_id), '{}')
-    INTO v_settings, v_clients, v_campaigns FROM released;
-
-    IF v_call.ended_at IS NULL THEN
-        -- An answered call is converted when it talked at least the campaign's billable_after.
-        SELECT a.client_id, a.setting_id, s.campaign_id AS link_campaign_id,
+    ), answer AS (
+        SELECT true AS found, a.client_id, a.setting_id, s.campaign_id AS link_campaign_id,
                coalesce(a.bid, s.buyer_price) AS buyer_price,
                cp.payout, coalesce(p_billsec, 0) >= coalesce(cp.billable_after, 0) AS converted
-        INTO v_answered
-        FROM call_attempts a
+        FROM (SELECT attempt_no, client_id, setting_id, bid, dial_status FROM ended
+              UNION ALL
+              SELECT attempt_no, client_id, setting_id, bid, dial_status FROM call_attempts
+              WHERE call_log_id = v_call.id AND call_started_at = v_started
+                AND ended_at IS NOT NULL) a
         LEFT JOIN campaign_client_settings s ON s.id = a.setting_id
         LEFT JOIN campaigns cp ON cp.id = v_call.campaign_id
-        WHERE a.call_log_id = v_call.id AND a.call_started_at = v_started
-          AND a.attempt_no = v_answered_attempt AND a.dial_status = 'ANSWER';
-        v_is_answered := FOUND;
+        WHERE a.attempt_no = v_answered_attempt AND a.dial_status = 'ANSWER'
+    )
+    SELECT r.*, coalesce(a.found, false) AS found, a.client_id, a.setting_id, a.link_campaign_id,
+           a.buyer_price, a.payout, a.converted
+    INTO v_answered
+    FROM (SELECT coalesce(array_agg(setting_id), '{}') AS settings,
+                 coalesce(array_agg(client_id), '{}') AS clients,
+                 coalesce(array_agg(campaign_id), '{}') AS campaigns FROM released) r
+    LEFT JOIN answer a ON true;
+    v_settings := v_answered.settings;
+    v_clients := v_answered.clients;
+    v_campaigns := v_answered.campaigns;
+
+    IF v_call.ended_at IS NULL THEN
+        v_is_answered := v_answered.found;
         IF v_is_answered THEN
             v_delivered_setting := v_answered.setting_id;
             v_delivered_campaign := v_answered.link_campaign_id;
             v_converted := v_answered.converted;
         END IF;
-        UPDATE call_logs c
-        SET ended_at = now(),
-            duration = GREATEST(0, floor(extract(epoch FROM now() - c.started_at)))::int,
-            billsec = CASE WHEN v_is_answered THEN coalesce(p_billsec, 0) ELSE 0 END,
-            hangup_cause = p_hangup_cause,
-            status = CASE WHEN v_is_answered THEN 'answered'
-                          WHEN c.status = 'in_progress' THEN p_unanswered_status
-                          ELSE c.status END,
-            answered_at = CASE WHEN v_is_answered THEN coalesce(c.answered_at, now()) END,
-            client_id = CASE WHEN v_is_answered THEN coalesce(v_answered.client_id, c.client_id)
-                             ELSE c.client_id END,
-            converted = v_converted,
-            payout = CASE WHEN v_converted THEN v_answered.payout END,
-            revenue = CASE WHEN v_converted THEN v_answered.buyer_price END
-        WHERE c.id = v_call.id AND c.started_at = v_started
-        RETURNING c.status INTO v_status;
-        PERFORM cc_call_end_events(v_call.id, v_converted, v_started, v_call.seller_id,
-                                   v_call.campaign_id);  -- 60_events.sql
+        v_status := cc_write_call_end(  -- (the row is locked above: its values hold)
+            v_call.id, v_started,
+            CASE WHEN v_is_answered THEN 'answered'
+                 WHEN v_call.status = 'in_progress' THEN p_unanswered_status
+                 ELSE v_call.status END,
+            CASE WHEN v_is_answered THEN coalesce(v_answered.client_id, v_call.client_id)
+                 ELSE v_call.client_id END,
+            CASE WHEN v_is_answered THEN coalesce(v_call.answered_at, now()) END,
+            now(), GREATEST(0, floor(extract(epoch FROM now() - v_call.started_at)))::int,
+            CASE WHEN v_is_answered THEN coalesce(p_billsec, 0) ELSE 0 END,
+            p_hangup_cause, v_converted, v_answered.payout, v_answered.buyer_price);
+        IF cc_wants(v_call.wanted, 'call.ended')
+           OR v_converted AND cc_wants(v_call.wanted, 'call.converted') THEN
+            PERFORM cc_call_end_events(v_call.id, v_converted, v_started, v_call.seller_id,
+                                       v_call.campaign_id);  -- 60_events.sql
+        END IF;
     END IF;
 
     IF cardinality(v_settings) = 0 AND v_delivered_setting IS NULL THEN
@@ -213,9 +261,9 @@ BEGIN
         -- The usual end: the call held one slot, on the link that answered if any. One write
         -- per counter row, in the lock order; the link's delivery is counted in the same
         -- writes that release its slot.
-        PERFORM cc_client_counters(v_clients[1], -1);
+        v_client := cc_client_counters(v_clients[1], -1);  -- (assigned: no statement of its own)
         IF v_delivered_setting IS NULL THEN
-            PERFORM cc_campaign_counters(v_campaigns[1], -1);
+            v_campaign := cc_campaign_counters(v_campaigns[1], -1);
             UPDATE campaign_client_settings SET in_flight = in_flight - 1 WHERE id = v_settings[1];
         ELSE
             PERFORM cc_count_delivery(v_delivered_setting, 1, v_converted::int, v_now, 1);

@@ -268,11 +268,10 @@ BEGIN
         END IF;
     END LOOP;
     IF to_jsonb(v_new) IS DISTINCT FROM to_jsonb(v_call) THEN
-        UPDATE call_logs
-        SET status = v_new.status, client_id = v_new.client_id, answered_at = v_new.answered_at,
-            ended_at = v_new.ended_at, duration = v_new.duration, billsec = v_new.billsec,
-            converted = v_new.converted, payout = v_new.payout, revenue = v_new.revenue
-        WHERE id = v_call.id AND started_at = v_call.started_at;
+        PERFORM cc_write_call_end(v_call.id, v_call.started_at, v_new.status, v_new.client_id,
+                                  v_new.answered_at, v_new.ended_at, v_new.duration,
+                                  v_new.billsec, v_new.hangup_cause, v_new.converted,
+                                  v_new.payout, v_new.revenue);  -- 40_call_end.sql
         IF v_converted AND NOT coalesce(v_call.converted, false) THEN
             PERFORM cc_call_event('call.converted', v_call.id, v_call.started_at, v_call.seller_id,
                                   v_call.campaign_id);  -- 60_events.sql

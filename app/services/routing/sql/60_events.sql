@@ -1,18 +1,39 @@
 -- Events: an outbox written by the very statement that makes the change, so a rolled-back
--- change emits nothing and a committed one is never lost. The steps call these with one-line
--- PERFORMs; each first asks the partial index of active subscriptions whether anybody listens
--- (one index probe) and builds no JSON when nobody does. The worker (flask events deliver,
--- app/services/webhooks/) sends what is written here.
+-- change emits nothing and a committed one is never lost. The steps read which types anybody
+-- wants (cc_events_wanted) inside a statement they run anyway and call these only for those;
+-- each still asks for itself (one index probe) when called, and builds no JSON when nobody
+-- listens. The worker (flask events deliver, app/services/webhooks/) sends what is written here.
 
--- Does an active subscription of the platform (scope 0) or of this seller want `p_type` for
--- this campaign (a postback template names its campaign; a webhook names none)?
+-- The active subscriptions of the platform (scope 0) and of this seller that listen to this
+-- campaign (a postback template names its campaign; a webhook names none). SQL, STABLE and
+-- not STRICT, so a statement that reads FROM it gets it inlined into its own plan.
+CREATE OR REPLACE FUNCTION cc_listeners(p_seller_id int, p_campaign_id int)
+RETURNS TABLE (id int, events text[]) LANGUAGE sql STABLE AS $$
+    SELECT s.id, s.events::text[] FROM webhook_subscriptions s
+    WHERE s.status = 'active' AND s.scope_key IN (0, coalesce(p_seller_id, 0))
+      AND (s.campaign_id IS NULL OR s.campaign_id = p_campaign_id)
+$$;
+
+-- The event types anybody listening wants. A step reads them once, inside a statement it runs
+-- anyway (`ARRAY(SELECT w FROM cc_events_wanted(…) w)`), and calls nothing for a type nobody
+-- wants: no statement of its own, no JSON built.
+CREATE OR REPLACE FUNCTION cc_events_wanted(p_seller_id int, p_campaign_id int)
+RETURNS SETOF text LANGUAGE sql STABLE AS $$
+    SELECT e FROM cc_listeners(p_seller_id, p_campaign_id) s, unnest(s.events) e
+$$;
+
+-- Whether a step must call an event's function: somebody wants the type, or the step did not
+-- read what is wanted (`p_wanted` NULL; the function then asks for itself).
+CREATE OR REPLACE FUNCTION cc_wants(p_wanted text[], p_type text)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_wanted IS NULL OR p_type = ANY (p_wanted)
+$$;
+
+-- Does anybody listening want `p_type`?
 CREATE OR REPLACE FUNCTION cc_event_wanted(p_type text, p_seller_id int, p_campaign_id int)
 RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (
-        SELECT 1 FROM webhook_subscriptions s
-        WHERE s.status = 'active' AND s.scope_key IN (0, coalesce(p_seller_id, 0))
-          AND p_type = ANY (s.events)
-          AND (s.campaign_id IS NULL OR s.campaign_id = p_campaign_id))
+    SELECT EXISTS (SELECT 1 FROM cc_listeners(p_seller_id, p_campaign_id) s
+                   WHERE p_type = ANY (s.events))
 $$;
 
 -- Write the event and one pending delivery per subscription that wants it; returns its id.
@@ -28,10 +49,8 @@ BEGIN
     RETURNING id INTO v_event_id;
     INSERT INTO webhook_deliveries (event_id, subscription_id, order_key)
     SELECT v_event_id, s.id, p_call_id
-    FROM webhook_subscriptions s
-    WHERE s.status = 'active' AND s.scope_key IN (0, coalesce(p_seller_id, 0))
-      AND p_type = ANY (s.events)
-      AND (s.campaign_id IS NULL OR s.campaign_id = p_campaign_id)
+    FROM cc_listeners(p_seller_id, p_campaign_id) s
+    WHERE p_type = ANY (s.events)
     ORDER BY s.id;
     RETURN v_event_id;
 END

@@ -32,18 +32,22 @@ FUNCTIONS = (
     "cc_lock_counters(int[], int[], int[])",
     "cc_release_counters(int[], int[], int[], int, int)",
     "cc_release(text, int, boolean, text[])", "cc_count_delivery(int, int, int, timestamptz, int)",
-    "cc_duplicate_check(int, text, text, timestamptz)",
+    "cc_repeat_rules_apply(boolean, int, text)", "cc_duplicate_check(int, text, text, timestamptz)",
     "cc_plan(int, int[], timestamptz, int)", "cc_candidates_json(cc_candidate[])",
     "cc_round(int, timestamptz, text, cc_candidate[], int)",
     "cc_reason_when_nothing_admitted(cc_candidate[], int)",
     "cc_simulate(int, text, timestamptz, float8)",
-    "cc_reserve(int, int, int, text, int, bigint, timestamptz, int, timestamptz)",
+    "cc_reserve(int, int, int, timestamptz)",
+    "cc_open_call(text, text, text, text, text, text, int, int, jsonb, text[])",
     "cc_route(text, text, text, text, text, text, timestamptz, int, float8, jsonb)",
     "cc_answered(text, int)", "cc_attempt_result(text, int, text)",
+    "cc_write_call_end(bigint, timestamptz, text, int, timestamptz, timestamptz, int, int, int, "
+    "boolean, numeric, numeric)",
     "cc_hangup(text, text, text, text, text, text, text, int, int, int, text, timestamptz)",
     "cc_expire(text[])", "cc_vanished_calls(text[], int)",
     "cc_cdr_dial_status(text)", "cc_cdr_suspects(timestamptz, timestamptz)",
     "cc_reconcile_cdr(jsonb)",
+    "cc_listeners(int, int)", "cc_events_wanted(int, int)", "cc_wants(text[], text)",
     "cc_event_wanted(text, int, int)", "cc_emit(text, int, int, bigint, jsonb)",
     "cc_call_document(bigint, timestamptz)",
     "cc_call_event(text, bigint, timestamptz, int, int)",
@@ -73,6 +77,8 @@ SUPERSEDED = (
     "cc_call_document(bigint)", "cc_call_event(text, bigint)",
     "cc_call_end_events(bigint, boolean)",
     "cc_lock_counters_if_several(int[], int[], int[])",  # cc_release_counters
+    # the reservation writes its slot's rows in the route, after the call's first write
+    "cc_reserve(int, int, int, text, int, bigint, timestamptz, int, timestamptz)",
 )
 
 
