@@ -6,11 +6,8 @@
   slot back if another session of the call opened it meanwhile.
 - Each step reads which event types anybody wants (cc_events_wanted) inside a statement it
   runs anyway, instead of one probe per event type.
-- `route` asks the repeat-caller rules only of a campaign that has some; `answered` marks the
-  call and holds its slot in one statement; `hangup` ends the attempts, releases the slots and
-  reads the answer in one; a client or campaign that keeps no counter is key-share-locked by
-  the statement that would have written it; the decision's candidates are built without a
-  query.
+- `route` asks the repeat-caller rules only of a campaign that has some, and builds the
+  decision's candidates without a query.
 - `hangup` and the CDR reconciliation write a call's end through one function
   (cc_write_call_end).
 
@@ -29,7 +26,7 @@ branch_labels = None
 depends_on = None
 
 # routing_sql.fingerprint() of the files this revision installs (tests compare it).
-INSTALLS_ROUTING_SQL = "aace130ab230b975"
+INSTALLS_ROUTING_SQL = "e02a10cb964ef6cb"
 
 
 def upgrade():

@@ -136,24 +136,8 @@ BEGIN
         SELECT * INTO c FROM clients WHERE id = p_id AND max_concurrency IS NOT NULL
         FOR NO KEY UPDATE;
     ELSE
-        -- One statement whichever it is: the UPDATE writes a counting row; only when it wrote
-        -- nothing does the second branch take the row FOR KEY SHARE (a UNION ALL runs its
-        -- branches in order), and it answers the row only if it still does not count.
-        WITH written AS (
-            UPDATE clients SET in_flight = in_flight + p_in_flight
-            WHERE id = p_id AND max_concurrency IS NOT NULL RETURNING *)
-        SELECT * INTO c FROM written
-        UNION ALL
-        SELECT * FROM (SELECT * FROM clients WHERE id = p_id FOR KEY SHARE) kept
-        WHERE kept.max_concurrency IS NULL AND NOT EXISTS (SELECT FROM written);
-        IF FOUND THEN
-            RETURN c;
-        END IF;
-        -- No such client, or it started counting a moment ago (then it counts after all).
-        IF EXISTS (SELECT FROM clients WHERE id = p_id) THEN
-            RETURN cc_client_counters(p_id, p_in_flight);
-        END IF;
-        RETURN c;
+        UPDATE clients SET in_flight = in_flight + p_in_flight
+        WHERE id = p_id AND max_concurrency IS NOT NULL RETURNING * INTO c;
     END IF;
     IF FOUND THEN
         RETURN c;
@@ -178,27 +162,13 @@ BEGIN
         SELECT * INTO cp FROM campaigns
         WHERE id = p_id AND cc_campaign_counts(max_concurrency, daily_cap) FOR NO KEY UPDATE;
     ELSE
-        -- One statement whichever it is, as for a client (cc_client_counters).
-        WITH written AS (
-            UPDATE campaigns
-            SET in_flight = in_flight + p_in_flight,
-                day_start = cc_period_add_start(day_start, cc_period_start('day', timezone, p_at),
-                                                p_answered),
-                day_count = cc_period_add_count(day_start, day_count,
-                                                cc_period_start('day', timezone, p_at), p_answered)
-            WHERE id = p_id AND cc_campaign_counts(max_concurrency, daily_cap) RETURNING *)
-        SELECT * INTO cp FROM written
-        UNION ALL
-        SELECT * FROM (SELECT * FROM campaigns WHERE id = p_id FOR KEY SHARE) kept
-        WHERE NOT cc_campaign_counts(kept.max_concurrency, kept.daily_cap)
-          AND NOT EXISTS (SELECT FROM written);
-        IF FOUND THEN
-            RETURN cp;
-        END IF;
-        IF EXISTS (SELECT FROM campaigns WHERE id = p_id) THEN
-            RETURN cc_campaign_counters(p_id, p_in_flight, p_answered, p_at);
-        END IF;
-        RETURN cp;
+        UPDATE campaigns
+        SET in_flight = in_flight + p_in_flight,
+            day_start = cc_period_add_start(day_start, cc_period_start('day', timezone, p_at),
+                                            p_answered),
+            day_count = cc_period_add_count(day_start, day_count,
+                                            cc_period_start('day', timezone, p_at), p_answered)
+        WHERE id = p_id AND cc_campaign_counts(max_concurrency, daily_cap) RETURNING * INTO cp;
     END IF;
     IF FOUND THEN
         RETURN cp;

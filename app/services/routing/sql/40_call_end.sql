@@ -15,22 +15,14 @@ DECLARE
 BEGIN
     SELECT call_log_id, started_at INTO v_call_id, v_started
     FROM call_log_keys WHERE uniqueid = p_uniqueid;
-    -- One statement: the call's answered_at, which no index covers (the row is updated in
-    -- place, HOT; the client who answered is written with the rest of the call's end), then,
-    -- once that row is locked (the lock order: the reservation's scan waits for it), the slot
-    -- held until hangup; it reads which events anybody wants as well (60_events.sql).
-    WITH answered_call AS (
-        UPDATE call_logs SET answered_at = coalesce(answered_at, now())
-        WHERE id = v_call_id AND started_at = v_started AND ended_at IS NULL
-        RETURNING seller_id, campaign_id,
-                  ARRAY(SELECT w FROM cc_events_wanted(seller_id, campaign_id) w) AS wanted
-    ), held AS (
-        UPDATE reservations SET state = 'answered', expires_at = NULL
-        WHERE uniqueid = p_uniqueid AND attempt = p_attempt AND EXISTS (SELECT FROM answered_call)
-        RETURNING attempt
-    )
-    SELECT c.seller_id, c.campaign_id, c.wanted, EXISTS (SELECT FROM held) AS held
-    INTO v_call FROM answered_call c;
+    -- Only answered_at, which no index covers: the row is updated in place (HOT). The client
+    -- who answered is written with the rest of the call's end. (It reads which events anybody
+    -- wants as well: 60_events.sql.)
+    UPDATE call_logs SET answered_at = coalesce(answered_at, now())
+    WHERE id = v_call_id AND started_at = v_started AND ended_at IS NULL
+    RETURNING seller_id, campaign_id,
+              ARRAY(SELECT w FROM cc_events_wanted(seller_id, campaign_id) w) AS wanted
+    INTO v_call;
     IF NOT FOUND THEN
         RETURN;  -- unknown, or already ended: nothing can be held for it any more
     END IF;
@@ -38,7 +30,9 @@ BEGIN
         PERFORM cc_call_event('call.answered', v_call_id, v_started, v_call.seller_id,
                               v_call.campaign_id);  -- 60_events.sql
     END IF;
-    IF v_call.held THEN
+    UPDATE reservations SET state = 'answered', expires_at = NULL
+    WHERE uniqueid = p_uniqueid AND attempt = p_attempt;
+    IF FOUND THEN
         RETURN;
     END IF;
     SELECT a.setting_id, s.client_id, s.campaign_id INTO v_lost
@@ -183,53 +177,40 @@ BEGIN
         WHERE uniqueid = p_uniqueid AND state = 'answered' ORDER BY attempt DESC LIMIT 1;
     END IF;
 
-    -- One statement ends the attempts still open, releases every slot the call holds and reads
-    -- the attempt that answered, if any, as the statement leaves it (ended by it, or before).
     -- The call's last DIALSTATUS belongs to its latest attempt only. An earlier attempt still
     -- open lost its attempt_result: what its Dial ended with is unknown, and it was not answered.
-    -- An answered call is converted when it talked at least the campaign's billable_after.
-    WITH ended AS (
-        UPDATE call_attempts a
-        SET ended_at = now(),
-            dial_status = CASE
-                WHEN a.attempt_no = v_answered_attempt THEN 'ANSWER'
-                WHEN EXISTS (SELECT FROM call_attempts b
-                             WHERE b.call_log_id = v_call.id AND b.call_started_at = v_started
-                               AND b.attempt_no > a.attempt_no) THEN 'UNKNOWN'
-                WHEN p_dial_status = 'ANSWER' THEN 'UNKNOWN'
-                ELSE coalesce(p_dial_status, 'CANCEL') END,
-            duration = GREATEST(0, floor(extract(epoch FROM now() - a.started_at)))::int
-        WHERE a.call_log_id = v_call.id AND a.call_started_at = v_started AND a.ended_at IS NULL
-        RETURNING a.attempt_no, a.client_id, a.setting_id, a.bid, a.dial_status
-    ), released AS (
+    UPDATE call_attempts a
+    SET ended_at = now(),
+        dial_status = CASE
+            WHEN a.attempt_no = v_answered_attempt THEN 'ANSWER'
+            WHEN EXISTS (SELECT FROM call_attempts b
+                         WHERE b.call_log_id = v_call.id AND b.call_started_at = v_started
+                           AND b.attempt_no > a.attempt_no) THEN 'UNKNOWN'
+            WHEN p_dial_status = 'ANSWER' THEN 'UNKNOWN'
+            ELSE coalesce(p_dial_status, 'CANCEL') END,
+        duration = GREATEST(0, floor(extract(epoch FROM now() - a.started_at)))::int
+    WHERE a.call_log_id = v_call.id AND a.call_started_at = v_started AND a.ended_at IS NULL;
+
+    WITH released AS (
         DELETE FROM reservations WHERE uniqueid = p_uniqueid
         RETURNING setting_id, client_id, campaign_id
-    ), answer AS (
-        SELECT true AS found, a.client_id, a.setting_id, s.campaign_id AS link_campaign_id,
-               coalesce(a.bid, s.buyer_price) AS buyer_price,
-               cp.payout, coalesce(p_billsec, 0) >= coalesce(cp.billable_after, 0) AS converted
-        FROM (SELECT attempt_no, client_id, setting_id, bid, dial_status FROM ended
-              UNION ALL
-              SELECT attempt_no, client_id, setting_id, bid, dial_status FROM call_attempts
-              WHERE call_log_id = v_call.id AND call_started_at = v_started
-                AND ended_at IS NOT NULL) a
-        LEFT JOIN campaign_client_settings s ON s.id = a.setting_id
-        LEFT JOIN campaigns cp ON cp.id = v_call.campaign_id
-        WHERE a.attempt_no = v_answered_attempt AND a.dial_status = 'ANSWER'
     )
-    SELECT r.*, coalesce(a.found, false) AS found, a.client_id, a.setting_id, a.link_campaign_id,
-           a.buyer_price, a.payout, a.converted
-    INTO v_answered
-    FROM (SELECT coalesce(array_agg(setting_id), '{}') AS settings,
-                 coalesce(array_agg(client_id), '{}') AS clients,
-                 coalesce(array_agg(campaign_id), '{}') AS campaigns FROM released) r
-    LEFT JOIN answer a ON true;
-    v_settings := v_answered.settings;
-    v_clients := v_answered.clients;
-    v_campaigns := v_answered.campaigns;
+    SELECT coalesce(array_agg(setting_id), '{}'), coalesce(array_agg(client_id), '{}'),
+           coalesce(array_agg(campaign_id), '{}')
+    INTO v_settings, v_clients, v_campaigns FROM released;
 
     IF v_call.ended_at IS NULL THEN
-        v_is_answered := v_answered.found;
+        -- An answered call is converted when it talked at least the campaign's billable_after.
+        SELECT a.client_id, a.setting_id, s.campaign_id AS link_campaign_id,
+               coalesce(a.bid, s.buyer_price) AS buyer_price,
+               cp.payout, coalesce(p_billsec, 0) >= coalesce(cp.billable_after, 0) AS converted
+        INTO v_answered
+        FROM call_attempts a
+        LEFT JOIN campaign_client_settings s ON s.id = a.setting_id
+        LEFT JOIN campaigns cp ON cp.id = v_call.campaign_id
+        WHERE a.call_log_id = v_call.id AND a.call_started_at = v_started
+          AND a.attempt_no = v_answered_attempt AND a.dial_status = 'ANSWER';
+        v_is_answered := FOUND;
         IF v_is_answered THEN
             v_delivered_setting := v_answered.setting_id;
             v_delivered_campaign := v_answered.link_campaign_id;
