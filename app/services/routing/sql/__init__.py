@@ -49,7 +49,7 @@ FUNCTIONS = (
     "cc_call_event(text, bigint, timestamptz, int, int)",
     "cc_call_end_events(bigint, boolean, timestamptz, int, int)", "cc_cap_events(int)",
     "cc_concurrency_events(campaign_client_settings, clients, campaigns)",
-    "cc_buyer_postback(bigint, int, boolean, numeric)",
+    "cc_buyer_postback(bigint, timestamptz, int, boolean, numeric)",
     *BIDDING_FUNCTIONS,
 )
 # Signatures of earlier revisions that a newer one replaced (a new parameter makes a new
@@ -73,6 +73,7 @@ SUPERSEDED = (
     "cc_call_document(bigint)", "cc_call_event(text, bigint)",
     "cc_call_end_events(bigint, boolean)",
     "cc_lock_counters_if_several(int[], int[], int[])",  # cc_release_counters
+    "cc_buyer_postback(bigint, int, boolean, numeric)",  # the call's started_at added
 )
 
 
