@@ -9,10 +9,11 @@ functions that read a call without its month given one.
   `partition_months_before(before)` lists the months a retention would drop and
   `partition_month_counts(month)` counts one (the dry run). They replace
   `partitions_drop_before`, which dropped every month in one transaction.
-- The routing functions are installed again: a buyer's postback locks its call by its month,
-  a campaign's daily cap that starts counting recounts today's answered calls from the calls
-  of the last day (see cc_start_counting_campaign), and the reconcile's question about open
-  calls keeps its plan for the session.
+- The routing functions are installed again: a buyer's postback locks its call by its month
+  (`cc_buyer_postback` takes the call's started_at), a campaign's daily cap that starts
+  counting recounts today's answered calls from the calls of the last two days (see
+  cc_start_counting_campaign), and the reconcile's question about open calls
+  (`cc_vanished_calls`) keeps one plan for the session instead of being planned at every call.
 
 Revision ID: 0019_reports_on_partitions
 """
@@ -29,7 +30,7 @@ branch_labels = None
 depends_on = None
 
 # routing_sql.fingerprint() of the files this revision installs (tests compare it).
-INSTALLS_ROUTING_SQL = "4d935aa4938a77b2"
+INSTALLS_ROUTING_SQL = "2119282055847874"
 
 RETENTION_FUNCTIONS = r"""
 -- The months (first days) before p_before that have a monthly partition of call_logs,
