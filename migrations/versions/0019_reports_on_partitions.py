@@ -30,7 +30,7 @@ branch_labels = None
 depends_on = None
 
 # routing_sql.fingerprint() of the files this revision installs (tests compare it).
-INSTALLS_ROUTING_SQL = "2119282055847874"
+INSTALLS_ROUTING_SQL = "9d207479f0966c47"
 
 RETENTION_FUNCTIONS = r"""
 -- The months (first days) before p_before that have a monthly partition of call_logs,
