@@ -3,10 +3,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import text
 
 from app.database.partitions import MONTHS_AHEAD
-from app.extensions import db
+from app.services import retention_service
 
 from app.services.routing_engine import routing_service
 
@@ -72,28 +71,41 @@ def months_before(today: date, months: int) -> date:
 @click.option("--before", "before", default=None,
               help="Drop every month before this one (YYYY-MM) instead.")
 @click.option("--dry-run", is_flag=True, help="Say what would be dropped; drop nothing.")
-def retention(keep_months, before, dry_run):
+@click.option("--lock-timeout-ms", type=click.IntRange(min=1),
+              default=retention_service.LOCK_TIMEOUT_MS, show_default=True,
+              help="How long a month waits for the tables (routing waits as long behind it).")
+@click.option("--tries", type=click.IntRange(min=1), default=retention_service.TRIES,
+              show_default=True, help="Tries per month before giving up.")
+def retention(keep_months, before, dry_run, lock_timeout_ms, tries):
     """Drop whole months of call logs, their attempts and Asterisk's CDRs.
 
     Each month is a partition of call_logs, call_attempts and cdr: dropping it is instant and
     leaves no dead rows. The calls' uniqueids are forgotten with them. Kept: the daily rollup
     (summaries of dropped days still answer), the links' counters (caps and billing count
     every delivery ever made), and the default partitions (rows outside every month). Each
-    dropped month is written to the audit trail.
+    month is dropped in a transaction of its own (routing waits for the tables only while one
+    month leaves, at most --lock-timeout-ms) and written to the audit trail; a month whose
+    tables stay locked is kept whole, and the run stops with an error.
     """
     if (keep_months is None) == (before is None):
         raise click.UsageError("give --keep-months or --before")
     cutoff = (_month(before) if before is not None
               else months_before(datetime.now(timezone.utc).date(), keep_months))
-    rows = db.session.execute(
-        text("SELECT * FROM partitions_drop_before(:before, :dry_run)"),
-        {"before": cutoff, "dry_run": dry_run}).all()
-    db.session.commit()
+    months = retention_service.months_to_drop(cutoff)
     verb = "would drop" if dry_run else "dropped"
-    click.echo(f"months before {cutoff:%Y-%m}: {len(rows)} {verb}")
-    for row in rows:
-        click.echo(f"  {row.month:%Y-%m}: {row.call_logs or 0} call log(s), "
-                   f"{row.call_attempts or 0} attempt(s), {row.cdr or 0} CDR(s)")
+    click.echo(f"months before {cutoff:%Y-%m}: {len(months)} to drop")
+    done = 0
+    try:
+        for month in months:
+            row = (retention_service.count_month(month) if dry_run else
+                   retention_service.drop_month(month, lock_timeout_ms=lock_timeout_ms,
+                                                tries=tries))
+            done += 1
+            click.echo(f"  {row.month:%Y-%m}: {row.call_logs or 0} call log(s), "
+                       f"{row.call_attempts or 0} attempt(s), {row.cdr or 0} CDR(s)")
+    except retention_service.RetentionLockTimeout as error:
+        raise click.ClickException(f"{done} {verb}; {error}") from None
+    click.echo(f"{done} {verb}")
 
 
 @calls_cli.command("partitions")

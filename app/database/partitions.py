@@ -2,7 +2,8 @@
 
 The partitions are tables the models do not describe: the migration makes the months of the
 data it converts, the FastAGI sweeper makes the months ahead (`partitions_ensure`), and `flask
-calls retention` drops old ones (`partitions_drop_before`). Autogenerate must not see them.
+calls retention` drops old ones, a month at a time (`partition_month_drop`). Autogenerate must
+not see them.
 """
 import re
 

@@ -11,9 +11,9 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import select, text
 
-from app.database.models import CallLog, Client, ClientPostback
+from app.database.models import CallLog, CallLogKey, Client, ClientPostback
 from app.extensions import db
 from app.services.persistence import committing
 from app.domain.errors import NotFound
@@ -73,6 +73,24 @@ def delete_settings(client_id: int) -> None:
         db.session.delete(row)
 
 
+def _answered_call(data: dict, client_id: int, *, since: datetime):
+    """The (id, started_at) of the call the postback names (by uniqueid, else by id) that
+    `client_id` answered and that ended since `since`, or None. A uniqueid is found through
+    call_log_keys and the call read in its month; an id alone reads each month's primary key."""
+    calls = select(CallLog.id, CallLog.started_at).where(
+        CallLog.client_id == client_id, CallLog.ended_at.is_not(None), CallLog.ended_at >= since)
+    if data.get("uniqueid"):
+        key = db.session.execute(select(CallLogKey.call_log_id, CallLogKey.started_at).where(
+            CallLogKey.uniqueid == data["uniqueid"])).first()
+        call = key and db.session.execute(calls.where(
+            CallLog.id == key.call_log_id, CallLog.started_at == key.started_at)).first()
+        if call:
+            return call
+    if data.get("call_id"):
+        return db.session.execute(calls.where(CallLog.id == data["call_id"])).first()
+    return None
+
+
 def receive(token: str, data: dict) -> dict:
     """Apply a buyer's answer; idempotent. NotFound for any token, call or time it does not
     cover (nothing learned of which)."""
@@ -83,22 +101,17 @@ def receive(token: str, data: dict) -> dict:
     settings = db.session.scalar(select(ClientPostback).where(ClientPostback.token_hash == digest))
     if settings is None or not hmac.compare_digest(settings.token_hash, digest):
         raise not_found
-    match = []
-    if data.get("uniqueid"):
-        match.append(CallLog.uniqueid == data["uniqueid"])
-    if data.get("call_id"):
-        match.append(CallLog.id == data["call_id"])
-    since = datetime.now(timezone.utc) - timedelta(hours=settings.window_hours)
-    call_id = db.session.scalar(select(CallLog.id).where(
-        or_(*match), CallLog.client_id == settings.client_id, CallLog.ended_at.is_not(None),
-        CallLog.ended_at >= since))
-    if call_id is None:
+    call = _answered_call(data, settings.client_id,
+                          since=datetime.now(timezone.utc) - timedelta(hours=settings.window_hours))
+    if call is None:
         db.session.rollback()
         raise not_found
     with committing():
         result = db.session.execute(
-            text("SELECT cc_buyer_postback(:call_id, :client_id, :converted, :revenue)"),
-            {"call_id": call_id, "client_id": settings.client_id, "converted": data["converted"],
+            text("SELECT cc_buyer_postback(:call_id, :started_at, :client_id, :converted, "
+                 ":revenue)"),
+            {"call_id": call.id, "started_at": call.started_at, "client_id": settings.client_id,
+             "converted": data["converted"],
              "revenue": None if data.get("revenue") is None
              else Decimal(str(data["revenue"])).quantize(Decimal("0.01"))}).scalar()
     if result is None:

@@ -1,6 +1,8 @@
 """Monthly partitions of call_logs, call_attempts and cdr: the uniqueid kept unique through
 call_log_keys, calls and attempts moving between months, the engine's statements reading one
 partition, partitions made ahead, retention, and the migration converting a database with data."""
+import threading
+import time
 from datetime import date, datetime, timezone
 
 import pytest
@@ -45,7 +47,7 @@ def old_months(engine):
         for table in ("call_logs", "call_attempts", "cdr"):
             execute(engine, "SELECT partition_month_create(:t, :m)", t=table, m=month)
     yield OLD_MONTHS
-    execute(engine, "SELECT count(*) FROM partitions_drop_before(DATE '2020-04-01')")
+    execute(engine, "SELECT partition_month_drop(m) FROM partition_months_before(DATE '2020-04-01') m")
     execute(engine, "DELETE FROM audit_events WHERE action = 'retention'")
 
 
@@ -298,6 +300,117 @@ def test_retention_keep_months_counts_back_from_the_current_month(app, rows, old
     assert f"months before {index // 12}-{index % 12 + 1:02d}:" in result.output
     assert "2020-02: 1 call log(s), 2 attempt(s), 0 CDR(s)" in result.output
     assert rows("SELECT count(*) FROM call_logs WHERE uniqueid = 'old-keep'") == [(1,)]  # dry run
+
+
+def _retention_in_thread(app, *args):
+    outcome = {}
+
+    def run():
+        outcome["result"] = app.test_cli_runner().invoke(args=["calls", "retention", *args])
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def _waits_for_a_lock(rows, query_part: str) -> bool:
+    return rows("SELECT count(*) FROM pg_stat_activity WHERE query LIKE :q "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+                q=f"%{query_part}%")[0][0] > 0
+
+
+def _month_kept_whole(rows, month: date, uniqueid: str) -> bool:
+    suffix = f"_p{month:%Y%m}"
+    return rows(f"""SELECT (SELECT count(*) FROM call_logs{suffix}),
+                           (SELECT count(*) FROM call_attempts{suffix}),
+                           (SELECT count(*) FROM cdr{suffix}),
+                           (SELECT count(*) FROM call_log_keys WHERE uniqueid = :u)""",
+                u=uniqueid) == [(1, 2, 1, 1)]
+
+
+@pytest.fixture
+def two_old_months(rows, old_months):
+    for n, month in enumerate(old_months[:2]):
+        add_ended_call(rows, f"old-{n}", f"{month:%Y-%m}-15 12:00+00")
+        rows("""INSERT INTO cdr (uniqueid, start, "end", disposition)
+                VALUES (:u, CAST(:t AS timestamp), CAST(:t AS timestamp) + interval '1 minute',
+                        'ANSWERED')""", u=f"old-{n}", t=f"{month:%Y-%m}-15 12:00")
+    return old_months[:2]
+
+
+def test_retention_drops_each_month_in_its_own_transaction(app, engine, rows, two_old_months):
+    """A transaction reading the second month holds it: the first month is dropped and
+    committed, the second is kept whole (calls, attempts, CDRs and keys) after the lock
+    timeout and the tries, and the run says so."""
+    january, february = two_old_months
+    with engine.connect() as reader:
+        reader.execute(text(f"SELECT count(*) FROM call_attempts_p{february:%Y%m}"))
+        result = app.test_cli_runner().invoke(args=[
+            "calls", "retention", "--before", "2020-03", "--lock-timeout-ms", "100",
+            "--tries", "2"])
+        reader.rollback()
+    assert result.exit_code != 0
+    assert "2020-01: 1 call log(s), 2 attempt(s), 1 CDR(s)" in result.output
+    assert "1 dropped; 2020-02 kept" in result.output and "Run the retention again" in result.output
+    assert rows("SELECT to_regclass(:n)", n=f"call_logs_p{january:%Y%m}") == [(None,)]
+    assert rows("SELECT count(*) FROM call_log_keys WHERE uniqueid = 'old-0'") == [(0,)]
+    assert _month_kept_whole(rows, february, "old-1")
+    assert rows("SELECT entity_id FROM audit_events WHERE action = 'retention'") == [("2020-01",)]
+
+
+def test_routing_waits_for_retention_at_most_its_lock_timeout(app, engine, rows, two_old_months):
+    """A routing step's transaction left open on a call of this month (its row locked, as the
+    engine locks it) holds the tables: retention cannot have them. Meanwhile other calls are
+    routed and end (each waits behind retention's request at most its lock timeout), nothing
+    is dropped, and once the transaction ends a retention run drops both months."""
+    now = datetime.now(timezone.utc).isoformat()
+    current = add_ended_call(rows, "slow-1", now)
+    with engine.connect() as slow_call:
+        slow_call.execute(text("SELECT id FROM call_logs WHERE id = :id AND started_at = :t "
+                               "FOR NO KEY UPDATE"), {"id": current, "t": now}).one()
+        retention, outcome = _retention_in_thread(app, "--before", "2020-03",
+                                                  "--lock-timeout-ms", "300", "--tries", "3")
+        ended = []
+        for n in range(3):
+            while retention.is_alive() and not _waits_for_a_lock(rows, "partition_month_drop"):
+                time.sleep(0.01)
+            with app.app_context():
+                routing = RoutingService(db.engine)
+                decision = routing.route(CallArrival(uniqueid=f"during-{n}", did="+14155550100",
+                                                     caller_id="+13105550100"))
+                ended.append(routing.hangup(CallEnd(uniqueid=f"during-{n}", dial_status="BUSY",
+                                                    attempt=decision.attempt)))
+                db.session.remove()
+        retention.join(timeout=60)
+        assert not retention.is_alive()
+        slow_call.rollback()
+    assert len(ended) == 3 and rows("SELECT count(*) FROM call_logs WHERE uniqueid LIKE "
+                                    "'during-%' AND ended_at IS NOT NULL") == [(3,)]
+    assert outcome["result"].exit_code != 0 and "0 dropped; 2020-01 kept" in outcome["result"].output
+    for n, month in enumerate(two_old_months):
+        assert _month_kept_whole(rows, month, f"old-{n}")
+    assert rows("SELECT count(*) FROM audit_events WHERE action = 'retention'") == [(0,)]
+
+    again = app.test_cli_runner().invoke(args=["calls", "retention", "--before", "2020-03"])
+    assert again.exit_code == 0 and "2 dropped" in again.output, again.output
+    for month in two_old_months:
+        assert rows("SELECT to_regclass(:n)", n=f"call_logs_p{month:%Y%m}") == [(None,)]
+
+
+def test_retention_takes_the_tables_once_a_long_transaction_ends(app, engine, rows,
+                                                                   two_old_months):
+    """Tries again after a lock timeout: a transaction that ends within the tries does not
+    stop the run."""
+    slow_call = engine.connect()
+    slow_call.execute(text("SELECT count(*) FROM call_logs"))
+    retention, outcome = _retention_in_thread(app, "--before", "2020-03",
+                                              "--lock-timeout-ms", "100", "--tries", "5")
+    while retention.is_alive() and not _waits_for_a_lock(rows, "partition_month_drop"):
+        time.sleep(0.01)
+    slow_call.rollback()
+    slow_call.close()
+    retention.join(timeout=60)
+    assert outcome["result"].exit_code == 0, outcome["result"].output
+    assert "2 dropped" in outcome["result"].output
 
 
 def test_retention_needs_one_cutoff(app):

@@ -276,3 +276,42 @@ def test_the_migrations_backfill_rebuilds_the_rollup_of_existing_calls(many, sql
     sql(migration.BACKFILL)
     assert sql("SELECT count(*) FROM call_log_days")[0][0] > 0
     assert_rollup_is_exact(sql)
+
+
+def test_attempts_count_by_their_own_start_whatever_month_their_call_started_in(app, sql):
+    """An attempt is counted in the range of its own start: one made just after midnight for a
+    call that started in the previous month, and one of a call three months older (a call's
+    attempts moved by hand); the summaries equal an independent count, rollup or not."""
+    sql("""INSERT INTO call_logs (uniqueid, seller_id, campaign_id, client_id, started_at,
+                                  ended_at, status, billsec)
+           VALUES ('edge-1', 3, 1, 2, '2026-11-30 23:59:30+00', '2026-12-01 00:03:00+00',
+                   'answered', 150),
+                  ('far-1', 3, 1, 1, '2026-09-10 10:00+00', '2026-09-10 10:05+00', 'answered', 60)""")
+    sql("""INSERT INTO call_attempts (call_log_id, call_started_at, attempt_no, client_id,
+                                      started_at, ended_at, dial_status, duration)
+           SELECT c.id, c.started_at, v.n, v.client, CAST(v.s AS timestamptz),
+                  CAST(v.s AS timestamptz) + interval '20 seconds', v.status, 20
+           FROM call_logs c JOIN (VALUES
+               ('edge-1', 1, 1, '2026-11-30 23:59:35+00', 'NOANSWER'),
+               ('edge-1', 2, 2, '2026-12-01 00:00:10+00', 'ANSWER'),
+               ('far-1', 1, 1, '2026-12-01 03:00:00+00', 'ANSWER')) AS v (u, n, client, s, status)
+             ON v.u = c.uniqueid""")
+    utc = timezone.utc
+    ranges = [(datetime(2026, 12, 1, tzinfo=utc), datetime(2026, 12, 1, 6, tzinfo=utc)),
+              (datetime(2026, 11, 30, 12, tzinfo=utc), datetime(2026, 12, 1, tzinfo=utc)),
+              (datetime(2026, 11, 29, tzinfo=utc), datetime(2026, 12, 2, 7, tzinfo=utc)),
+              (datetime(2026, 11, 30, 23, 59, 35, tzinfo=utc), None)]
+    for start, end in ranges:
+        expected = dict(sql("""SELECT client_id, count(*) FROM call_attempts
+                               WHERE ended_at IS NOT NULL AND started_at >= :s
+                                 AND (CAST(:e AS timestamptz) IS NULL OR started_at < :e)
+                               GROUP BY 1""", s=start, e=end))
+        assert expected
+        with app.app_context():
+            for use_rollup in (True, False):
+                summary = call_log_service.summarize(
+                    {"started_from": start, "started_to": end}, default_region="US",
+                    use_rollup=use_rollup)
+                assert {row["id"]: row["total"] for row in summary["clients"]} == expected, (
+                    start, end, use_rollup)
+            db.session.remove()

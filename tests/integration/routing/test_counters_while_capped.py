@@ -272,3 +272,23 @@ def test_caps_stay_exact_while_they_are_set_and_removed_under_load(app, engine, 
     assert_counters_match_a_recount(engine)
     assert scalar(engine, "SELECT min(in_flight) FROM clients") == 0
     assert scalar(engine, "SELECT min(in_flight) FROM campaigns") == 0
+
+
+def test_a_daily_cap_set_during_the_day_counts_the_calls_answered_today(engine):
+    """Calls count on the day they end (the campaign's day): the recount when the cap is set
+    takes a call answered today that started yesterday, not one that ended yesterday, nor
+    today's calls that were not answered."""
+    today = scalar(engine, "SELECT cc_period_start('day', timezone, now()) FROM campaigns "
+                           "WHERE id = 2")
+    execute(engine, """
+        INSERT INTO call_logs (uniqueid, seller_id, campaign_id, started_at, ended_at, status,
+                               billsec)
+        SELECT u, (SELECT seller_id FROM campaigns WHERE id = 2), 2, :t + s, :t + e, status, 60
+        FROM (VALUES ('day-across', interval '-2 hours', interval '1 second', 'answered'),
+                     ('day-before', interval '-3 hours', interval '-2 hours', 'answered'),
+                     ('day-today', interval '0', interval '1 second', 'answered'),
+                     ('day-failed', interval '0', interval '1 second', 'all_failed'))
+             AS v (u, s, e, status)""", t=today)
+    execute(engine, "UPDATE campaigns SET daily_cap = 100 WHERE id = 2")
+    assert scalar(engine, "SELECT day_count FROM campaigns WHERE id = 2") == 2
+    assert scalar(engine, "SELECT day_start FROM campaigns WHERE id = 2") == today

@@ -216,8 +216,13 @@ BEGIN
     IF cc_campaign_counts(NEW.max_concurrency, NEW.daily_cap) THEN
         PERFORM 1 FROM campaigns WHERE id = NEW.id FOR UPDATE NOWAIT;  -- see above
         NEW.in_flight := (SELECT count(*) FROM reservations WHERE campaign_id = NEW.id);
+        -- Calls count on the day they end. One that ends today started at most a day before
+        -- today (the bound assumed: no call lasts a day; a longer one is left out of this
+        -- recount), which keeps the read to the campaign's last two days, not all its calls.
         NEW.day_count := (SELECT count(*) FROM call_logs
                           WHERE campaign_id = NEW.id AND status = 'answered'
+                            AND started_at >= cc_period_start('day', NEW.timezone, now())
+                                              - interval '1 day'
                             AND ended_at >= cc_period_start('day', NEW.timezone, now()));
         IF NEW.day_count > 0 THEN  -- no start for an empty day: the first call sets it
             NEW.day_start := cc_period_start('day', NEW.timezone, now());

@@ -4,9 +4,11 @@
 -- follow (cc_count_delivery), the change goes to the audit trail, and call.converted is emitted
 -- when the call becomes converted. The same answer twice changes nothing the second time.
 -- Returns {"changed", "converted", "payout", "revenue", "call_id", "uniqueid"}.
+-- The call is named by its primary key, (id, started_at): its month's partition alone is read.
 -- Lock order: the call's row, then the counters (campaigns, links).
-CREATE OR REPLACE FUNCTION cc_buyer_postback(p_call_id bigint, p_client_id int,
-                                             p_converted boolean, p_revenue numeric)
+CREATE OR REPLACE FUNCTION cc_buyer_postback(p_call_id bigint, p_call_started_at timestamptz,
+                                             p_client_id int, p_converted boolean,
+                                             p_revenue numeric)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     v_call call_logs;
@@ -17,7 +19,8 @@ DECLARE
     v_revenue numeric;
     v_changes jsonb := '{}'::jsonb;
 BEGIN
-    SELECT * INTO v_call FROM call_logs WHERE id = p_call_id AND client_id = p_client_id
+    SELECT * INTO v_call FROM call_logs
+    WHERE id = p_call_id AND started_at = p_call_started_at AND client_id = p_client_id
     FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RETURN NULL;

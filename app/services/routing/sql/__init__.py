@@ -53,7 +53,7 @@ FUNCTIONS = (
     "cc_call_event(text, bigint, timestamptz, int, int)",
     "cc_call_end_events(bigint, boolean, timestamptz, int, int)", "cc_cap_events(int)",
     "cc_concurrency_events(campaign_client_settings, clients, campaigns)",
-    "cc_buyer_postback(bigint, int, boolean, numeric)",
+    "cc_buyer_postback(bigint, timestamptz, int, boolean, numeric)",
     *BIDDING_FUNCTIONS,
 )
 # Signatures of earlier revisions that a newer one replaced (a new parameter makes a new
@@ -79,6 +79,7 @@ SUPERSEDED = (
     "cc_lock_counters_if_several(int[], int[], int[])",  # cc_release_counters
     # the reservation writes its slot's rows in the route, after the call's first write
     "cc_reserve(int, int, int, text, int, bigint, timestamptz, int, timestamptz)",
+    "cc_buyer_postback(bigint, int, boolean, numeric)",  # the call's started_at added
 )
 
 
