@@ -15,8 +15,8 @@ from app.services.routing import cdr_reconciliation
 from app.services.routing.connections import ConnectionPool, PoolOverloaded
 from app.services.routing.outcomes import (REFUSED_BEFORE_ROUTING, CallArrival, CallEnd,
                                             RouteDecision)
-from app.services.routing.steps import (RETRIES, RETRYABLE_SQLSTATES, RoutingSteps, Simulation,
-                                        Statement)
+from app.services.routing.steps import (BID_CACHE_SWEEP_BATCH, RETRIES, RETRYABLE_SQLSTATES,
+                                        RoutingSteps, Simulation, Statement)
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,19 @@ class AsyncRoutingService(RoutingSteps):
         if made:
             log.info("made %d monthly partition(s) ahead", made)
         return made
+
+    async def sweep_bid_cache(self, batch: int = BID_CACHE_SWEEP_BATCH,
+                              most_batches: int = 20) -> int:
+        """Delete the cached bids that have expired, one short statement per `batch` rows and
+        at most `most_batches` of them (a larger backlog waits for the next round). Returns
+        how many went."""
+        swept = 0
+        for _ in range(most_batches):
+            gone = await self._run(super().sweep_bid_cache(batch))
+            swept += gone
+            if gone < batch:
+                break
+        return swept
 
     async def reconcile(self, live_uniqueids: Iterable[str], grace_seconds: int = 60) -> list[str]:
         vanished = await self._run(self.vanished_calls(live_uniqueids, grace_seconds))
