@@ -10,6 +10,7 @@ from datetime import datetime
 import psycopg
 from sqlalchemy.engine import make_url
 
+from app.domain.call_status import CallStatus
 from app.services.bidding import BidRound
 from app.services.routing import cdr_reconciliation
 from app.services.routing.connections import ConnectionPool, PoolOverloaded
@@ -109,7 +110,7 @@ class AsyncRoutingService(RoutingSteps):
     async def answered(self, uniqueid: str, attempt: int) -> None:
         await self._run(super().answered(uniqueid, attempt), urgent=True)
 
-    async def hangup(self, end: CallEnd, *, unanswered_status: str = "abandoned",
+    async def hangup(self, end: CallEnd, *, unanswered_status: str = CallStatus.ABANDONED,
                      refusal_reason: str | None = None) -> str | None:
         """`refusal_reason`: why the dialplan refused the call, if it did (its CC_REASON). A
         call refused before routing could open it (overload) is logged with that reason, and
@@ -147,7 +148,7 @@ class AsyncRoutingService(RoutingSteps):
     async def reconcile(self, live_uniqueids: Iterable[str], grace_seconds: int = 60) -> list[str]:
         vanished = await self._run(self.vanished_calls(live_uniqueids, grace_seconds))
         for uniqueid in vanished:
-            await self.hangup(CallEnd(uniqueid=uniqueid), unanswered_status="abandoned")
+            await self.hangup(CallEnd(uniqueid=uniqueid), unanswered_status=CallStatus.ABANDONED)
         return vanished
 
     async def reconcile_cdr(self, since: datetime, until: datetime | None = None) -> list[dict]:

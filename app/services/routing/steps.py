@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from app.database.partitions import MONTHS_AHEAD
+from app.domain.call_status import CallStatus
 from app.services.bidding import BidRound, ping_round
 from app.services.phone_numbers import to_e164
 from app.services.routing.outcomes import (FIELD_LIMITS, CallArrival, CallEnd, RouteDecision,
@@ -170,7 +171,8 @@ class RoutingSteps:
         return Statement("SELECT cc_answered(%(uniqueid)s::text, %(attempt)s::int)",
                          {"uniqueid": uniqueid, "attempt": attempt}, _nothing)
 
-    def hangup(self, end: CallEnd, unanswered_status: str = "abandoned") -> Statement | None:
+    def hangup(self, end: CallEnd,
+               unanswered_status: str = CallStatus.ABANDONED) -> Statement | None:
         end = end.sanitized()
         if not end.uniqueid:
             return None

@@ -112,5 +112,5 @@ def test_the_simulator_pings_buyers_as_a_test_and_shows_their_bids(seller, sql):
     assert by_setting[1]["no_bid"] == "http 500" and by_setting[1]["verdict"] == "no_bid"
     assert by_setting[3]["price"] == 3.0 and by_setting[3]["price_source"] == "fixed"
     ping = bids.pings_to("/bid/")[0]
-    assert ping.body["test"] is True and ping.body["caller_id"] == "+1310555****"
-    assert signature.verify(secret, ping.headers[signature.HEADER], ping.raw)
+    assert ping.json["test"] is True and ping.json["caller_id"] == "+1310555****"
+    assert signature.verify(secret, ping.headers[signature.HEADER], ping.body)

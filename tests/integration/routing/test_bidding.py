@@ -152,16 +152,16 @@ def test_the_ping_is_signed_and_shows_the_caller_as_the_campaign_chooses(routing
     execute(engine, "UPDATE campaigns SET bid_caller_id = 'none' WHERE id = 1")
     arrive(routing, "bid-6.3", caller="+13105550188")
     masked, full, hidden = bids.pings_to("/bid/7")
-    body = masked.body
+    body = masked.json
     assert set(body) == {"ping_id", "campaign_id", "campaign", "did", "caller_id", "at", "test"}
     assert body["campaign_id"] == 1 and body["campaign"] == "Solar Leads"
     assert body["did"] == SOLAR_DID and body["test"] is False
     assert body["caller_id"] == "+1310555****"
     assert datetime.fromisoformat(body["at"]).tzinfo is not None
-    assert signature.verify(SECRETS[1], masked.headers[signature.HEADER], masked.raw)
-    assert not signature.verify(SECRETS[2], masked.headers[signature.HEADER], masked.raw)
-    assert full.body["caller_id"] == "+13105550177" and hidden.body["caller_id"] is None
-    assert len({p.body["ping_id"] for p in (masked, full, hidden)}) == 3
+    assert signature.verify(SECRETS[1], masked.headers[signature.HEADER], masked.body)
+    assert not signature.verify(SECRETS[2], masked.headers[signature.HEADER], masked.body)
+    assert full.json["caller_id"] == "+13105550177" and hidden.json["caller_id"] is None
+    assert len({p.json["ping_id"] for p in (masked, full, hidden)}) == 3
 
 
 def test_a_bid_with_expires_in_is_reused_for_the_same_caller_only(routing, engine, bids):
@@ -216,7 +216,7 @@ def test_the_simulator_pings_as_a_test_and_shows_the_bids(routing, engine, bids)
     by_setting = {c["setting_id"]: c for c in simulation.candidates}
     assert by_setting[2]["price"] == 6.0 and by_setting[2]["verdict"] == "would_dial"
     assert by_setting[1]["price"] == 3.0 and by_setting[3]["no_bid"] == "http 500"
-    assert all(ping.body["test"] is True for ping in bids.pings)
+    assert all(ping.json["test"] is True for ping in bids.pings)
     assert scalar(engine, "SELECT count(*) FROM bid_cache") == 0  # a test bid is not kept
     assert scalar(engine, "SELECT count(*) FROM call_logs WHERE uniqueid LIKE 'bid-%'") == 0
 

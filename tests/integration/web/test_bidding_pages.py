@@ -106,7 +106,7 @@ def test_the_simulator_page_shows_each_buyers_bid(seller, sql):
     assert re.search(r'<td class="price">12\.00 bid in \d+ ms</td>', html)
     assert '<td class="price">no bid (malformed)</td>' in html
     assert '<td class="price">3.00 fixed</td>' in html
-    assert all(ping.body["test"] is True for ping in bids.pings)
+    assert all(ping.json["test"] is True for ping in bids.pings)
 
 
 def test_the_call_log_shows_the_prices_a_call_was_routed_on(app, seller, sql):
