@@ -14,9 +14,13 @@ from tests.support.loopback_http import LoopbackServer, Request
 
 
 class BidServer(LoopbackServer):
-    def __init__(self, slow_seconds: float = 3.0):
+    """`on_ping`, if given, is called with each ping before it is answered, on the ping's own
+    thread (what the database looks like while a buyer is thinking)."""
+
+    def __init__(self, slow_seconds: float = 3.0, on_ping=None):
         super().__init__()
         self.slow_seconds = slow_seconds
+        self.on_ping = on_ping
 
     @property
     def pings(self) -> list[Request]:
@@ -27,6 +31,8 @@ class BidServer(LoopbackServer):
         return [ping for ping in self.pings if ping.path.startswith(prefix)]
 
     def answer(self, request: Request) -> tuple[int, dict, bytes]:
+        if self.on_ping is not None:
+            self.on_ping(request)
         status, headers, body = self._answer(request.path)
         return status, {**headers, "Connection": "close"}, body
 

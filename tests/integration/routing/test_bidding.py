@@ -4,6 +4,9 @@ Campaign 1 (Solar, DID +14155550100) links acme-cc (setting 1) and bluesky-cc (s
 tier 1, summit-cc (setting 3) in tier 2 (sample_data.sql)."""
 import json
 import random
+import socket
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -109,6 +112,84 @@ def test_a_buyer_that_does_not_bid_properly_is_passed_over_with_its_reason(
     assert "price" not in trace[1]
     assert trace[2]["price"] == 4.0 and trace[2]["verdict"] == "dialled"
     assert scalar(engine, "SELECT count(*) FROM reservations") == 1
+
+
+@contextmanager
+def plain_http_port():
+    """A port that answers plain HTTP the moment a connection opens: a client that expects
+    TLS there fails its handshake."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.sendall(b'HTTP/1.0 200 OK\r\n\r\n{"bid": 50}')
+                connection.settimeout(2)
+                try:
+                    connection.recv(65536)  # until the client gives up
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+def test_a_buyer_that_cannot_be_reached_is_passed_over_with_its_reason(routing, engine, bids):
+    closed = socket.create_server(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()  # nothing listens there any more: the connection is refused
+    with plain_http_port() as port:
+        set_setting(engine, 1, bid_url=f"https://127.0.0.1:{port}/bid")
+        set_setting(engine, 2, bid_url=f"http://127.0.0.1:{closed_port}/bid")
+        price_links(engine, bids, setting_3="/bid/3")
+        decision = arrive(routing, "bid-2.9")
+    assert decision.dial == "PJSIP/summit-cc"
+    trace = traced(engine, "bid-2.9")
+    assert trace[1]["verdict"] == "no_bid" and trace[1]["no_bid"] == "tls error"
+    assert trace[2]["verdict"] == "no_bid" and trace[2]["no_bid"] == "connection error"
+    assert trace[3]["price"] == 3.0 and trace[3]["verdict"] == "dialled"
+
+
+def test_the_buyers_are_pinged_together_and_no_lock_is_held_while_they_answer(routing, engine):
+    """Each buyer answers only once both have been asked (pinged one after the other, the first
+    would wait past the timeout), and while they wait every row routing touches can be
+    locked at once by somebody else."""
+    both_asked = threading.Barrier(2, timeout=5)
+    problems = []
+
+    def while_the_buyer_thinks(ping):
+        try:
+            both_asked.wait()
+            with engine.connect() as other:
+                for table in ("campaigns", "campaign_client_settings", "clients", "reservations",
+                              "call_logs", "bid_budgets"):
+                    other.exec_driver_sql(f"SELECT 1 FROM {table} FOR UPDATE NOWAIT")
+                other.rollback()
+        except Exception as error:  # told in the test's own thread
+            problems.append(repr(error))
+
+    with BidServer(on_ping=while_the_buyer_thinks) as server:
+        execute(engine, "UPDATE campaigns SET bid_timeout_ms = :ms WHERE id = 1", ms=BID_TIMEOUT_MS)
+        execute(engine, "UPDATE clients SET ping_budget = 10")
+        price_links(engine, server, setting_1="/bid/6", setting_2="/bid/9",
+                    setting_3=Decimal("1"))
+        decision = arrive(routing, "bid-3.5")
+    assert problems == []
+    assert decision.dial == "PJSIP/bluesky-cc"
+    trace = traced(engine, "bid-3.5")
+    assert (trace[1]["price"], trace[2]["price"]) == (6.0, 9.0)
 
 
 def test_no_bid_from_anybody_rejects_the_call_without_reserving(routing, engine, bids):
