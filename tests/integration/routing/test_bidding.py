@@ -167,12 +167,13 @@ def test_the_buyers_are_pinged_together_and_no_lock_is_held_while_they_answer(ro
     would wait past the timeout), and while they wait every row routing touches can be
     locked at once by somebody else."""
     both_asked = threading.Barrier(2, timeout=5)
+    one_checker = threading.Lock()  # the two buyers' checks would lock each other out
     problems = []
 
     def while_the_buyer_thinks(ping):
         try:
             both_asked.wait()
-            with engine.connect() as other:
+            with one_checker, engine.connect() as other:
                 for table in ("campaigns", "campaign_client_settings", "clients", "reservations",
                               "call_logs", "bid_budgets"):
                     other.exec_driver_sql(f"SELECT 1 FROM {table} FOR UPDATE NOWAIT")
