@@ -193,6 +193,26 @@ def test_the_buyers_are_pinged_together_and_no_lock_is_held_while_they_answer(ro
     assert (trace[1]["price"], trace[2]["price"]) == (6.0, 9.0)
 
 
+def test_a_link_freed_while_the_buyers_answer_is_not_pinged_and_not_taken(routing, engine):
+    """Summit's bidding link is at its cap when the round's pings go out, and a call frees
+    it while acme thinks: the second statement sees it admissible, but it has no bid and was
+    not asked, so it is passed over as `not pinged`."""
+    def summit_frees_its_slot(ping):
+        execute(engine, "UPDATE campaign_client_settings SET in_flight = 0 WHERE id = 3")
+
+    with BidServer(on_ping=summit_frees_its_slot) as server:
+        execute(engine, "UPDATE campaigns SET bid_timeout_ms = :ms WHERE id = 1", ms=BID_TIMEOUT_MS)
+        price_links(engine, server, setting_1="/bid/6", setting_2=Decimal("1"),
+                    setting_3="/bid/50")
+        set_setting(engine, 3, max_concurrency=1, in_flight=1)
+        decision = arrive(routing, "bid-3.7")
+    assert [ping.path for ping in server.pings] == ["/bid/6"]
+    assert decision.dial == "PJSIP/acme-cc"
+    trace = traced(engine, "bid-3.7")
+    assert trace[3]["verdict"] == "no_bid" and trace[3]["no_bid"] == "not pinged"
+    assert trace[1]["price"] == 6.0 and trace[1]["verdict"] == "dialled"
+
+
 def test_no_bid_from_anybody_rejects_the_call_without_reserving(routing, engine, bids):
     price_links(engine, bids, setting_1="/error", setting_2="/bid/0", setting_3="/garbage")
     decision = arrive(routing, "bid-3.1")
