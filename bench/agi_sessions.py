@@ -35,10 +35,11 @@ def new_loop(kind: str) -> asyncio.AbstractEventLoop:
 
 def serve(port: int, sessions: int, warmup: int, loop_kind: str, result) -> None:
     from app.agi.server import AGIServer
+    from app.services.routing import dialplan_variables as variables
 
     async def route(session) -> None:
-        await session.set_variables({"CC_ACTION": "dial", "CC_DIAL": "PJSIP/client-1",
-                                     "CC_ATTEMPT": 1})
+        await session.set_variables({variables.DIAL: "PJSIP/client-1", variables.ATTEMPT: 1,
+                                     variables.ACTION: "dial"})
 
     async def main() -> None:
         server = AGIServer({"route": route}, port=port, max_sessions=256)

@@ -54,6 +54,12 @@ class CapturedSession:
     def in_h(self) -> bool:
         return self.env.get("agi_extension") == "h"
 
+    def exchanges(self) -> list[tuple[bytes, bytes]]:
+        """Each line the server sent, with the bytes Asterisk answered it with (up to the
+        server's next line; inline HANGUPs dropped)."""
+        return [(data, _reply_after(self.events, index))
+                for index, (_, direction, data) in enumerate(self.events) if direction == "S>"]
+
 
 @cache
 def load_sessions() -> tuple[CapturedSession, ...]:
@@ -97,9 +103,7 @@ def fake_config(captured: CapturedSession) -> dict[str, Any]:
     functions: dict[str, str | None] = {}
     hangup_cause = "0"
     set_so_far: set[bytes] = set()
-    for index, (_, direction, data) in enumerate(captured.events):
-        if direction != "S>":
-            continue
+    for data, reply in captured.exchanges():
         argv = split_arguments(data.removesuffix(b"\n"))
         words = [word.upper() for word in argv[:2]]
         if words == [b"SET", b"VARIABLE"] and len(argv) == 4:
@@ -107,7 +111,7 @@ def fake_config(captured: CapturedSession) -> dict[str, Any]:
         if words != [b"GET", b"VARIABLE"] or len(argv) != 3 or argv[2] in set_so_far:
             continue
         name = argv[2]
-        match = _REPLY_VALUE.fullmatch(_reply_after(captured.events, index))
+        match = _REPLY_VALUE.fullmatch(reply)
         value = match.group(1).decode("latin-1") if match else None
         if name == b"HANGUPCAUSE":
             hangup_cause = value or "0"

@@ -1,6 +1,9 @@
 """Shared fixtures: one PostgreSQL for the session, sample data reset before each test."""
+import threading
+
 import pytest
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
@@ -93,3 +96,14 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app over HTTP on 127.0.0.1:<ephemeral>, on the freshly reset test database."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)

@@ -1,7 +1,7 @@
 """`flask agi serve`: the FastAGI server wired to the routing engine, in one process or in
 several that share the port (SO_REUSEPORT), plus, in one of them (the sweeper), the periodic
 sweep of slots (by Asterisk's live channels when a command lists them, else by the clock) and
-the reconciliation of call logs with Asterisk's CDRs."""
+of expired cached bids, and the reconciliation of call logs with Asterisk's CDRs."""
 import asyncio
 import logging
 import multiprocessing
@@ -42,13 +42,19 @@ async def sweep(routing: AsyncRoutingService, live_channels: LiveChannels | None
 
 async def sweep_periodically(routing: AsyncRoutingService, every: float,
                              live_channels: LiveChannels | None) -> None:
-    """Free the slots of calls that stopped reporting (lost attempt_result or hangup)."""
+    """Free the slots of calls that stopped reporting (lost attempt_result or hangup), then
+    delete the cached bids that have expired (nothing else would: a caller who never calls
+    again leaves one per link that bid for them)."""
     while True:
         await asyncio.sleep(every)
         try:
             await sweep(routing, live_channels)
         except Exception:  # the database may be down; the next round tries again
             log.exception("reservation sweep failed")
+        try:
+            await routing.sweep_bid_cache()
+        except Exception:  # likewise
+            log.exception("sweeping expired bids failed")
 
 
 async def reconcile_cdr_periodically(routing: AsyncRoutingService, every: float,

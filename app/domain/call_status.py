@@ -30,6 +30,12 @@ class CallStatus(StrEnum):
         return _LABELS[self]
 
     @property
+    def hangup_cause(self) -> int | None:
+        """The Q.850 cause the dialplan hangs up with when routing refuses a call with this
+        status (None: no refusal ends with it)."""
+        return _HANGUP_CAUSES.get(self)
+
+    @property
     def on_dashboard(self) -> bool:
         """Whether the dashboard's "today by outcome" has a bar for it (an `error` is a fault
         to look into in the call log, not an outcome to watch)."""
@@ -42,6 +48,16 @@ _LABELS = {
     CallStatus.ALL_FAILED: "All failed", CallStatus.ABANDONED: "Abandoned",
     CallStatus.ERROR: "Error", CallStatus.DUPLICATE: "Duplicate", CallStatus.CLOSED: "Closed",
     CallStatus.OVERLOAD: "Overload",
+}
+
+_HANGUP_CAUSES = {
+    CallStatus.NO_ROUTE: 1,      # unallocated number
+    CallStatus.ALL_CAPPED: 34,   # no circuit/channel available
+    CallStatus.ALL_FAILED: 34,
+    CallStatus.ERROR: 41,        # temporary failure
+    CallStatus.DUPLICATE: 21,    # call rejected
+    CallStatus.CLOSED: 34,
+    CallStatus.OVERLOAD: 41,     # temporary failure: the router could not keep up, try elsewhere
 }
 
 CALL_STATUSES: tuple[str, ...] = tuple(status.value for status in CallStatus)

@@ -25,7 +25,9 @@ AUDITED = {User: "user", Client: "client", Carrier: "carrier", Did: "did", Campa
 # log it creates, ends or corrects (action "reconcile", changes {field: [old, new]}, its
 # attempts and the counters it moved), with no actor (the system).
 SQL_AUDITED = {"call_log": "reconcile"}
-SECRET_FIELDS = {"password", "password_hash", "session_version"}
+# Recorded only as having changed (or, in a snapshot, as being set): a client's bid secret signs
+# its bid pings, and whoever reads the trail must not be able to sign them.
+SECRET_FIELDS = {"password", "password_hash", "session_version", "bid_secret"}
 # Counters the routing engine moves on every call: not configuration changes.
 NOISE_FIELDS = {"in_flight", "current_total_calls", "updated_at", "created_at"}
 MASK = "(changed)"
@@ -58,7 +60,9 @@ def _snapshot(obj) -> dict:
     for attr in inspect(obj).mapper.column_attrs:
         if attr.key in NOISE_FIELDS:
             continue
-        values[attr.key] = MASK if attr.key in SECRET_FIELDS else _plain(getattr(obj, attr.key))
+        value = getattr(obj, attr.key)
+        values[attr.key] = (MASK if attr.key in SECRET_FIELDS and value is not None
+                            else _plain(value))
     return values
 
 

@@ -13,6 +13,7 @@ from app.database.models import User
 from app.domain.errors import Unauthorized
 from app.extensions import db
 from app.services import password_service, throttle_service, user_service
+from app.services.persistence import committing
 
 INVALID_CREDENTIALS = "Invalid username or password."
 
@@ -51,14 +52,14 @@ def settle_success(check: PasswordCheck, password: str, *, rehash: bool = True) 
     configured one, store a new hash (only if nobody changed it meanwhile). Commits."""
     new_hash = (password_service.hash_password(password)
                 if rehash and password_service.needs_rehash(check.password_hash) else None)
-    throttle_service.record_success(check.account, check.address)
-    if new_hash is not None:
-        # A Core UPDATE: the same password, so no audit event and no session ends.
-        db.session.execute(update(User).where(User.id == check.user_id,
-                                              User.password_hash == check.password_hash)
-                           .values(password_hash=new_hash)
-                           .execution_options(synchronize_session=False))
-    db.session.commit()
+    with committing():
+        throttle_service.record_success(check.account, check.address)
+        if new_hash is not None:
+            # A Core UPDATE: the same password, so no audit event and no session ends.
+            db.session.execute(update(User).where(User.id == check.user_id,
+                                                  User.password_hash == check.password_hash)
+                               .values(password_hash=new_hash)
+                               .execution_options(synchronize_session=False))
 
 
 def authenticate(login: str, password: str, *, address: str | None = None) -> User:
@@ -75,8 +76,8 @@ def authenticate(login: str, password: str, *, address: str | None = None) -> Us
 
 def end_all_sessions(user: User) -> None:
     """Logging out ends every session of the user: a copied cookie stops working too."""
-    user.session_version += 1
-    db.session.commit()
+    with committing():
+        user.session_version += 1
 
 
 def load_session_user(session_id: str) -> User | None:

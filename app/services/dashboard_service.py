@@ -154,7 +154,7 @@ def _router_health(seller_id: int | None, now: datetime, since: datetime) -> dic
     """Signs that the router is not keeping up: calls refused for overload in the last minute,
     and calls answered today after their slot had been freed (taken back past the caps)."""
     statement = select(
-        func.count().filter(CallLog.status == "overload",
+        func.count().filter(CallLog.status == CallStatus.OVERLOAD,
                             CallLog.started_at >= now - timedelta(minutes=1)).label("overload"),
         func.count().filter(CallLog.decision.contains([{"outcome": "over_cap"}])).label("over_cap"),
     ).where(CallLog.started_at >= min(since, now - timedelta(minutes=1)))

@@ -4,6 +4,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.database.models import CampaignDid
+from app.domain.call_status import CallStatus
 from app.extensions import db
 from app.services import campaign_service, did_service
 from app.services.routing import Simulation
@@ -14,7 +15,7 @@ def simulate_campaign(campaign_id: int, *, seller_id: int | None, caller_id: str
                       at: datetime | None = None) -> Simulation:
     campaign = campaign_service.get_campaign(campaign_id, seller_id=seller_id)  # 404 if foreign
     if campaign.status != "active":
-        return Simulation("reject", "no_route", None, [])
+        return Simulation("reject", CallStatus.NO_ROUTE, None, [])
     return routing_service().simulate(campaign.id, caller_id=caller_id, at=at)
 
 
@@ -24,5 +25,5 @@ def simulate_did(did_id: int, *, caller_id: str | None = None,
     campaign_id = db.session.scalar(select(CampaignDid.campaign_id)
                                     .where(CampaignDid.did_id == did.id))
     if did.status != "active" or campaign_id is None:
-        return Simulation("reject", "no_route", None, [])
+        return Simulation("reject", CallStatus.NO_ROUTE, None, [])
     return simulate_campaign(campaign_id, seller_id=None, caller_id=caller_id, at=at)

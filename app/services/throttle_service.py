@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from app.domain.errors import TooManyRequests
 from app.extensions import db
+from app.services.persistence import committing
 
 
 @dataclass(frozen=True)
@@ -71,24 +72,31 @@ def keys_for(account: str, address: str | None) -> list[tuple[str, Limit]]:
 def take_attempt(account: str, address: str | None) -> None:
     """Count one password check against the account and the address, or raise 429 counting
     nothing. Commits either way: the caller holds no connection afterwards."""
-    refused: list[tuple[str, Limit, int | None]] = []
+    with committing():
+        with db.session.begin_nested() as counting:
+            refused = _over_limit(account, address)
+            if refused:
+                counting.rollback()  # the attempt is not counted anywhere (nor its row locks held)
+        for key, limit, blocked_for in refused:
+            if not blocked_for:
+                db.session.execute(_BLOCK, {"key": key, "block": limit.block_seconds})
+    if refused:
+        retry_after = max(blocked_for or limit.block_seconds for _, limit, blocked_for in refused)
+        raise TooManyRequests("Too many failed password checks; try again later.",
+                              details={"retry_after": retry_after},
+                              headers={"Retry-After": str(retry_after)})
+
+
+def _over_limit(account: str, address: str | None) -> list[tuple[str, Limit, int | None]]:
+    """Count the attempt on each key; the keys it takes past their limit (or that are blocked),
+    with the seconds their block has left."""
+    refused = []
     for key, limit in keys_for(account, address):
         failures, blocked_for = db.session.execute(
             _TAKE, {"key": key, "window": limit.window_seconds}).one()
         if blocked_for or failures > limit.failures:
             refused.append((key, limit, blocked_for))
-    if not refused:
-        db.session.commit()
-        return
-    db.session.rollback()  # the attempt is not counted anywhere
-    for key, limit, blocked_for in refused:
-        if not blocked_for:
-            db.session.execute(_BLOCK, {"key": key, "block": limit.block_seconds})
-    db.session.commit()
-    retry_after = max(blocked_for or limit.block_seconds for _, limit, blocked_for in refused)
-    raise TooManyRequests("Too many failed password checks; try again later.",
-                          details={"retry_after": retry_after},
-                          headers={"Retry-After": str(retry_after)})
+    return refused
 
 
 def record_success(account: str, address: str | None) -> None:

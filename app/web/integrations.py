@@ -5,9 +5,9 @@ once, on the page that answers its creation."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.api.schemas.api_key_schemas import ApiKeyCreateSchema
-from app.api.schemas.webhook_schemas import (DeliveryQuerySchema, PostbackCreateSchema,
-                                             WebhookCreateSchema, WebhookUpdateSchema)
+from app.schemas.api_key_schemas import ApiKeyCreateSchema
+from app.schemas.webhook_schemas import (DeliveryQuerySchema, PostbackCreateSchema,
+                                         WebhookCreateSchema, WebhookUpdateSchema)
 from app.database.models.integrations import EVENT_TYPES
 from app.services import api_key_service, campaign_service
 from app.services.webhooks import subscriptions as service

@@ -85,6 +85,7 @@ def install(app: Flask) -> None:
                                  caps_summary=decisions.caps_summary,
                                  price_text=decisions.price_text,
                                  viewer_timezone_name=viewer_timezone_name, Role=Role,
+                                 CallStatus=CallStatus,
                                  dashboard_outcomes=[(s, CallStatus(s).label)
                                                      for s in DASHBOARD_OUTCOMES])
     app.jinja_env.filters.update(local_time=local_time, seconds=seconds, as_options=as_options,

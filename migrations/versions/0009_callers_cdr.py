@@ -1,5 +1,5 @@
 """Callers as E.164 for every rule and filter, and Asterisk's CDRs as the second source of
-truth (issue 13).
+truth.
 
 - `call_logs.caller_number`: the caller as E.164 with the DIDs' region rules (DEFAULT_REGION),
   NULL for anonymous, withheld, unknown or unparseable callers; `caller_id` keeps what the

@@ -30,7 +30,7 @@ def test_a_seller_adds_a_webhook_and_sees_its_deliveries_and_redelivers(page, en
         answered_call(routing, "browser-hook-1")
         worker = DeliveryWorker(libpq_conninfo(engine.url), WorkerSettings(allow_private=True))
         try:
-            drain(worker, lambda: receiver.received)
+            drain(worker, lambda: receiver.requests)
             page.reload()
             row = page.locator("#deliveries tbody tr").first
             expect(row).to_contain_text("call.ended")
@@ -39,9 +39,9 @@ def test_a_seller_adds_a_webhook_and_sees_its_deliveries_and_redelivers(page, en
             screenshot(page, "webhook-deliveries", full_page=True)
             row.get_by_role("button", name="Redeliver").click()
             expect(page.get_by_text("will be sent again")).to_be_visible()
-            drain(worker, lambda: len(receiver.received) >= 2)
+            drain(worker, lambda: len(receiver.requests) >= 2)
         finally:
             worker.close()
-    assert [r.path for r in receiver.received] == ["/crm", "/crm"]
-    assert receiver.received[0].headers["CapConduit-Event-Id"] == \
-        receiver.received[1].headers["CapConduit-Event-Id"]
+    assert [r.path for r in receiver.requests] == ["/crm", "/crm"]
+    assert receiver.requests[0].headers["CapConduit-Event-Id"] == \
+        receiver.requests[1].headers["CapConduit-Event-Id"]

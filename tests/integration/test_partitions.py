@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from app import create_app
 from app.extensions import db
 from app.services.routing import CallArrival, CallEnd, RoutingService
-from tests.support.database import engine_of
 from tests.integration.api.test_reports_at_scale import (RECOUNT_ATTEMPT_DAYS, RECOUNT_DAYS,
                                                           ROLLUP_ATTEMPT_DAYS, ROLLUP_DAYS)
 from fake_asterisk.cdr_pgsql import read_captured_cdrs, write_cdrs
@@ -24,11 +23,6 @@ OLD_MONTHS = (date(2020, 1, 1), date(2020, 2, 1), date(2020, 3, 1))
 
 def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
-
-
-@pytest.fixture
-def engine(app):
-    return engine_of(app)
 
 
 @pytest.fixture

@@ -4,63 +4,39 @@
 - `/slow/<amount>` answers that bid after `slow_seconds` (past any bid timeout in the tests);
 - `/error` answers 500; `/garbage` 200 with a body that is not JSON; `/huge` 200 with a
   body far beyond what a bid may be; `/redirect` a 302 to a bid elsewhere.
-Every request is recorded (path, headers, JSON body).
+Every ping is recorded (`pings`: path, headers, raw body and its `json`).
 """
 import json
-import threading
 import time
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from tests.support.loopback_http import LoopbackServer, Request
 
-@dataclass
-class Ping:
-    path: str
-    headers: dict
-    raw: bytes
+
+class BidServer(LoopbackServer):
+    """`on_ping`, if given, is called with each ping before it is answered, on the ping's own
+    thread (what the database looks like while a buyer is thinking)."""
+
+    def __init__(self, slow_seconds: float = 3.0, on_ping=None):
+        super().__init__()
+        self.slow_seconds = slow_seconds
+        self.on_ping = on_ping
 
     @property
-    def body(self) -> dict:
-        return json.loads(self.raw)
+    def pings(self) -> list[Request]:
+        with self._lock:
+            return list(self.requests)
 
+    def pings_to(self, prefix: str) -> list[Request]:
+        return [ping for ping in self.pings if ping.path.startswith(prefix)]
 
-class BidServer:
-    def __init__(self, slow_seconds: float = 3.0):
-        self.slow_seconds = slow_seconds
-        self.pings: list[Ping] = []
-        self._lock = threading.Lock()
-        server = self
+    def answer(self, request: Request) -> tuple[int, dict, bytes]:
+        if self.on_ping is not None:
+            self.on_ping(request)
+        status, headers, body = self._answer(request.path)
+        return status, {**headers, "Connection": "close"}, body
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                with server._lock:
-                    server.pings.append(Ping(self.path, dict(self.headers), raw))
-                status, headers, body = server.answer(self.path)
-                try:
-                    self.send_response(status)
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.send_header("Connection", "close")
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def answer(self, path: str) -> tuple[int, dict, bytes]:
+    def _answer(self, path: str) -> tuple[int, dict, bytes]:
         parts = urlsplit(path)
         kind, _, amount = parts.path.strip("/").partition("/")
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
@@ -80,15 +56,3 @@ class BidServer:
         if kind == "redirect":
             return 302, {"Location": f"{self.url}/bid/90"}, b'{"bid": 90}'
         return 404, {}, b""
-
-    def pings_to(self, prefix: str) -> list[Ping]:
-        with self._lock:
-            return [ping for ping in self.pings if ping.path.startswith(prefix)]
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()

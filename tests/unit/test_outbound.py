@@ -54,7 +54,7 @@ def test_a_name_resolving_to_a_private_address_is_refused_before_connecting(monk
         _resolving(monkeypatch, {"hooks.example.test": "127.0.0.1"})
         response = target.send("POST", f"http://hooks.example.test:{port}/", body=b"{}")
         assert not response.ok and "loopback" in response.error
-        assert receiver.received == []
+        assert receiver.requests == []
 
 
 def test_the_connection_goes_to_the_address_that_was_checked(monkeypatch):
@@ -66,7 +66,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(monkeypatch):
                                allow_private=True)
         assert response.ok and response.status_code == 200
         assert calls.count("hooks.example.test") == 1  # the rest are the checked literal
-        [request] = receiver.received
+        [request] = receiver.requests
         assert request.headers["Host"] == f"hooks.example.test:{port}"
         assert request.path == "/in?q=1"
 

@@ -1,7 +1,7 @@
 from flask.views import MethodView
 from flask_login import current_user
 
-from app.api.schemas.api_key_schemas import ApiKeyCreateSchema, ApiKeySchema, ApiKeyWithKeySchema
+from app.schemas.api_key_schemas import ApiKeyCreateSchema, ApiKeySchema, ApiKeyWithKeySchema
 from app.api.smorest import Blueprint, ErrorSchema
 from app.services import api_key_service
 from app.access import login_required

@@ -6,11 +6,11 @@ from flask_login import current_user
 
 from app.api.schemas.lists import list_schema
 from app.schemas.common import PaginationQuerySchema
-from app.api.schemas.webhook_schemas import (DeliveryQuerySchema, DeliverySchema,
-                                             PostbackCreateSchema, PostbackSchema,
-                                             PostbackUpdateSchema, WebhookCreateSchema,
-                                             WebhookQuerySchema, WebhookSchema,
-                                             WebhookUpdateSchema, WebhookWithSecretSchema)
+from app.schemas.webhook_schemas import (DeliveryQuerySchema, DeliverySchema,
+                                         PostbackCreateSchema, PostbackSchema,
+                                         PostbackUpdateSchema, WebhookCreateSchema,
+                                         WebhookQuerySchema, WebhookSchema, WebhookUpdateSchema,
+                                         WebhookWithSecretSchema)
 from app.api.smorest import Blueprint, ErrorSchema
 from app.services.webhooks import subscriptions as service
 from app.access import admin_required, seller_required

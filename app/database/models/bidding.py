@@ -3,7 +3,7 @@ link), and each client's pings of the current minute (its ping budget)."""
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, Integer, Numeric, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -14,6 +14,8 @@ class BidCache(db.Model):
     before `expires_at` takes it without a ping."""
 
     __tablename__ = "bid_cache"
+    # The FastAGI sweeper deletes expired bids in batches, oldest first (app/agi/runner.py).
+    __table_args__ = (Index("ix_bid_cache_expires_at", "expires_at"),)
 
     setting_id: Mapped[int] = mapped_column(
         ForeignKey("campaign_client_settings.id", ondelete="CASCADE"), primary_key=True)
@@ -23,7 +25,8 @@ class BidCache(db.Model):
 
 
 class BidBudget(db.Model):
-    """How many pings a client got in the minute starting at `minute`."""
+    """How many pings a client got in the minute starting at `minute`: one row per client,
+    started again each minute, so nothing piles up."""
 
     __tablename__ = "bid_budgets"
 

@@ -63,7 +63,7 @@ class CallLog(db.Model):
     duration: Mapped[int | None] = mapped_column(Integer)
     billsec: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=CallStatus.IN_PROGRESS.value,
-                                        server_default="in_progress")
+                                        server_default=CallStatus.IN_PROGRESS.value)
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
     # Billable: answered and talked at least the campaign's billable_after.
     converted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")

@@ -1,8 +1,8 @@
 """The routing engine: where each call goes, with every cap exact under concurrency."""
 from app.services.routing.async_service import AsyncRoutingService
-from app.services.routing.outcomes import HANGUP_CAUSES, CallArrival, CallEnd, RouteDecision
+from app.services.routing.outcomes import CallArrival, CallEnd, RouteDecision
 from app.services.routing.service import RoutingService
 from app.services.routing.steps import Simulation
 
-__all__ = ["HANGUP_CAUSES", "AsyncRoutingService", "CallArrival", "CallEnd", "RouteDecision",
+__all__ = ["AsyncRoutingService", "CallArrival", "CallEnd", "RouteDecision",
            "RoutingService", "Simulation"]

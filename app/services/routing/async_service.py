@@ -10,13 +10,14 @@ from datetime import datetime
 import psycopg
 from sqlalchemy.engine import make_url
 
+from app.domain.call_status import CallStatus
 from app.services.bidding import BidRound
 from app.services.routing import cdr_reconciliation
 from app.services.routing.connections import ConnectionPool, PoolOverloaded
 from app.services.routing.outcomes import (REFUSED_BEFORE_ROUTING, CallArrival, CallEnd,
                                             RouteDecision)
-from app.services.routing.steps import (RETRIES, RETRYABLE_SQLSTATES, RoutingSteps, Simulation,
-                                        Statement)
+from app.services.routing.steps import (BID_CACHE_SWEEP_BATCH, RETRIES, RETRYABLE_SQLSTATES,
+                                        RoutingSteps, Simulation, Statement)
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class AsyncRoutingService(RoutingSteps):
     async def answered(self, uniqueid: str, attempt: int) -> None:
         await self._run(super().answered(uniqueid, attempt), urgent=True)
 
-    async def hangup(self, end: CallEnd, *, unanswered_status: str = "abandoned",
+    async def hangup(self, end: CallEnd, *, unanswered_status: str = CallStatus.ABANDONED,
                      refusal_reason: str | None = None) -> str | None:
         """`refusal_reason`: why the dialplan refused the call, if it did (its CC_REASON). A
         call refused before routing could open it (overload) is logged with that reason, and
@@ -131,10 +132,23 @@ class AsyncRoutingService(RoutingSteps):
             log.info("made %d monthly partition(s) ahead", made)
         return made
 
+    async def sweep_bid_cache(self, batch: int = BID_CACHE_SWEEP_BATCH,
+                              most_batches: int = 20) -> int:
+        """Delete the cached bids that have expired, one short statement per `batch` rows and
+        at most `most_batches` of them (a larger backlog waits for the next round). Returns
+        how many went."""
+        swept = 0
+        for _ in range(most_batches):
+            gone = await self._run(super().sweep_bid_cache(batch))
+            swept += gone
+            if gone < batch:
+                break
+        return swept
+
     async def reconcile(self, live_uniqueids: Iterable[str], grace_seconds: int = 60) -> list[str]:
         vanished = await self._run(self.vanished_calls(live_uniqueids, grace_seconds))
         for uniqueid in vanished:
-            await self.hangup(CallEnd(uniqueid=uniqueid), unanswered_status="abandoned")
+            await self.hangup(CallEnd(uniqueid=uniqueid), unanswered_status=CallStatus.ABANDONED)
         return vanished
 
     async def reconcile_cdr(self, since: datetime, until: datetime | None = None) -> list[dict]:

@@ -2,6 +2,7 @@
 import re
 from dataclasses import dataclass, fields, replace
 
+from app.domain.call_status import CALL_STATUSES, CallStatus
 from app.services.routing import dialplan_variables as variables
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
@@ -23,18 +24,8 @@ class _Sanitized:
                    for f in fields(self) if f.name in FIELD_LIMITS}
         return replace(self, **changes)
 
-# Q.850 causes the dialplan hangs up with when a call cannot be placed.
-HANGUP_CAUSES = {
-    "no_route": 1,      # unallocated number
-    "all_capped": 34,   # no circuit/channel available
-    "all_failed": 34,
-    "error": 41,        # temporary failure
-    "duplicate": 21,    # call rejected
-    "closed": 34,
-    "overload": 41,     # temporary failure: the router could not keep up, try elsewhere
-}
 # Refusals decided before routing could open the call: its log carries the reason itself.
-REFUSED_BEFORE_ROUTING = ("overload",)
+REFUSED_BEFORE_ROUTING = (CallStatus.OVERLOAD,)
 
 
 @dataclass(frozen=True)
@@ -55,7 +46,9 @@ class RouteDecision:
 
     @property
     def hangup_cause(self) -> int | None:
-        return HANGUP_CAUSES.get(self.reason) if self.action == "reject" else None
+        if self.action != "reject" or self.reason not in CALL_STATUSES:
+            return None
+        return CallStatus(self.reason).hangup_cause
 
     @classmethod
     def reject(cls, reason: str) -> "RouteDecision":

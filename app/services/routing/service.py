@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from app.database.partitions import MONTHS_AHEAD
+from app.domain.call_status import CallStatus
 from app.services.bidding import BidRound
 from app.services.routing import cdr_reconciliation
 from app.services.routing.outcomes import CallArrival, CallEnd, RouteDecision
@@ -55,7 +56,8 @@ class RoutingService(RoutingSteps):
         """The callee picked up: hold the slot until hangup instead of letting it expire."""
         self._run(super().answered(uniqueid, attempt))
 
-    def hangup(self, end: CallEnd, *, unanswered_status: str = "abandoned") -> str | None:
+    def hangup(self, end: CallEnd, *,
+               unanswered_status: str = CallStatus.ABANDONED) -> str | None:
         """End the call: count it once if answered, release every slot it holds. Returns the
         call's final status, or None when it had already ended (a duplicate)."""
         step = super().hangup(end, unanswered_status)
@@ -77,7 +79,7 @@ class RoutingService(RoutingSteps):
         """End every call older than the grace period that Asterisk no longer has."""
         vanished = self._run(self.vanished_calls(live_uniqueids, grace_seconds))
         for uniqueid in vanished:  # one transaction per call keeps the lock order simple
-            self.hangup(CallEnd(uniqueid=uniqueid), unanswered_status="abandoned")
+            self.hangup(CallEnd(uniqueid=uniqueid), unanswered_status=CallStatus.ABANDONED)
         if vanished:
             log.warning("reconcile ended %d vanished call(s)", len(vanished))
         return vanished

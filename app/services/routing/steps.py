@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from app.database.partitions import MONTHS_AHEAD
+from app.domain.call_status import CallStatus
 from app.services.bidding import BidRound, ping_round
 from app.services.phone_numbers import to_e164
 from app.services.routing.outcomes import (FIELD_LIMITS, CallArrival, CallEnd, RouteDecision,
@@ -26,6 +27,9 @@ RETRIES = 3
 # 50 s after its route under overload) to still find its slot (see README, "Slots follow the
 # channel").
 DIAL_HOLD_MARGIN = 300
+# Expired cached bids deleted by one statement of the sweep: a short transaction, whatever the
+# backlog (the sweep runs as many as it needs, each on its own).
+BID_CACHE_SWEEP_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,8 @@ class RoutingSteps:
         return Statement("SELECT cc_answered(%(uniqueid)s::text, %(attempt)s::int)",
                          {"uniqueid": uniqueid, "attempt": attempt}, _nothing)
 
-    def hangup(self, end: CallEnd, unanswered_status: str = "abandoned") -> Statement | None:
+    def hangup(self, end: CallEnd,
+               unanswered_status: str = CallStatus.ABANDONED) -> Statement | None:
         end = end.sanitized()
         if not end.uniqueid:
             return None
@@ -203,6 +208,19 @@ class RoutingSteps:
         """The monthly partitions of call_logs, call_attempts and cdr from the current month to
         `months_ahead` later that are missing; returns how many it made."""
         return Statement("SELECT partitions_ensure(%(ahead)s::int)", {"ahead": months_ahead}, _first)
+
+    def sweep_bid_cache(self, batch: int = BID_CACHE_SWEEP_BATCH) -> Statement:
+        """Delete up to `batch` cached bids that have expired; returns how many it deleted.
+        Rows a call is writing are skipped (SKIP LOCKED: the sweep never waits on a call, and a
+        call waits on the sweep for one short batch at most); one that call renewed is kept."""
+        return Statement(
+            "WITH doomed AS (SELECT setting_id, caller_number FROM bid_cache "
+            "WHERE expires_at <= coalesce(%(now)s::timestamptz, now()) "
+            "ORDER BY expires_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED), "
+            "gone AS (DELETE FROM bid_cache b USING doomed d "
+            "WHERE b.setting_id = d.setting_id AND b.caller_number = d.caller_number "
+            "RETURNING 1) SELECT count(*) FROM gone",
+            {"now": self._now(), "batch": batch}, _first)
 
     def vanished_calls(self, live_uniqueids: Iterable[str], grace_seconds: int) -> Statement:
         return Statement("SELECT array(SELECT cc_vanished_calls(%(live)s::text[], %(grace)s::int))",

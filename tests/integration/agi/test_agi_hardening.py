@@ -12,7 +12,6 @@ from app.logs import EscapingFormatter, JSONFormatter, TEXT_FORMAT
 from app.services.routing import RoutingService
 from fake_asterisk.dialplan import ANSWER, Channel, load_dialplan
 from fake_asterisk.fastagi import FakeAsterisk, make_env
-from tests.conftest import engine_of
 from tests.support.agi_harness import env_block, running_server
 from tests.support.routing import assert_counters_match_a_recount, async_routing, set_setting
 
@@ -20,8 +19,8 @@ MEDICARE = "14155550102"  # campaign 2: summit-cc (setting 4)
 
 
 @pytest.fixture
-def engine(app):
-    engine = engine_of(app)
+def engine(engine):
+    """The test database, the Medicare link's caps out of the way."""
     set_setting(engine, 4, max_concurrency=1000, total_calls_allowed=None)
     return engine
 

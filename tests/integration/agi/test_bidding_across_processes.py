@@ -3,8 +3,8 @@ import collections
 from decimal import Decimal
 
 from app.extensions import db
-from tests.integration.agi.test_multi_process import run_calls_across
 from tests.support.bid_server import BidServer
+from tests.support.calls import run_calls_across
 from tests.support.processes import agi_server_processes
 from tests.support.routing import assert_counters_match_a_recount, execute, scalar, set_setting
 

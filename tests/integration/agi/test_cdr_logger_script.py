@@ -3,11 +3,7 @@ stdin/stdout to a fake Asterisk, posting to the real API served over HTTP."""
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
-
-import pytest
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.services.routing import CallArrival, RoutingService
@@ -16,15 +12,6 @@ from tests.support.routing import assert_counters_match_a_recount, counters, sca
 
 SCRIPT = Path(__file__).resolve().parents[3] / "asterisk" / "agi-bin" / "cdr_logger.agi"
 TOKEN = "testing-internal-token-not-for-production"
-
-
-@pytest.fixture
-def api_url(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 def run_script(fake: FakeAsterisk, *, env_extra: dict, args=()) -> tuple[str, list[bytes]]:
@@ -49,7 +36,7 @@ def run_script(fake: FakeAsterisk, *, env_extra: dict, args=()) -> tuple[str, li
     return stderr, commands
 
 
-def test_cdr_logger_posts_the_finished_call(app, api_url):
+def test_cdr_logger_posts_the_finished_call(app, live_server):
     with app.app_context():
         engine = db.engine
         before = counters(engine)
@@ -63,7 +50,7 @@ def test_cdr_logger_posts_the_finished_call(app, api_url):
         functions={"CDR(billsec)": "61", "CDR(duration)": "70", "CDR(start)": "2026-11-24 09:23:31",
                    "CDR(answer)": "2026-11-24 09:23:40", "CDR(end)": "2026-11-24 09:24:41"},
         hangup_cause="16")
-    stderr, commands = run_script(fake, env_extra={"CAPCONDUIT_API_URL": api_url,
+    stderr, commands = run_script(fake, env_extra={"CAPCONDUIT_API_URL": live_server,
                                                    "CAPCONDUIT_INTERNAL_TOKEN": TOKEN})
     assert b"GET VARIABLE DIALSTATUS\n" in commands and b"GET VARIABLE CDR(billsec)\n" in commands
     assert all(c.endswith(b"\n") and not c.endswith(b"\r\n") for c in commands)
@@ -75,9 +62,9 @@ def test_cdr_logger_posts_the_finished_call(app, api_url):
         assert_counters_match_a_recount(db.engine)
 
 
-def test_cdr_logger_with_a_wrong_token_logs_nothing_and_still_exits_cleanly(app, api_url):
+def test_cdr_logger_with_a_wrong_token_logs_nothing_and_still_exits_cleanly(app, live_server):
     fake = FakeAsterisk(make_env("hangup", uniqueid="pbx-a-98.1", extension="h"))
-    stderr, _ = run_script(fake, env_extra={"CAPCONDUIT_API_URL": api_url,
+    stderr, _ = run_script(fake, env_extra={"CAPCONDUIT_API_URL": live_server,
                                             "CAPCONDUIT_INTERNAL_TOKEN": "wrong"})
     assert "could not log pbx-a-98.1" in stderr and "401" in stderr
     with app.app_context():

@@ -49,11 +49,10 @@ HANGUP_COMMANDS = 0
 
 
 @pytest.fixture
-def engine(app):
-    with app.app_context():
-        for setting in (1, 2, 3, 4):  # caps out of the way: thousands of calls go through here
-            set_setting(db.engine, setting, max_concurrency=100_000, total_calls_allowed=None)
-        yield db.engine
+def engine(engine):
+    for setting in (1, 2, 3, 4):  # caps out of the way: thousands of calls go through here
+        set_setting(engine, setting, max_concurrency=100_000, total_calls_allowed=None)
+    return engine
 
 
 # A handler "error" is fine when Asterisk (or what posed as it) answered a command with an

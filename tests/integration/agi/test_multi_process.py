@@ -1,41 +1,8 @@
 """Caps hold across processes: two `flask agi serve` processes on one database."""
-import asyncio
-import dataclasses
-
 from app.extensions import db
-from fake_asterisk.dialplan import ANSWER, Channel, load_dialplan
+from tests.support.calls import run_calls_across
 from tests.support.processes import agi_server_processes
-from tests.support.routing import assert_counters_match_a_recount, counters, scalar, set_setting
-
-MEDICARE = "14155550102"
-
-
-def run_calls_across(ports, calls: int, engine, expected_routed: int, *, exten: str = MEDICARE,
-                     prefix: str = "mp", callers: bool = False):
-    """Every call answered and held until `expected_routed` are routed, so each keeps its
-    slot; `callers`: each call from its own number (else none)."""
-    release = asyncio.Event()
-    dialplan = load_dialplan()
-
-    async def release_when_all_routed():
-        while scalar(engine, f"SELECT count(*) FROM call_logs WHERE uniqueid LIKE '{prefix}-%' AND "
-                             "(status <> 'in_progress' OR id IN (SELECT call_log_id FROM call_attempts))"
-                     ) < expected_routed:
-            await asyncio.sleep(0.02)
-        release.set()
-
-    async def main():
-        channels = [Channel(dialplan, "127.0.0.1", ports[i % len(ports)], exten=exten,
-                            uniqueid=f"{prefix}-{i}.1",
-                            **({"callerid": f"+1310555{i:04d}"} if callers else {}),
-                            outcomes=[dataclasses.replace(ANSWER, hold=release)])
-                    for i in range(calls)]
-        waiter = asyncio.create_task(release_when_all_routed())
-        records = await asyncio.gather(*(c.run() for c in channels))
-        await waiter
-        return records
-
-    return asyncio.run(main())
+from tests.support.routing import assert_counters_match_a_recount, counters, set_setting
 
 
 def test_concurrency_cap_holds_across_two_agi_processes(app, database_server):

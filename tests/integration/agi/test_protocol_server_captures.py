@@ -44,25 +44,8 @@ def expected_outcome(reply: bytes) -> tuple[str, object]:
 
 def captured_steps(captured: CapturedSession) -> list[tuple[bytes, tuple[str, object]]]:
     """(server line, what our API must yield for it) for each captured command."""
-    steps = []
-    for index, (_, direction, data) in enumerate(captured.events):
-        if direction != "S>":
-            continue
-        if _unsendable(data):
-            steps.append((data, ("raises", AGIArgumentError)))
-        else:
-            steps.append((data, expected_outcome(_reply_after(captured.events, index))))
-    return steps
-
-
-def _reply_after(events, index) -> bytes:
-    reply = b""
-    for _, direction, data in events[index + 1:]:
-        if direction == "S>":
-            break
-        if direction == "A>":
-            reply += data
-    return reply
+    return [(line, ("raises", AGIArgumentError) if _unsendable(line) else expected_outcome(reply))
+            for line, reply in captured.exchanges()]
 
 
 def _unsendable(line: bytes) -> bool:

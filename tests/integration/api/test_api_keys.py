@@ -2,7 +2,6 @@
 from datetime import datetime, timedelta, timezone
 
 from tests.support.routing import execute, scalar
-from tests.conftest import engine_of
 
 
 def make_key(client, auth, who="seller1", **fields):
@@ -18,10 +17,10 @@ def bearer(key):
     return {"Authorization": f"Bearer {key}"}
 
 
-def test_a_key_is_shown_once_and_stored_hashed(app, client, auth):
+def test_a_key_is_shown_once_and_stored_hashed(engine, client, auth):
     made = make_key(client, auth)
     assert made["key"].startswith("cck_") and made["prefix"] == made["key"][:12]
-    stored = scalar(engine_of(app), "SELECT key_hash FROM api_keys")
+    stored = scalar(engine, "SELECT key_hash FROM api_keys")
     assert made["key"] not in stored and len(stored) == 64
     listed = client.get("/api/auth/keys", headers=bearer(made["key"])).get_json()
     assert [k["name"] for k in listed] == ["script"] and "key" not in listed[0]
@@ -48,7 +47,7 @@ def test_a_read_key_cannot_write(client, auth):
     assert client.delete("/api/seller/dids/1", headers=bearer(key)).status_code == 403
 
 
-def test_revoked_expired_unknown_keys_and_inactive_users_are_refused(app, client, auth):
+def test_revoked_expired_unknown_keys_and_inactive_users_are_refused(engine, client, auth):
     made = make_key(client, auth)
     other = make_key(client, auth)
     for wrong in ("cck_nothing", "nope", made["key"] + "x"):
@@ -59,7 +58,6 @@ def test_revoked_expired_unknown_keys_and_inactive_users_are_refused(app, client
     assert client.delete(f"/api/auth/keys/{made['id']}").status_code == 204
     auth.logout()
     assert client.get("/api/seller/dids", headers=bearer(made["key"])).status_code == 401
-    engine = engine_of(app)
     execute(engine, "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = :id",
             id=other["id"])
     assert client.get("/api/seller/dids", headers=bearer(other["key"])).status_code == 401

@@ -1,4 +1,7 @@
 """Configuring real-time bidding over the API, and the simulator's test pings."""
+import json
+import logging
+
 import pytest
 
 from app.services.outbound import signature
@@ -80,6 +83,18 @@ def test_the_bid_secret_is_shown_once_and_the_ping_budget_is_a_client_rule(admin
     assert scalar(engine, "SELECT ping_budget FROM clients WHERE id = 1") == 120
 
 
+def test_rotating_a_bid_secret_is_audited_without_the_secret(admin, caplog):
+    caplog.set_level(logging.DEBUG)
+    first = admin.post("/api/admin/clients/1/bid_secret", json={}).json["bid_secret"]
+    second = admin.post("/api/admin/clients/1/bid_secret", json={}).json["bid_secret"]
+    trail = admin.get("/api/admin/audit?entity_type=client&entity_id=1").json["items"]
+    rotations = [event for event in trail if "bid_secret" in event["changes"]]
+    assert [(e["action"], e["actor_id"], e["changes"]) for e in rotations] == [
+        ("update", 1, {"bid_secret": "(changed)"})] * 2
+    for secret in (first, second):
+        assert secret not in json.dumps(trail) and secret not in caplog.text
+
+
 def test_the_simulator_pings_buyers_as_a_test_and_shows_their_bids(seller, sql):
     secret = "bidsec_for_the_simulator"
     sql("UPDATE clients SET bid_secret = :s WHERE id = 2", s=secret)
@@ -97,5 +112,5 @@ def test_the_simulator_pings_buyers_as_a_test_and_shows_their_bids(seller, sql):
     assert by_setting[1]["no_bid"] == "http 500" and by_setting[1]["verdict"] == "no_bid"
     assert by_setting[3]["price"] == 3.0 and by_setting[3]["price_source"] == "fixed"
     ping = bids.pings_to("/bid/")[0]
-    assert ping.body["test"] is True and ping.body["caller_id"] == "+1310555****"
-    assert signature.verify(secret, ping.headers[signature.HEADER], ping.raw)
+    assert ping.json["test"] is True and ping.json["caller_id"] == "+1310555****"
+    assert signature.verify(secret, ping.headers[signature.HEADER], ping.body)

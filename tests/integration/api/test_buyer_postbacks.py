@@ -41,10 +41,10 @@ def test_a_buyer_converts_a_call_later_and_counts_events_and_audit_follow(
         again = client.post(endpoint["path"], json={"uniqueid": "buy-1.1", "converted": True,
                                                     "revenue": 41.5})
         assert again.status_code == 200 and again.get_json()["changed"] is False
-        drain(make_worker(), lambda: receiver.received)
+        drain(make_worker(), lambda: receiver.requests)
     assert scalar(engine, "SELECT day_count FROM campaign_client_settings WHERE id = 1") == \
         day_before + 1
-    [event] = [json.loads(r.body) for r in receiver.received]
+    [event] = [json.loads(r.body) for r in receiver.requests]
     assert event["type"] == "call.converted" and event["data"]["revenue"] == 41.5
     audit = scalar(engine, "SELECT json_agg(changes) FROM audit_events WHERE action = 'postback'")
     assert len(audit) == 1 and audit[0]["converted"] == [False, True]

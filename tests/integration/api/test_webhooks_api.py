@@ -96,9 +96,9 @@ def test_a_campaign_postback_fires_its_template_on_conversion(client, auth, rout
         assert created.status_code == 201, created.get_json()
         postback = created.get_json()
         answered_call(routing, "pb 1&2", billsec=61)
-        drain(make_worker(), lambda: receiver.received)
+        drain(make_worker(), lambda: receiver.requests)
         time.sleep(0.1)
-        [request] = receiver.received
+        [request] = receiver.requests
         assert request.method == "GET"
         assert request.path == ("/pb?click=pb%201%262&payout=12.5&caller=%2B13105550199"
                                 "&billsec=61&campaign=1")

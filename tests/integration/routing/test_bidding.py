@@ -4,6 +4,9 @@ Campaign 1 (Solar, DID +14155550100) links acme-cc (setting 1) and bluesky-cc (s
 tier 1, summit-cc (setting 3) in tier 2 (sample_data.sql)."""
 import json
 import random
+import socket
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -111,6 +114,105 @@ def test_a_buyer_that_does_not_bid_properly_is_passed_over_with_its_reason(
     assert scalar(engine, "SELECT count(*) FROM reservations") == 1
 
 
+@contextmanager
+def plain_http_port():
+    """A port that answers plain HTTP the moment a connection opens: a client that expects
+    TLS there fails its handshake."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.sendall(b'HTTP/1.0 200 OK\r\n\r\n{"bid": 50}')
+                connection.settimeout(2)
+                try:
+                    connection.recv(65536)  # until the client gives up
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+def test_a_buyer_that_cannot_be_reached_is_passed_over_with_its_reason(routing, engine, bids):
+    closed = socket.create_server(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()  # nothing listens there any more: the connection is refused
+    with plain_http_port() as port:
+        set_setting(engine, 1, bid_url=f"https://127.0.0.1:{port}/bid")
+        set_setting(engine, 2, bid_url=f"http://127.0.0.1:{closed_port}/bid")
+        price_links(engine, bids, setting_3="/bid/3")
+        decision = arrive(routing, "bid-2.9")
+    assert decision.dial == "PJSIP/summit-cc"
+    trace = traced(engine, "bid-2.9")
+    assert trace[1]["verdict"] == "no_bid" and trace[1]["no_bid"] == "tls error"
+    assert trace[2]["verdict"] == "no_bid" and trace[2]["no_bid"] == "connection error"
+    assert trace[3]["price"] == 3.0 and trace[3]["verdict"] == "dialled"
+
+
+def test_the_buyers_are_pinged_together_and_no_lock_is_held_while_they_answer(routing, engine):
+    """Each buyer answers only once both have been asked (pinged one after the other, the first
+    would wait past the timeout), and while they wait every row routing touches can be
+    locked at once by somebody else."""
+    both_asked = threading.Barrier(2, timeout=5)
+    one_checker = threading.Lock()  # the two buyers' checks would lock each other out
+    problems = []
+
+    def while_the_buyer_thinks(ping):
+        try:
+            both_asked.wait()
+            with one_checker, engine.connect() as other:
+                for table in ("campaigns", "campaign_client_settings", "clients", "reservations",
+                              "call_logs", "bid_budgets"):
+                    other.exec_driver_sql(f"SELECT 1 FROM {table} FOR UPDATE NOWAIT")
+                other.rollback()
+        except Exception as error:  # told in the test's own thread
+            problems.append(repr(error))
+
+    with BidServer(on_ping=while_the_buyer_thinks) as server:
+        execute(engine, "UPDATE campaigns SET bid_timeout_ms = :ms WHERE id = 1", ms=BID_TIMEOUT_MS)
+        execute(engine, "UPDATE clients SET ping_budget = 10")
+        price_links(engine, server, setting_1="/bid/6", setting_2="/bid/9",
+                    setting_3=Decimal("1"))
+        decision = arrive(routing, "bid-3.5")
+    assert problems == []
+    assert decision.dial == "PJSIP/bluesky-cc"
+    trace = traced(engine, "bid-3.5")
+    assert (trace[1]["price"], trace[2]["price"]) == (6.0, 9.0)
+
+
+def test_a_link_freed_while_the_buyers_answer_is_not_pinged_and_not_taken(routing, engine):
+    """Summit's bidding link is at its cap when the round's pings go out, and a call frees
+    it while acme thinks: the second statement sees it admissible, but it has no bid and was
+    not asked, so it is passed over as `not pinged`."""
+    def summit_frees_its_slot(ping):
+        execute(engine, "UPDATE campaign_client_settings SET in_flight = 0 WHERE id = 3")
+
+    with BidServer(on_ping=summit_frees_its_slot) as server:
+        execute(engine, "UPDATE campaigns SET bid_timeout_ms = :ms WHERE id = 1", ms=BID_TIMEOUT_MS)
+        price_links(engine, server, setting_1="/bid/6", setting_2=Decimal("1"),
+                    setting_3="/bid/50")
+        set_setting(engine, 3, max_concurrency=1, in_flight=1)
+        decision = arrive(routing, "bid-3.7")
+    assert [ping.path for ping in server.pings] == ["/bid/6"]
+    assert decision.dial == "PJSIP/acme-cc"
+    trace = traced(engine, "bid-3.7")
+    assert trace[3]["verdict"] == "no_bid" and trace[3]["no_bid"] == "not pinged"
+    assert trace[1]["price"] == 6.0 and trace[1]["verdict"] == "dialled"
+
+
 def test_no_bid_from_anybody_rejects_the_call_without_reserving(routing, engine, bids):
     price_links(engine, bids, setting_1="/error", setting_2="/bid/0", setting_3="/garbage")
     decision = arrive(routing, "bid-3.1")
@@ -152,16 +254,16 @@ def test_the_ping_is_signed_and_shows_the_caller_as_the_campaign_chooses(routing
     execute(engine, "UPDATE campaigns SET bid_caller_id = 'none' WHERE id = 1")
     arrive(routing, "bid-6.3", caller="+13105550188")
     masked, full, hidden = bids.pings_to("/bid/7")
-    body = masked.body
+    body = masked.json
     assert set(body) == {"ping_id", "campaign_id", "campaign", "did", "caller_id", "at", "test"}
     assert body["campaign_id"] == 1 and body["campaign"] == "Solar Leads"
     assert body["did"] == SOLAR_DID and body["test"] is False
     assert body["caller_id"] == "+1310555****"
     assert datetime.fromisoformat(body["at"]).tzinfo is not None
-    assert signature.verify(SECRETS[1], masked.headers[signature.HEADER], masked.raw)
-    assert not signature.verify(SECRETS[2], masked.headers[signature.HEADER], masked.raw)
-    assert full.body["caller_id"] == "+13105550177" and hidden.body["caller_id"] is None
-    assert len({p.body["ping_id"] for p in (masked, full, hidden)}) == 3
+    assert signature.verify(SECRETS[1], masked.headers[signature.HEADER], masked.body)
+    assert not signature.verify(SECRETS[2], masked.headers[signature.HEADER], masked.body)
+    assert full.json["caller_id"] == "+13105550177" and hidden.json["caller_id"] is None
+    assert len({p.json["ping_id"] for p in (masked, full, hidden)}) == 3
 
 
 def test_a_bid_with_expires_in_is_reused_for_the_same_caller_only(routing, engine, bids):
@@ -216,7 +318,7 @@ def test_the_simulator_pings_as_a_test_and_shows_the_bids(routing, engine, bids)
     by_setting = {c["setting_id"]: c for c in simulation.candidates}
     assert by_setting[2]["price"] == 6.0 and by_setting[2]["verdict"] == "would_dial"
     assert by_setting[1]["price"] == 3.0 and by_setting[3]["no_bid"] == "http 500"
-    assert all(ping.body["test"] is True for ping in bids.pings)
+    assert all(ping.json["test"] is True for ping in bids.pings)
     assert scalar(engine, "SELECT count(*) FROM bid_cache") == 0  # a test bid is not kept
     assert scalar(engine, "SELECT count(*) FROM call_logs WHERE uniqueid LIKE 'bid-%'") == 0
 

@@ -1,5 +1,6 @@
 """Real-time bidding through the pages: the campaign's bid settings, a link's bid URL, the
 client's ping budget and bid secret, the simulator's and the call log's prices."""
+import logging
 import random
 import re
 from decimal import Decimal
@@ -80,6 +81,19 @@ def test_a_clients_ping_budget_and_bid_secret(admin, sql):
     assert "It has one" in page and secret not in page
 
 
+def test_a_bid_secret_made_on_the_clients_page_is_audited_without_it(admin, sql, caplog):
+    caplog.set_level(logging.DEBUG)
+    admin.post("/clients/1/bid_secret")
+    secret = sql("SELECT bid_secret FROM clients WHERE id = 1")[0][0]
+    trail = sql("SELECT action, u.username, changes FROM audit_events a "
+                "JOIN users u ON u.id = a.actor_id "
+                "WHERE entity_type = 'client' AND entity_id = '1' AND changes ? 'bid_secret'")
+    assert trail == [("update", "admin", {"bid_secret": "(changed)"})]
+    assert sql("SELECT count(*) FROM audit_events WHERE changes::text LIKE :s",
+               s=f"%{secret}%") == [(0,)]
+    assert secret not in caplog.text
+
+
 def test_the_simulator_page_shows_each_buyers_bid(seller, sql):
     with BidServer() as bids:
         sql("UPDATE campaigns SET bid_timeout_ms = 2000 WHERE id = 1")
@@ -92,7 +106,7 @@ def test_the_simulator_page_shows_each_buyers_bid(seller, sql):
     assert re.search(r'<td class="price">12\.00 bid in \d+ ms</td>', html)
     assert '<td class="price">no bid (malformed)</td>' in html
     assert '<td class="price">3.00 fixed</td>' in html
-    assert all(ping.body["test"] is True for ping in bids.pings)
+    assert all(ping.json["test"] is True for ping in bids.pings)
 
 
 def test_the_call_log_shows_the_prices_a_call_was_routed_on(app, seller, sql):

@@ -11,7 +11,7 @@ from tests.support.webhooks import CALL_EVENTS, INSURANCE_DID, answered_call, dr
 
 
 def bodies(receiver):
-    return [json.loads(request.body) for request in receiver.received]
+    return [json.loads(request.body) for request in receiver.requests]
 
 
 def test_a_call_reaches_its_sellers_webhook_signed_and_in_order(client, auth, routing,
@@ -20,12 +20,12 @@ def test_a_call_reaches_its_sellers_webhook_signed_and_in_order(client, auth, ro
         hook = subscribe(client, auth, "seller1", receiver.url + "/hooks?x=1")
         decision = answered_call(routing, "evt-1.1", billsec=95)
         worker = make_worker()
-        drain(worker, lambda: len(receiver.received) >= 4)
+        drain(worker, lambda: len(receiver.requests) >= 4)
         time.sleep(0.1)
-        assert len(receiver.received) == 4
+        assert len(receiver.requests) == 4
     events = bodies(receiver)
     assert [event["type"] for event in events] == CALL_EVENTS
-    for request, event in zip(receiver.received, events):
+    for request, event in zip(receiver.requests, events):
         assert request.method == "POST" and request.path == "/hooks?x=1"
         assert request.headers["Content-Type"] == "application/json"
         assert request.headers["CapConduit-Event-Id"] == event["id"]
@@ -43,7 +43,7 @@ def test_a_call_reaches_its_sellers_webhook_signed_and_in_order(client, auth, ro
     assert ended["client_identifier"] == decision.dial.removeprefix("PJSIP/")
     assert [a["dial_status"] for a in ended["attempts"]] == ["ANSWER"]
     assert {event["id"] for event in events} == {request.headers["CapConduit-Event-Id"]
-                                                 for request in receiver.received}
+                                                 for request in receiver.requests}
 
 
 def test_sellers_see_only_their_campaigns_and_admins_see_the_platform(client, auth, routing,
@@ -55,8 +55,8 @@ def test_sellers_see_only_their_campaigns_and_admins_see_the_platform(client, au
         answered_call(routing, "evt-2.1")
         answered_call(routing, "evt-2.2", did=INSURANCE_DID)
         worker = make_worker()
-        drain(worker, lambda: len(platform.received) >= 2 and seller1.received
-              and seller2.received)
+        drain(worker, lambda: len(platform.requests) >= 2 and seller1.requests
+              and seller2.requests)
     assert [e["data"]["uniqueid"] for e in bodies(seller1)] == ["evt-2.1"]
     assert [e["data"]["uniqueid"] for e in bodies(seller2)] == ["evt-2.2"]
     assert sorted(e["data"]["uniqueid"] for e in bodies(platform)) == ["evt-2.1", "evt-2.2"]
@@ -94,8 +94,8 @@ def test_a_failing_receiver_is_retried_until_it_answers_2xx(client, auth, routin
         hook = subscribe(client, auth, "seller1", receiver.url, ["call.ended"])
         answered_call(routing, "evt-6.1")
         worker = make_worker()
-        drain(worker, lambda: len(receiver.received) >= 3)
-    ids = {request.headers["CapConduit-Event-Id"] for request in receiver.received}
+        drain(worker, lambda: len(receiver.requests) >= 3)
+    ids = {request.headers["CapConduit-Event-Id"] for request in receiver.requests}
     assert len(ids) == 1, "every attempt sends the same event"
     auth.login("seller1")
     page = client.get(f"/api/seller/webhooks/{hook['id']}/deliveries").get_json()
@@ -161,7 +161,7 @@ def test_loopback_targets_are_refused_unless_allowed(client, auth, routing, make
         answered_call(routing, "evt-9.1")
         worker = make_worker(allow_private=False)
         assert worker.run_once() == 1
-        assert receiver.received == []
+        assert receiver.requests == []
     auth.login("seller1")
     [delivery] = client.get(f"/api/seller/webhooks/{hook['id']}/deliveries").get_json()["items"]
     assert "loopback" in delivery["last_error"] and delivery["status"] == "pending"
@@ -173,7 +173,7 @@ def test_redirects_are_not_followed(client, auth, routing, make_worker, engine):
         answered_call(routing, "evt-10.1")
         worker = make_worker()
         worker.run_once()
-        assert len(receiver.received) == 1
+        assert len(receiver.requests) == 1
         assert scalar(engine, "SELECT last_status_code FROM webhook_deliveries") == 302
         assert scalar(engine, "SELECT status FROM webhook_deliveries") == "pending"
 
@@ -186,7 +186,7 @@ def test_workers_side_by_side_never_send_one_delivery_twice(client, auth, routin
         for n in range(40):
             answered_call(routing, f"evt-11.{n}")
         workers = [make_worker(batch_size=7) for _ in range(3)]
-        threads = [threading.Thread(target=drain, args=(w, lambda: len(receiver.received) >= 80))
+        threads = [threading.Thread(target=drain, args=(w, lambda: len(receiver.requests) >= 80))
                    for w in workers]
         for thread in threads:
             thread.start()
@@ -194,8 +194,8 @@ def test_workers_side_by_side_never_send_one_delivery_twice(client, auth, routin
             thread.join()
         time.sleep(0.2)
     keys = [(r.headers["CapConduit-Event-Id"], r.headers["CapConduit-Signature"])
-            for r in receiver.received]
-    assert len(receiver.received) == 80
+            for r in receiver.requests]
+    assert len(receiver.requests) == 80
     assert scalar(engine, "SELECT count(*) FROM webhook_deliveries WHERE status = 'sent'") == 80
     assert scalar(engine, "SELECT count(*) FROM webhook_attempts") == 80
     assert len(keys) == 80
@@ -207,9 +207,9 @@ def test_one_calls_events_stay_in_order_for_a_subscription_across_retries(
         subscribe(client, auth, "seller1", receiver.url)
         answered_call(routing, "evt-12.1")
         worker = make_worker(batch_size=50)
-        drain(worker, lambda: len(receiver.received) >= 5)
+        drain(worker, lambda: len(receiver.requests) >= 5)
         time.sleep(0.1)
-    types = [json.loads(r.body)["type"] for r in receiver.received]
+    types = [json.loads(r.body)["type"] for r in receiver.requests]
     assert types == ["call.started", *CALL_EVENTS]  # the first one twice, then the rest in order
 
 
@@ -225,7 +225,7 @@ def test_a_cap_reaching_80_and_100_percent_emits_once_per_level(client, auth, ro
         execute(engine, "UPDATE campaign_client_settings SET current_total_calls = 4 WHERE id = 5")
         answered_call(routing, "evt-13.3", did=INSURANCE_DID)   # 5 of 5 again: said already
         worker = make_worker()
-        drain(worker, lambda: len(receiver.received) >= 2)
+        drain(worker, lambda: len(receiver.requests) >= 2)
         time.sleep(0.2)
         worker.run_once()
     events = sorted(bodies(receiver), key=lambda e: e["data"]["level"])  # no call: no order

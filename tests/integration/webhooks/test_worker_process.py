@@ -40,13 +40,13 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_what_it_had_no
         marked_sent = set(scalar(engine, """
             SELECT coalesce(array_agg('evt_' || event_id), '{}') FROM webhook_deliveries
             WHERE status = 'sent'"""))
-        received_before = len(receiver.received)
+        received_before = len(receiver.requests)
         assert 0 < len(marked_sent) < total and received_before < total, "killed mid-batch"
         # A new worker takes over once the dead one's lease has run out.
         worker = make_worker(concurrency=8)
         drain(worker, lambda: scalar(engine, "SELECT count(*) FROM webhook_deliveries "
                                              "WHERE status <> 'sent'") == 0, timeout=60)
-    counts = collections.Counter(r.headers["CapConduit-Event-Id"] for r in receiver.received)
+    counts = collections.Counter(r.headers["CapConduit-Event-Id"] for r in receiver.requests)
     every_event = set(scalar(engine, "SELECT array_agg('evt_' || id) FROM events"))
     assert set(counts) == every_event, "every event arrived"
     duplicated = {event for event, n in counts.items() if n > 1}

@@ -38,7 +38,7 @@ def reader_with(data: bytes, *, eof: bool = True) -> AGIStream:
 
 @pytest.mark.parametrize("captured", load_sessions(), ids=lambda s: s.label)
 def test_reads_every_captured_environment(captured):
-    raw = b"".join(data for _, d, data in captured.events if d == "A>")
+    raw = captured.asterisk_bytes
     block = raw[: raw.index(b"\n\n") + 2]
 
     async def read():
