@@ -12,7 +12,7 @@ Revision ID: 0020_bid_housekeeping
 from alembic import op
 
 revision = "0020_bid_housekeeping"
-down_revision = "0017_bidding"
+down_revision = "0019_reports_on_partitions"
 branch_labels = None
 depends_on = None
 
