@@ -22,7 +22,9 @@ Levels (each with its target, TARGETS below):
   campaign each);
 * realistic: 500 channels, each Dial rings 5 s (≈ 100 calls/s offered), the same links;
 * hot: 50 channels, every call on one link (one campaign, one client);
-* campaign (only when named): 50 channels, every call to one campaign of 8 clients.
+* campaign (only when named): 50 channels, every call to one campaign of 8 clients;
+* abandon (only when named): the same, half the callers hanging up while the first attempt
+  rings (their calls end unanswered: `abandoned`).
 
 Overload and slow commits (README, "Under overload"):
 * --rate N: calls arrive at random, N per second whatever happens to the earlier ones (an
@@ -77,8 +79,10 @@ LEVELS = {
     "saturation": {"channels": 50, "dial_ms": 0, "mix": "spread", "links": "spread"},
     "realistic": {"channels": 500, "dial_ms": 5000, "mix": "spread", "links": None},
     "hot": {"channels": 50, "dial_ms": 0, "mix": "hot", "links": "hot"},
-    # Not in the default run: one campaign with 8 clients (what a slow commit pauses).
+    # Not in the default run: one campaign with 8 clients (what a slow commit pauses), its
+    # calls all answered, or half of them abandoned while they ring.
     "campaign": {"channels": 50, "dial_ms": 0, "mix": "campaign", "links": None},
+    "abandon": {"channels": 50, "dial_ms": 0, "mix": "abandon", "links": None},
 }
 DEFAULT_LEVELS = ("saturation", "realistic", "hot")
 TARGETS = ("targets: saturation ≥ 0.80 × floor; realistic route p50 < 3 ms, p99 < 10 ms; "
@@ -346,6 +350,7 @@ def run_app(server: AgiServer, level: dict, args, tag: str, groups: dict) -> dic
     latencies = sorted(x for r in results for x in r["route_latencies"])
     refused = [x for r in results for x in r.get("overload_latencies", [])]
     admitted = sorted(set_difference(latencies, refused))
+    hangups = sorted(x for r in results for x in r.get("hangup_latencies", []))
     outcomes = Counter()
     for result in results:
         outcomes.update(result["outcomes"])
@@ -359,6 +364,8 @@ def run_app(server: AgiServer, level: dict, args, tag: str, groups: dict) -> dic
         "route_max_ms": 1000 * latencies[-1] if latencies else None,
         "admitted_p99_ms": 1000 * _percentile(admitted, 0.99) if admitted else None,
         "refused_p99_ms": 1000 * _percentile(sorted(refused), 0.99) if refused else None,
+        "hangup_p50_ms": 1000 * _percentile(hangups, 0.50) if hangups else None,
+        "hangup_p99_ms": 1000 * _percentile(hangups, 0.99) if hangups else None,
         "routes_measured": len(latencies), "outcomes": dict(outcomes),
         "failures": sum(r["failure_count"] for r in results),
         "failure_samples": [f for r in results for f in r["failures"]][:5],
@@ -542,6 +549,7 @@ def print_report(report: dict) -> None:
             if run_name == "app":
                 extra = (f", admitted route p99 {_ms(run['admitted_p99_ms'])} ms, refused "
                          f"route p99 {_ms(run['refused_p99_ms'])} ms, max {_ms(run['route_max_ms'])} ms"
+                         f", hangup p50 {_ms(run['hangup_p50_ms'])} p99 {_ms(run['hangup_p99_ms'])} ms"
                          f", failures {run['failures']}{' ' + str(run['failure_samples']) if run['failure_samples'] else ''}"
                          f", unexpected AGI commands {run['unexpected_commands']}")
             else:
@@ -682,7 +690,9 @@ def main(argv=None) -> int:
             app = level["app"]
             print(f"  {app['calls_per_s']:.0f} calls/s, route p50 {_ms(app['route_p50_ms'])} ms "
                   f"p99 {_ms(app['route_p99_ms'])} ms max {_ms(app['route_max_ms'])} ms, "
-                  f"admitted p99 {_ms(app['admitted_p99_ms'])} ms, outcomes {app['outcomes']}, "
+                  f"admitted p99 {_ms(app['admitted_p99_ms'])} ms, hangup p50 "
+                  f"{_ms(app['hangup_p50_ms'])} p99 {_ms(app['hangup_p99_ms'])} ms, "
+                  f"outcomes {app['outcomes']}, "
                   f"failures {app['failures']}, integrity "
                   f"{'ok' if level['app_integrity']['ok'] else 'FAILED'}", flush=True)
             if level["links"] and pgbench is not None:
