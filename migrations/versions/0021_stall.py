@@ -54,6 +54,27 @@ BEGIN
     RETURN v_slot;
 END $$;
 
+-- Add to the attempts of one key (a day, the call's filter columns, the attempt's client), in
+-- this transaction's slot of it.
+CREATE FUNCTION report_add_attempts(p_day date, c call_logs, p_client_id int, p_attempts bigint,
+                                    p_answered bigint, p_billsec_sum bigint, p_billsec_n bigint)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO call_attempt_days AS d (day, seller_id, campaign_id, call_client_id, did,
+                                        call_status, client_id, slot, attempts, answered,
+                                        billsec_sum, billsec_n)
+    VALUES (p_day, c.seller_id, c.campaign_id, c.client_id, c.did, c.status, p_client_id,
+            report_slot('call_attempt_days', p_day::text, c.seller_id::text, c.campaign_id::text,
+                        c.client_id::text, c.did, c.status, p_client_id::text),
+            p_attempts, p_answered, p_billsec_sum, p_billsec_n)
+    ON CONFLICT (day, seller_id, campaign_id, call_client_id, did, call_status, client_id, slot)
+    DO UPDATE
+    SET attempts = d.attempts + excluded.attempts, answered = d.answered + excluded.answered,
+        billsec_sum = d.billsec_sum + excluded.billsec_sum,
+        billsec_n = d.billsec_n + excluded.billsec_n;
+END $$;
+
 -- `attempts_of`: the call_started_at under which the call's attempts are found now.
 CREATE OR REPLACE FUNCTION report_call_delta(c call_logs, sign integer, attempts_of timestamptz)
 RETURNS void
@@ -78,28 +99,14 @@ BEGIN
         converted = d.converted + excluded.converted, payout = d.payout + excluded.payout,
         revenue = d.revenue + excluded.revenue;
 
-    INSERT INTO call_attempt_days AS d (day, seller_id, campaign_id, call_client_id, did,
-                                        call_status, client_id, slot, attempts, answered,
-                                        billsec_sum, billsec_n)
-    SELECT x.day, c.seller_id, c.campaign_id, c.client_id, c.did, c.status, x.client_id,
-           report_slot('call_attempt_days', x.day::text, c.seller_id::text, c.campaign_id::text,
-                       c.client_id::text, c.did, c.status, x.client_id::text),
-           x.attempts, x.answered, x.billsec_sum, x.billsec_n
-    FROM (SELECT (a.started_at AT TIME ZONE 'UTC')::date AS day, a.client_id,
-                 sign * count(*) AS attempts,
-                 sign * count(*) FILTER (WHERE a.dial_status = 'ANSWER') AS answered,
-                 sign * coalesce(sum(c.billsec) FILTER (WHERE a.dial_status = 'ANSWER'), 0)
-                     AS billsec_sum,
-                 sign * count(c.billsec) FILTER (WHERE a.dial_status = 'ANSWER') AS billsec_n
-          FROM call_attempts a
-          WHERE a.call_log_id = c.id AND a.call_started_at = attempts_of
-            AND a.ended_at IS NOT NULL
-          GROUP BY 1, a.client_id) x
-    ON CONFLICT (day, seller_id, campaign_id, call_client_id, did, call_status, client_id, slot)
-    DO UPDATE
-    SET attempts = d.attempts + excluded.attempts, answered = d.answered + excluded.answered,
-        billsec_sum = d.billsec_sum + excluded.billsec_sum,
-        billsec_n = d.billsec_n + excluded.billsec_n;
+    PERFORM report_add_attempts(
+        (a.started_at AT TIME ZONE 'UTC')::date, c, a.client_id, sign * count(*),
+        sign * count(*) FILTER (WHERE a.dial_status = 'ANSWER'),
+        sign * coalesce(sum(c.billsec) FILTER (WHERE a.dial_status = 'ANSWER'), 0),
+        sign * count(c.billsec) FILTER (WHERE a.dial_status = 'ANSWER'))
+    FROM call_attempts a
+    WHERE a.call_log_id = c.id AND a.call_started_at = attempts_of AND a.ended_at IS NOT NULL
+    GROUP BY (a.started_at AT TIME ZONE 'UTC')::date, a.client_id;
 END $$;
 
 CREATE OR REPLACE FUNCTION report_attempt_delta(a call_attempts, c call_logs, sign integer)
@@ -107,25 +114,14 @@ RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     answered boolean := a.dial_status IS NOT DISTINCT FROM 'ANSWER';
-    v_day date := (a.started_at AT TIME ZONE 'UTC')::date;
 BEGIN
     IF a.ended_at IS NULL OR c.ended_at IS NULL THEN
         RETURN;
     END IF;
-    INSERT INTO call_attempt_days AS d (day, seller_id, campaign_id, call_client_id, did,
-                                        call_status, client_id, slot, attempts, answered,
-                                        billsec_sum, billsec_n)
-    VALUES (v_day, c.seller_id, c.campaign_id, c.client_id, c.did, c.status, a.client_id,
-            report_slot('call_attempt_days', v_day::text, c.seller_id::text, c.campaign_id::text,
-                        c.client_id::text, c.did, c.status, a.client_id::text),
-            sign, sign * answered::int,
-            CASE WHEN answered THEN sign * coalesce(c.billsec, 0) ELSE 0 END,
-            CASE WHEN answered AND c.billsec IS NOT NULL THEN sign ELSE 0 END)
-    ON CONFLICT (day, seller_id, campaign_id, call_client_id, did, call_status, client_id, slot)
-    DO UPDATE
-    SET attempts = d.attempts + excluded.attempts, answered = d.answered + excluded.answered,
-        billsec_sum = d.billsec_sum + excluded.billsec_sum,
-        billsec_n = d.billsec_n + excluded.billsec_n;
+    PERFORM report_add_attempts(
+        (a.started_at AT TIME ZONE 'UTC')::date, c, a.client_id, sign, sign * answered::int,
+        CASE WHEN answered THEN sign * coalesce(c.billsec, 0) ELSE 0 END,
+        CASE WHEN answered AND c.billsec IS NOT NULL THEN sign ELSE 0 END);
 END $$;
 """
 
@@ -168,6 +164,7 @@ def downgrade():
         op.execute(f"DROP INDEX uq_{table}_key")
         op.execute(f"ALTER TABLE {table} DROP COLUMN slot")
         op.execute(_key_index(table, key))
-    op.execute("DROP FUNCTION report_slot(text, text[])")
     op.execute(_revision("0016_monthly_partitions").ROLLUP_FUNCTIONS_PARTITIONED.replace(
         "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"))
+    op.execute("DROP FUNCTION report_add_attempts(date, call_logs, int, bigint, bigint, bigint, "
+               "bigint), report_slot(text, text[])")
