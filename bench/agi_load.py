@@ -34,7 +34,10 @@ Overload and slow commits (README, "Under overload"):
 * --commit-delay-ms D --commit-delay-share S: a deferred constraint trigger, installed in the
   benchmark's own database only, sleeps D ms at the commit of a share S of the transactions
   that release a slot (hangup, attempt_result), while they hold the rows they changed: how
-  far one slow commit pauses other calls. No route is slowed itself.
+  far one slow commit pauses other calls. No route is slowed itself;
+* --watch-locks: samples, every 5 ms, what each busy backend does and, for a lock wait, which
+  lock, held by which step, and what that chain's root waits for (a sleeping commit, the WAL
+  flush, …): what waits on what, which stays readable when timings do not.
 
 Real-time bidding (README, "Real-time bidding"):
 * --bids: every spread link is priced by bid, its buyer (bench/bid_buyers.py, one process)
