@@ -10,8 +10,9 @@ database connection meanwhile). Now each key has slots (0, 1, …): a writer tak
 advisory lock without waiting (pg_try_advisory_xact_lock), the first it gets, and writes only
 that slot's row. A slot's lock is held by one transaction at a time, so its row is never
 locked by another writer: no rollup write waits. A new slot appears only while the lower ones
-are being written at once, so a key keeps as many rows as it ever had concurrent writers
-(usually one). Summaries already add up the rows of a key; the rollup stays exact.
+are being written at once (for this key or another of its lock's bucket, 1 of 256), so a key
+keeps a few rows at most, usually one. Summaries already add up the rows of a key; the rollup
+stays exact.
 
 Revision ID: 0021_stall
 Revises: 0017_bidding
@@ -39,16 +40,19 @@ ROLLUPS = (
 FUNCTIONS = """
 -- The slot of a rollup key (given as text: `p_key`) that this transaction writes: the first
 -- whose advisory lock it gets at once (or already holds). Holding it, no other transaction
--- writes that slot's row, so the upsert never waits. Locks of the two-number form, the first
--- number naming the rollup and the slot; unrelated keys with the same hash only share locks
--- (a writer then takes the next slot).
+-- writes that slot's row, so the upsert never waits. A lock covers a slot of a bucket of keys
+-- (the key's hash, modulo 256): a statement that ends or changes calls of thousands of keys at
+-- once (deleting a campaign, a bulk correction) then holds at most 256 locks per slot instead
+-- of one per key, which would crowd PostgreSQL's shared lock table; keys sharing a bucket only
+-- make a writer take the next slot more often. Locks of the two-number form, the first number
+-- naming the rollup and the slot.
 CREATE FUNCTION report_slot(p_rollup text, VARIADIC p_key text[]) RETURNS smallint
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    v_key int := hashtext(array_to_string(p_key, '|', ''));
+    v_bucket int := hashtext(array_to_string(p_key, '|', '')) & 255;
     v_slot smallint := 0;
 BEGIN
-    WHILE NOT pg_try_advisory_xact_lock(hashtext(p_rollup || ':' || v_slot), v_key) LOOP
+    WHILE NOT pg_try_advisory_xact_lock(hashtext(p_rollup || ':' || v_slot), v_bucket) LOOP
         v_slot := v_slot + 1;
     END LOOP;
     RETURN v_slot;
