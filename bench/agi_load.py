@@ -22,7 +22,9 @@ Levels (each with its target, TARGETS below):
   campaign each);
 * realistic: 500 channels, each Dial rings 5 s (≈ 100 calls/s offered), the same links;
 * hot: 50 channels, every call on one link (one campaign, one client);
-* campaign (only when named): 50 channels, every call to one campaign of 8 clients.
+* campaign (only when named): 50 channels, every call to one campaign of 8 clients;
+* abandon (only when named): the same, half the callers hanging up while the first attempt
+  rings (their calls end unanswered: `abandoned`).
 
 Overload and slow commits (README, "Under overload"):
 * --rate N: calls arrive at random, N per second whatever happens to the earlier ones (an
@@ -32,7 +34,10 @@ Overload and slow commits (README, "Under overload"):
 * --commit-delay-ms D --commit-delay-share S: a deferred constraint trigger, installed in the
   benchmark's own database only, sleeps D ms at the commit of a share S of the transactions
   that release a slot (hangup, attempt_result), while they hold the rows they changed: how
-  far one slow commit pauses other calls. No route is slowed itself.
+  far one slow commit pauses other calls. No route is slowed itself;
+* --watch-locks: samples, every 5 ms, what each busy backend does and, for a lock wait, which
+  lock, held by which step, and what that chain's root waits for (a sleeping commit, the WAL
+  flush, …): what waits on what, which stays readable when timings do not.
 
 Real-time bidding (README, "Real-time bidding"):
 * --bids: every spread link is priced by bid, its buyer (bench/bid_buyers.py, one process)
@@ -77,8 +82,10 @@ LEVELS = {
     "saturation": {"channels": 50, "dial_ms": 0, "mix": "spread", "links": "spread"},
     "realistic": {"channels": 500, "dial_ms": 5000, "mix": "spread", "links": None},
     "hot": {"channels": 50, "dial_ms": 0, "mix": "hot", "links": "hot"},
-    # Not in the default run: one campaign with 8 clients (what a slow commit pauses).
+    # Not in the default run: one campaign with 8 clients (what a slow commit pauses), its
+    # calls all answered, or half of them abandoned while they ring.
     "campaign": {"channels": 50, "dial_ms": 0, "mix": "campaign", "links": None},
+    "abandon": {"channels": 50, "dial_ms": 0, "mix": "abandon", "links": None},
 }
 DEFAULT_LEVELS = ("saturation", "realistic", "hot")
 TARGETS = ("targets: saturation ≥ 0.80 × floor; realistic route p50 < 3 ms, p99 < 10 ms; "
@@ -158,6 +165,77 @@ class CapWatcher(threading.Thread):
         self.stop_event.set()
         self.join()
         return {"samples": self.samples, "violations": [list(v) for v in self.violations[:10]]}
+
+
+class LockWatcher(threading.Thread):
+    """--watch-locks: every few milliseconds, what each busy backend of the benchmark's
+    database is doing — its step (the cc_* function it runs), on CPU or waiting, and for a
+    lock wait the lock (kind, mode, relation), the step it waits for and the root of the chain
+    (what the blocker itself waits for: a sleeping commit, a client, a lock). Counts samples, so
+    a wait's share of samples is its share of the backends' time."""
+
+    SAMPLE = """
+        SELECT a.pid, coalesce(substring(a.query from 'cc_[a-z_]+'), left(a.query, 24)),
+               a.wait_event_type, a.wait_event, w.locktype, w.mode,
+               coalesce(w.relation, (SELECT t.relation FROM pg_locks t WHERE t.pid = a.pid
+                                     AND t.locktype = 'tuple' LIMIT 1))::regclass::text,
+               CASE WHEN w.pid IS NOT NULL THEN pg_blocking_pids(a.pid) END
+        FROM pg_stat_activity a LEFT JOIN pg_locks w ON w.pid = a.pid AND NOT w.granted
+        WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+          AND a.backend_type = 'client backend' AND a.state <> 'idle'"""
+
+    def __init__(self, libpq_uri: str, every: float = 0.005):
+        super().__init__(daemon=True)
+        self.uri, self.every = libpq_uri, every
+        self.stop_event = threading.Event()
+        self.waits: Counter = Counter()
+        self.busy: Counter = Counter()  # backends busy at once -> samples
+        self.samples = 0
+
+    def run(self) -> None:
+        with psycopg.connect(self.uri, autocommit=True) as conn:
+            while not self.stop_event.is_set():
+                self.record(conn.execute(self.SAMPLE).fetchall())
+                self.stop_event.wait(self.every)
+
+    def record(self, rows: list) -> None:
+        self.samples += 1
+        by_pid = {row[0]: row for row in rows}
+        self.busy[len(by_pid)] += 1
+        for pid, step, event_type, event, locktype, mode, relation, blockers in by_pid.values():
+            if locktype is None:
+                self.waits[(step, "cpu" if event_type is None else f"{event_type}:{event}", "")] += 1
+                continue
+            blocker = by_pid.get((blockers or [None])[0])
+            root, seen = blocker, set()
+            while root is not None and root[7] and root[0] not in seen:
+                seen.add(root[0])
+                root = by_pid.get(root[7][0])
+            self.waits[(step, f"lock {locktype} {mode} {relation or ''}".rstrip(),
+                        f"{self.describe(blocker)} (root {self.describe(root)})")] += 1
+
+    @staticmethod
+    def describe(row) -> str:
+        if row is None:
+            return "?"
+        return f"{row[1]} {'cpu' if row[2] is None else row[3]}"
+
+    def stop(self) -> dict:
+        self.stop_event.set()
+        self.join()
+        return {"samples": self.samples, "busy_backends": dict(sorted(self.busy.items())),
+                "waits": [{"step": step, "doing": doing, "blocked_by": by, "samples": n}
+                          for (step, doing, by), n in self.waits.most_common(25)]}
+
+
+def describe_locks(watch: dict) -> str:
+    samples = max(watch["samples"], 1)
+    lines = [f"        lock watch: {watch['samples']} samples; busy backends at once "
+             + ", ".join(f"{k}: {100 * n / samples:.1f}%" for k, n in watch["busy_backends"].items())]
+    for wait in watch["waits"]:
+        lines.append(f"        {wait['samples'] / samples:7.3f} backends  {wait['step']:<18} "
+                     f"{wait['doing']}{'  <- ' + wait['blocked_by'] if wait['blocked_by'] else ''}")
+    return "\n".join(lines)
 
 
 def checked(admin, watcher: CapWatcher) -> dict:
@@ -275,6 +353,7 @@ def run_app(server: AgiServer, level: dict, args, tag: str, groups: dict) -> dic
     latencies = sorted(x for r in results for x in r["route_latencies"])
     refused = [x for r in results for x in r.get("overload_latencies", [])]
     admitted = sorted(set_difference(latencies, refused))
+    hangups = sorted(x for r in results for x in r.get("hangup_latencies", []))
     outcomes = Counter()
     for result in results:
         outcomes.update(result["outcomes"])
@@ -288,6 +367,8 @@ def run_app(server: AgiServer, level: dict, args, tag: str, groups: dict) -> dic
         "route_max_ms": 1000 * latencies[-1] if latencies else None,
         "admitted_p99_ms": 1000 * _percentile(admitted, 0.99) if admitted else None,
         "refused_p99_ms": 1000 * _percentile(sorted(refused), 0.99) if refused else None,
+        "hangup_p50_ms": 1000 * _percentile(hangups, 0.50) if hangups else None,
+        "hangup_p99_ms": 1000 * _percentile(hangups, 0.99) if hangups else None,
         "routes_measured": len(latencies), "outcomes": dict(outcomes),
         "failures": sum(r["failure_count"] for r in results),
         "failure_samples": [f for r in results for f in r["failures"]][:5],
@@ -471,6 +552,7 @@ def print_report(report: dict) -> None:
             if run_name == "app":
                 extra = (f", admitted route p99 {_ms(run['admitted_p99_ms'])} ms, refused "
                          f"route p99 {_ms(run['refused_p99_ms'])} ms, max {_ms(run['route_max_ms'])} ms"
+                         f", hangup p50 {_ms(run['hangup_p50_ms'])} p99 {_ms(run['hangup_p99_ms'])} ms"
                          f", failures {run['failures']}{' ' + str(run['failure_samples']) if run['failure_samples'] else ''}"
                          f", unexpected AGI commands {run['unexpected_commands']}")
             else:
@@ -482,6 +564,8 @@ def print_report(report: dict) -> None:
                 print(f"         {statement['ms']:7.3f} ms  {statement['statement']}")
             if run_name == "app" and level.get("app_statements"):
                 print(describe_statements(level["app_statements"]))
+            if run_name == "app" and level.get("app_locks"):
+                print(describe_locks(level["app_locks"]))
             integrity = level[f"{run_name}_integrity"]
             if not integrity["ok"]:
                 print(f"         INTEGRITY: {integrity['problems'][:5]} sampled {integrity['sampled']['violations']}")
@@ -527,6 +611,9 @@ def main(argv=None) -> int:
                              "deferred trigger in the benchmark's database)")
     parser.add_argument("--commit-delay-share", type=float, default=0.01,
                         help="share of the releasing transactions whose commit is delayed")
+    parser.add_argument("--watch-locks", action="store_true",
+                        help="sample every few ms what each busy backend waits for (which lock, "
+                             "held by which step) during the app runs")
     parser.add_argument("--bids", action="store_true",
                         help="price every spread link by bid (buyers on loopback)")
     parser.add_argument("--bid-timeout-ms", type=int, default=800)
@@ -594,14 +681,21 @@ def main(argv=None) -> int:
                 admin.execute("SELECT pg_stat_statements_reset()")
             watcher = CapWatcher(db.libpq_uri)
             watcher.start()
+            locks = LockWatcher(db.libpq_uri) if args.watch_locks else None
+            if locks:
+                locks.start()
             level["app"] = run_app(server, level, args, name[:3], groups)
+            if locks:
+                level["app_locks"] = locks.stop()
             level["app_integrity"] = checked(admin, watcher)
             if args.pg_stats:
                 level["app_statements"] = statement_stats(admin)
             app = level["app"]
             print(f"  {app['calls_per_s']:.0f} calls/s, route p50 {_ms(app['route_p50_ms'])} ms "
                   f"p99 {_ms(app['route_p99_ms'])} ms max {_ms(app['route_max_ms'])} ms, "
-                  f"admitted p99 {_ms(app['admitted_p99_ms'])} ms, outcomes {app['outcomes']}, "
+                  f"admitted p99 {_ms(app['admitted_p99_ms'])} ms, hangup p50 "
+                  f"{_ms(app['hangup_p50_ms'])} p99 {_ms(app['hangup_p99_ms'])} ms, "
+                  f"outcomes {app['outcomes']}, "
                   f"failures {app['failures']}, integrity "
                   f"{'ok' if level['app_integrity']['ok'] else 'FAILED'}", flush=True)
             if level["links"] and pgbench is not None:

@@ -184,6 +184,8 @@ class LoadChannel(Channel):
 def call_outcome(record, variables: dict) -> str:
     if variables.get("DIALSTATUS") == "ANSWER":
         return "answered"
+    if variables.get("DIALSTATUS") == "CANCEL":
+        return "abandoned"
     return variables.get(dialplan_variables.REASON) or "unknown"
 
 
@@ -206,7 +208,8 @@ async def run_channels(host: str, ports: list[int], channels: int, *, start_at: 
             sequence += 1
             planned = plan_call(rng, mix)
             uniqueid = f"{tag}-{number}-{sequence}.{number}"
-            outcomes = [DialOutcome(status, talk_seconds=planned.talk_seconds)
+            outcomes = [DialOutcome(status, talk_seconds=planned.talk_seconds,
+                                    caller_hangs_up=status == "CANCEL")
                         for status in planned.outcomes]
             channel = LoadChannel(dialplan, host, port, exten=planned.extension,
                                   callerid=planned.callerid, outcomes=outcomes,

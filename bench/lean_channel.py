@@ -17,8 +17,9 @@ How it stays lean, and what it still does as Asterisk does:
 
 Dial: rings `dial_seconds` (the channel is then outside FastAGI), then takes the call's
 planned DIALSTATUS; ANSWER runs the U() subroutine (`answered` on the callee's channel), the
-callee hangs up at once and `h` runs with DIALSTATUS=ANSWER; anything else goes on with the
-dialplan (attempt_result, then route again).
+callee hangs up at once and `h` runs with DIALSTATUS=ANSWER; CANCEL is the caller hanging up
+while it rings (the dialplan stops, `h` runs with DIALSTATUS=CANCEL); anything else goes on
+with the dialplan (attempt_result, then route again).
 """
 from __future__ import annotations
 
@@ -163,6 +164,7 @@ class Stats:
     outcomes: dict = field(default_factory=dict)
     route_latencies: list = field(default_factory=list)
     overload_latencies: list = field(default_factory=list)  # routes refused for overload
+    hangup_latencies: list = field(default_factory=list)
     failures: list = field(default_factory=list)
     failure_count: int = 0
     unexpected_commands: int = 0
@@ -200,6 +202,8 @@ class LeanChannel:
         await self.execute("cc-inbound", "h", dead=True)
         if self.variables.get("DIALSTATUS") == "ANSWER":
             return "answered"
+        if self.variables.get("DIALSTATUS") == "CANCEL":
+            return "abandoned"
         return self.variables.get(dialplan_variables.REASON) or "unknown"
 
     async def execute(self, context: str, exten: str, *, dead: bool = False,
@@ -250,6 +254,9 @@ class LeanChannel:
         if self.runner.dial_seconds:
             await asyncio.sleep(self.runner.dial_seconds)
         self.variables["DIALSTATUS"] = status
+        if status == "CANCEL":  # the caller hung up while it rang: the dialplan stops
+            self.hangup_cause = "16"
+            return True
         if status != "ANSWER":
             return False
         for option in options:
@@ -310,6 +317,8 @@ class LeanChannel:
                 stats.route_latencies.append(elapsed)
                 if variables.get(dialplan_variables.REASON) == "overload":
                     stats.overload_latencies.append(elapsed)
+            elif script == "hangup":
+                stats.hangup_latencies.append(elapsed)
         return "SUCCESS"
 
 
@@ -403,6 +412,7 @@ def worker(ports: list[int], channels: int, start_at: float, warmup: float, dura
                                      dial_seconds=dial_seconds, rate=rate))
     return {"calls": stats.calls, "sessions": stats.sessions, "outcomes": stats.outcomes,
             "route_latencies": stats.route_latencies,
-            "overload_latencies": stats.overload_latencies, "failures": stats.failures[:20],
+            "overload_latencies": stats.overload_latencies,
+            "hangup_latencies": stats.hangup_latencies, "failures": stats.failures[:20],
             "failure_count": stats.failure_count, "calls_total": stats.calls_total,
             "unexpected_commands": stats.unexpected_commands}

@@ -17,7 +17,8 @@ Data set (on top of an empty, migrated database):
 
 Call mixes. "spread" / "hot": every call to a random spread DID / the hot DID, answered at
 the first attempt (the floor's cycle: reserve, answer, hang up). "campaign": every call to
-an open DID (one campaign, 8 clients, 8 links), answered at the first attempt. "mixed", per call: 78 % to an open DID, 20 % to a capped DID, 2 % to an unknown number
+an open DID (one campaign, 8 clients, 8 links), answered at the first attempt. "abandon": the
+same, but half the callers hang up while the first attempt rings. "mixed", per call: 78 % to an open DID, 20 % to a capped DID, 2 % to an unknown number
 (`no_route`). Each dial attempt answers with 70 % probability, else NOANSWER 15 % / BUSY 10 % /
 CHANUNAVAIL 5 % (then the dialplan fails over).
 """
@@ -65,7 +66,8 @@ class PlannedCall:
 
 
 ANSWER_FIRST = ("ANSWER",) * MAX_ATTEMPTS
-MIXES = ("spread", "hot", "campaign", "mixed")
+MIXES = ("spread", "hot", "campaign", "abandon", "mixed")
+ABANDONED_WHILE_RINGING = ("CANCEL",) * MAX_ATTEMPTS
 
 
 def plan_call(rng: random.Random, mix: str = "mixed") -> PlannedCall:
@@ -75,6 +77,10 @@ def plan_call(rng: random.Random, mix: str = "mixed") -> PlannedCall:
                            talk_seconds=rng.randrange(5, 300))
     if mix == "campaign":  # one campaign, its 8 clients by priority and weight
         return PlannedCall(did=rng.choice(OPEN_DIDS), callerid=callerid, outcomes=ANSWER_FIRST,
+                           talk_seconds=rng.randrange(5, 300))
+    if mix == "abandon":
+        return PlannedCall(did=rng.choice(OPEN_DIDS), callerid=callerid,
+                           outcomes=ANSWER_FIRST if rng.random() < 0.5 else ABANDONED_WHILE_RINGING,
                            talk_seconds=rng.randrange(5, 300))
     if mix == "hot":
         return PlannedCall(did=HOT_DID, callerid=callerid, outcomes=ANSWER_FIRST,

@@ -2,8 +2,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey,
-                        ForeignKeyConstraint, Index, Integer, Numeric, String, UniqueConstraint,
-                        func, text)
+                        ForeignKeyConstraint, Index, Integer, Numeric, SmallInteger, String,
+                        UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -125,14 +125,16 @@ class CallLogKey(db.Model):
 
 
 class CallLogDay(db.Model):
-    """The daily rollup of ended calls: one row per UTC day the calls started and per value of
+    """The daily rollup of ended calls: rows per UTC day the calls started and per value of
     every column a summary filters on. Written only by triggers (migration 0008_reports), which
-    keep it exact as calls end, change or go; summaries read whole days from it."""
+    keep it exact as calls end, change or go; summaries read whole days from it, adding up a
+    key's slots (0, 1, …: one per transaction writing the key at once, migration 0021_stall,
+    so that no call's end waits for another's commit)."""
 
     __tablename__ = "call_log_days"
     __table_args__ = (
         Index("uq_call_log_days_key", "day", "seller_id", "campaign_id", "client_id", "did",
-              "status", unique=True, postgresql_nulls_not_distinct=True),
+              "status", "slot", unique=True, postgresql_nulls_not_distinct=True),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -142,6 +144,7 @@ class CallLogDay(db.Model):
     client_id: Mapped[int | None] = mapped_column(Integer)
     did: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
+    slot: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     calls: Mapped[int] = mapped_column(Integer, server_default="0")
     billsec_sum: Mapped[int] = mapped_column(BigInteger, server_default="0")
     billsec_n: Mapped[int] = mapped_column(Integer, server_default="0")
@@ -152,12 +155,13 @@ class CallLogDay(db.Model):
 
 class CallAttemptDay(db.Model):
     """The daily rollup of the ended attempts of ended calls, by the UTC day each attempt
-    started, its client, and the call's filter columns. Written only by triggers."""
+    started, its client, and the call's filter columns (and slots, as CallLogDay's). Written
+    only by triggers."""
 
     __tablename__ = "call_attempt_days"
     __table_args__ = (
         Index("uq_call_attempt_days_key", "day", "seller_id", "campaign_id", "call_client_id",
-              "did", "call_status", "client_id", unique=True,
+              "did", "call_status", "client_id", "slot", unique=True,
               postgresql_nulls_not_distinct=True),
     )
 
@@ -169,6 +173,7 @@ class CallAttemptDay(db.Model):
     did: Mapped[str | None] = mapped_column(String(32))
     call_status: Mapped[str] = mapped_column(String(16))
     client_id: Mapped[int | None] = mapped_column(Integer)
+    slot: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     answered: Mapped[int] = mapped_column(Integer, server_default="0")
     billsec_sum: Mapped[int] = mapped_column(BigInteger, server_default="0")

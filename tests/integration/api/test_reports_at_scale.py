@@ -128,11 +128,13 @@ SELECT (started_at AT TIME ZONE 'UTC')::date, seller_id, campaign_id, client_id,
        coalesce(sum(payout), 0), coalesce(sum(revenue), 0)
 FROM call_logs WHERE ended_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6
 """
+# A key's slots added up (writers at once write slots of their own).
 ROLLUP_DAYS = """
-SELECT day, seller_id, campaign_id, client_id, did, status, calls, billsec_sum, billsec_n,
-       converted, payout, revenue
-FROM call_log_days WHERE calls <> 0 OR billsec_sum <> 0 OR billsec_n <> 0 OR converted <> 0
-                         OR payout <> 0 OR revenue <> 0
+SELECT day, seller_id, campaign_id, client_id, did, status, sum(calls), sum(billsec_sum)::bigint,
+       sum(billsec_n), sum(converted), sum(payout), sum(revenue)
+FROM call_log_days GROUP BY 1, 2, 3, 4, 5, 6
+HAVING sum(calls) <> 0 OR sum(billsec_sum) <> 0 OR sum(billsec_n) <> 0 OR sum(converted) <> 0
+    OR sum(payout) <> 0 OR sum(revenue) <> 0
 """
 RECOUNT_ATTEMPT_DAYS = """
 SELECT (a.started_at AT TIME ZONE 'UTC')::date, c.seller_id, c.campaign_id, c.client_id, c.did,
@@ -143,9 +145,10 @@ FROM call_attempts a JOIN call_logs c ON c.id = a.call_log_id
 WHERE a.ended_at IS NOT NULL AND c.ended_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
 ROLLUP_ATTEMPT_DAYS = """
-SELECT day, seller_id, campaign_id, call_client_id, did, call_status, client_id, attempts,
-       answered, billsec_sum, billsec_n
-FROM call_attempt_days WHERE attempts <> 0 OR answered <> 0 OR billsec_sum <> 0 OR billsec_n <> 0
+SELECT day, seller_id, campaign_id, call_client_id, did, call_status, client_id, sum(attempts),
+       sum(answered), sum(billsec_sum)::bigint, sum(billsec_n)
+FROM call_attempt_days GROUP BY 1, 2, 3, 4, 5, 6, 7
+HAVING sum(attempts) <> 0 OR sum(answered) <> 0 OR sum(billsec_sum) <> 0 OR sum(billsec_n) <> 0
 """
 
 
