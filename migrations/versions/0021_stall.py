@@ -23,7 +23,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0021_stall"
-down_revision = "0017_bidding"
+down_revision = "0020_bid_housekeeping"
 branch_labels = None
 depends_on = None
 
