@@ -15,7 +15,7 @@ verdict). Generation is two INSERT … SELECT generate_series statements in the 
 A kept database is reused (same --calls): `flask db upgrade` runs first, so measuring the same
 data before and after a migration is two runs with --keep (the second times the upgrade).
 
-Then, in process through the Flask test client (the whole request: SQL, ORM, JSON), as the
+Then, in process through the Flask test client (the whole request: login, SQL, JSON), as the
 admin and as seller1:
 * a call-log page (limit 50) for every offered filter, at the newest page and through a keyset
   cursor 10, 45, 80 and 89 days back; --repeat times each: p50, p95, max;
@@ -300,14 +300,18 @@ class Bench:
         return statistics.median(times)
 
     def service_page(self, filters: dict, cursor: str | None) -> dict:
-        """The page in the service alone (its SQL and the ORM rows, no HTTP, no JSON)."""
+        """The API's page in the service alone (its statement and the JSON PostgreSQL writes,
+        no HTTP, no login)."""
         from app.extensions import db
+        from app.schemas.call_log_schemas import PAGE_ATTEMPT_FIELDS, PAGE_CALL_FIELDS
         from app.services import call_log_service
 
         with self.app.app_context():
             def run():
-                call_log_service.list_calls(dict(filters), cursor=cursor, limit=50,
-                                            default_region="US")
+                call_log_service.list_calls_json(dict(filters), cursor=cursor, limit=50,
+                                                 default_region="US",
+                                                 call_fields=PAGE_CALL_FIELDS,
+                                                 attempt_fields=PAGE_ATTEMPT_FIELDS)
                 db.session.rollback()
             figures = timed(run, self.args.repeat)
             db.session.remove()
@@ -466,8 +470,9 @@ def print_table(results: dict) -> None:
         print(f"| {row['who']} | {row['filter']} | " + " | ".join(
             f"{row[d]['p95']:,.1f}" + (f" / {row[f'sql{d}']['p95']:,.1f} / {row[f'db{d}']:.2f}"
                                        if f"sql{d}" in row else "") for d in DEPTHS) + " |")
-    print("(a 50-row page, ms: p95 of the API request / p95 of the service call (SQL + ORM, "
-          "no HTTP or JSON) / median PostgreSQL execution time of its query)")
+    print("(a 50-row page, ms: p95 of the API request / p95 of the service call (its statement "
+          "and the JSON PostgreSQL writes, no HTTP) / median PostgreSQL execution time of the "
+          "query that finds the page's calls)")
     print("\n| summary | 1 day | 30 days | 90 days |  (p50 ms)\n|---|---:|---:|---:|")
     for who in ("admin", "seller1"):
         cells = [f"{s['p50']:,.0f}" for s in results["summaries"] if s["who"] == who]
