@@ -12,7 +12,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import (DateTime, Select, false, func, literal_column, select, table, text,
                         tuple_)
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.database.models import CallAttempt, CallLog, Campaign, CampaignClientSetting, Client, User
@@ -97,13 +97,15 @@ def _cannot_match(filters: dict) -> bool:
 
 
 def list_calls(filters: dict, *, cursor: str | None, limit: int, default_region: str) -> dict:
-    """Newest first. The cursor is the (started_at, id) of the last row shown, so every page
-    is one index range scan however deep it is."""
+    """Newest first, with their attempts but not their routing decisions (get_call reads one
+    call whole). The cursor is the (started_at, id) of the last row shown, so every page is one
+    index range scan however deep it is."""
     if _cannot_match(filters):
         if cursor:
             decode_cursor(cursor)
         return {"items": [], "limit": limit, "next_cursor": None}
-    statement = _filtered(select(CallLog), filters, default_region)
+    statement = _filtered(select(CallLog).options(defer(CallLog.decision, raiseload=True)),
+                          filters, default_region)
     if cursor:
         statement = statement.where(_older_than(*decode_cursor(cursor)))
     calls = list(db.session.scalars(statement.order_by(*NEWEST_FIRST).limit(limit + 1)))
