@@ -199,6 +199,7 @@ class Bench:
                     "now(), interval '1 month') m"), {"days": self.args.days})
                 db.session.commit()
                 load_sample_data()
+                self.routing(say, "empty tables", "empty")
                 started = time.perf_counter()
                 db.session.execute(text(GENERATE_CALLS), {
                     "calls": self.args.calls, "days": self.args.days,
@@ -222,6 +223,38 @@ class Bench:
                     {"i": self.args.calls // 2}).scalar()
                 self.now = conn.execute(text("SELECT max(started_at) FROM call_logs")).scalar()
         say(f"database: {self.results['database_mb']} MB, {self.results['attempts']} attempts")
+
+    def routing(self, say, label: str, key: str, calls: int = 300):
+        """Calls routed through the engine one after the other (route, answered, hangup: the
+        sync service's three statements), timed whole: with empty tables before the history
+        is made, and again with it (routing must not slow down as the tables grow)."""
+        from app.extensions import db
+        from app.services.routing import CallArrival, CallEnd, RoutingService
+
+        with self.app.app_context():
+            routing = RoutingService(db.engine)
+            outcomes: dict = {}
+            cycles = []
+            for i in range(calls):
+                uniqueid = f"reports-route-{key}-{i}"
+                started = time.perf_counter()
+                decision = routing.route(CallArrival(uniqueid=uniqueid, did="+14155550101",
+                                                     caller_id=f"+1646555{i:04d}"))
+                if decision.action == "dial":
+                    routing.answered(uniqueid, decision.attempt)
+                routing.hangup(CallEnd(uniqueid=uniqueid, attempt=decision.attempt, billsec=30,
+                                       dial_status="ANSWER" if decision.action == "dial" else None))
+                cycles.append((time.perf_counter() - started) * 1000)
+                outcome = decision.action if decision.action == "dial" else decision.reason
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            db.session.remove()
+        cycles = cycles[20:]  # the first calls plan the engine's statements
+        figures = {"calls": calls, "p50_ms": round(statistics.median(cycles), 2),
+                   "p95_ms": round(sorted(cycles)[int(0.95 * len(cycles))], 2),
+                   "outcomes": outcomes}
+        self.results.setdefault("routing", {})[label] = figures
+        say(f"  routing, {label}: a call (route, answered, hangup) p50 {figures['p50_ms']} ms, "
+            f"p95 {figures['p95_ms']} ms, {outcomes}")
 
     def client(self, who: str):
         client = self.app.test_client()
@@ -486,6 +519,9 @@ def print_table(results: dict) -> None:
         e = results["export"]
         print(f"\nCSV export, {e['days']} days: {e['rows']:,} rows in {e['seconds']} s = "
               f"{e['rows_per_s']:,} rows/s ({e['mb']} MB), RSS growth {e['rss_growth_mb']} MB")
+    for label, figures in results.get("routing", {}).items():
+        print(f"routing, {label}: a call (route, answered, hangup) p50 {figures['p50_ms']} ms, "
+              f"p95 {figures['p95_ms']} ms")
     if "reconcile" in results:
         print(f"reconcile query (open calls): p50 {results['reconcile']['p50']:.1f} ms")
     if "trigger_cost_us" in results:
@@ -503,7 +539,7 @@ def main() -> int:
     parser.add_argument("--export-days", type=int, default=30)
     parser.add_argument("--data-dir", help="keep the database here (with --keep) to reuse it")
     parser.add_argument("--keep", action="store_true", help="leave the database for a re-run")
-    parser.add_argument("--skip", default="", help="comma list of: lists,summaries,export,trigger")
+    parser.add_argument("--skip", default="", help="comma list of: routing,lists,summaries,export,trigger")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args()
     if args.keep and not args.data_dir:
@@ -518,6 +554,8 @@ def main() -> int:
     try:
         bench.start(say)
         bench.prepare(say)
+        if "routing" not in skip:
+            bench.routing(say, f"{args.calls:,} calls in the tables", "full")
         if "lists" not in skip:
             bench.lists(say)
         if "summaries" not in skip:
