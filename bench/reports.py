@@ -15,7 +15,7 @@ verdict). Generation is two INSERT … SELECT generate_series statements in the 
 A kept database is reused (same --calls): `flask db upgrade` runs first, so measuring the same
 data before and after a migration is two runs with --keep (the second times the upgrade).
 
-Then, in process through the Flask test client (the whole request: SQL, ORM, JSON), as the
+Then, in process through the Flask test client (the whole request: login, SQL, JSON), as the
 admin and as seller1:
 * a call-log page (limit 50) for every offered filter, at the newest page and through a keyset
   cursor 10, 45, 80 and 89 days back; --repeat times each: p50, p95, max;
@@ -199,6 +199,7 @@ class Bench:
                     "now(), interval '1 month') m"), {"days": self.args.days})
                 db.session.commit()
                 load_sample_data()
+                self.routing(say, "empty tables", "empty")
                 started = time.perf_counter()
                 db.session.execute(text(GENERATE_CALLS), {
                     "calls": self.args.calls, "days": self.args.days,
@@ -222,6 +223,38 @@ class Bench:
                     {"i": self.args.calls // 2}).scalar()
                 self.now = conn.execute(text("SELECT max(started_at) FROM call_logs")).scalar()
         say(f"database: {self.results['database_mb']} MB, {self.results['attempts']} attempts")
+
+    def routing(self, say, label: str, key: str, calls: int = 300):
+        """Calls routed through the engine one after the other (route, answered, hangup: the
+        sync service's three statements), timed whole: with empty tables before the history
+        is made, and again with it (routing must not slow down as the tables grow)."""
+        from app.extensions import db
+        from app.services.routing import CallArrival, CallEnd, RoutingService
+
+        with self.app.app_context():
+            routing = RoutingService(db.engine)
+            outcomes: dict = {}
+            cycles = []
+            for i in range(calls):
+                uniqueid = f"reports-route-{key}-{i}"
+                started = time.perf_counter()
+                decision = routing.route(CallArrival(uniqueid=uniqueid, did="+14155550101",
+                                                     caller_id=f"+1646555{i:04d}"))
+                if decision.action == "dial":
+                    routing.answered(uniqueid, decision.attempt)
+                routing.hangup(CallEnd(uniqueid=uniqueid, attempt=decision.attempt, billsec=30,
+                                       dial_status="ANSWER" if decision.action == "dial" else None))
+                cycles.append((time.perf_counter() - started) * 1000)
+                outcome = decision.action if decision.action == "dial" else decision.reason
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            db.session.remove()
+        cycles = cycles[20:]  # the first calls plan the engine's statements
+        figures = {"calls": calls, "p50_ms": round(statistics.median(cycles), 2),
+                   "p95_ms": round(sorted(cycles)[int(0.95 * len(cycles))], 2),
+                   "outcomes": outcomes}
+        self.results.setdefault("routing", {})[label] = figures
+        say(f"  routing, {label}: a call (route, answered, hangup) p50 {figures['p50_ms']} ms, "
+            f"p95 {figures['p95_ms']} ms, {outcomes}")
 
     def client(self, who: str):
         client = self.app.test_client()
@@ -249,6 +282,9 @@ class Bench:
             ("seller1", seller, "/api/seller/call_logs", "DID", {"did": "+14155550101"}),
             ("seller1", seller, "/api/seller/call_logs", "seller2's campaign (empty)",
              {"campaign_id": 3}),
+            # the web UI's call log, the HTML page (its rows open to their details on demand)
+            ("admin", admin, "/calls", "web page, all", {}),
+            ("seller1", seller, "/calls", "web page, status error", {"status": "error"}),
         ]
         for who, client, path, name, filters in cases:
             row = {"who": who, "filter": name}
@@ -263,13 +299,15 @@ class Bench:
                     assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
 
                 row[days] = timed(get, self.args.repeat)
-                scoped = {**filters, **({"seller_id": 3} if who == "seller1" else {})}
-                row[f"sql{days}"] = self.service_page(scoped, query.get("cursor"))
-                row[f"db{days}"] = self.database_page(scoped, query.get("cursor"))
+                if path.startswith("/api/"):
+                    scoped = {**filters, **({"seller_id": 3} if who == "seller1" else {})}
+                    row[f"sql{days}"] = self.service_page(scoped, query.get("cursor"))
+                    row[f"db{days}"] = self.database_page(scoped, query.get("cursor"))
             self.results["lists"].append(row)
             say(f"  {who:8} {name:28} " + "  ".join(
-                f"{d or 'new'}:{row[d]['p95']:6.1f} ({row[f'sql{d}']['p95']:5.1f}, "
-                f"{row[f'db{d}']:4.2f})" for d in DEPTHS))
+                f"{d or 'new'}:{row[d]['p95']:6.1f}" + (
+                    f" ({row[f'sql{d}']['p95']:5.1f}, {row[f'db{d}']:4.2f})"
+                    if f"sql{d}" in row else "") for d in DEPTHS))
 
     def database_page(self, filters: dict, cursor: str | None) -> float:
         """The page's own SQL in PostgreSQL: median Execution Time of EXPLAIN ANALYZE (ms)."""
@@ -300,14 +338,18 @@ class Bench:
         return statistics.median(times)
 
     def service_page(self, filters: dict, cursor: str | None) -> dict:
-        """The page in the service alone (its SQL and the ORM rows, no HTTP, no JSON)."""
+        """The API's page in the service alone (its statement and the JSON PostgreSQL writes,
+        no HTTP, no login)."""
         from app.extensions import db
+        from app.schemas.call_log_schemas import PAGE_ATTEMPT_FIELDS, PAGE_CALL_FIELDS
         from app.services import call_log_service
 
         with self.app.app_context():
             def run():
-                call_log_service.list_calls(dict(filters), cursor=cursor, limit=50,
-                                            default_region="US")
+                call_log_service.list_calls_json(dict(filters), cursor=cursor, limit=50,
+                                                 default_region="US",
+                                                 call_fields=PAGE_CALL_FIELDS,
+                                                 attempt_fields=PAGE_ATTEMPT_FIELDS)
                 db.session.rollback()
             figures = timed(run, self.args.repeat)
             db.session.remove()
@@ -466,8 +508,9 @@ def print_table(results: dict) -> None:
         print(f"| {row['who']} | {row['filter']} | " + " | ".join(
             f"{row[d]['p95']:,.1f}" + (f" / {row[f'sql{d}']['p95']:,.1f} / {row[f'db{d}']:.2f}"
                                        if f"sql{d}" in row else "") for d in DEPTHS) + " |")
-    print("(a 50-row page, ms: p95 of the API request / p95 of the service call (SQL + ORM, "
-          "no HTTP or JSON) / median PostgreSQL execution time of its query)")
+    print("(a 50-row page, ms: p95 of the API request / p95 of the service call (its statement "
+          "and the JSON PostgreSQL writes, no HTTP) / median PostgreSQL execution time of the "
+          "query that finds the page's calls)")
     print("\n| summary | 1 day | 30 days | 90 days |  (p50 ms)\n|---|---:|---:|---:|")
     for who in ("admin", "seller1"):
         cells = [f"{s['p50']:,.0f}" for s in results["summaries"] if s["who"] == who]
@@ -476,6 +519,9 @@ def print_table(results: dict) -> None:
         e = results["export"]
         print(f"\nCSV export, {e['days']} days: {e['rows']:,} rows in {e['seconds']} s = "
               f"{e['rows_per_s']:,} rows/s ({e['mb']} MB), RSS growth {e['rss_growth_mb']} MB")
+    for label, figures in results.get("routing", {}).items():
+        print(f"routing, {label}: a call (route, answered, hangup) p50 {figures['p50_ms']} ms, "
+              f"p95 {figures['p95_ms']} ms")
     if "reconcile" in results:
         print(f"reconcile query (open calls): p50 {results['reconcile']['p50']:.1f} ms")
     if "trigger_cost_us" in results:
@@ -493,7 +539,7 @@ def main() -> int:
     parser.add_argument("--export-days", type=int, default=30)
     parser.add_argument("--data-dir", help="keep the database here (with --keep) to reuse it")
     parser.add_argument("--keep", action="store_true", help="leave the database for a re-run")
-    parser.add_argument("--skip", default="", help="comma list of: lists,summaries,export,trigger")
+    parser.add_argument("--skip", default="", help="comma list of: routing,lists,summaries,export,trigger")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args()
     if args.keep and not args.data_dir:
@@ -508,6 +554,8 @@ def main() -> int:
     try:
         bench.start(say)
         bench.prepare(say)
+        if "routing" not in skip:
+            bench.routing(say, f"{args.calls:,} calls in the tables", "full")
         if "lists" not in skip:
             bench.lists(say)
         if "summaries" not in skip:

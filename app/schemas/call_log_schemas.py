@@ -52,6 +52,12 @@ class CallLogSchema(ma.Schema):
     attempts = ma.fields.List(ma.fields.Nested(CallAttemptSchema))
 
 
+# What a call and an attempt are made of in the API's pages, which PostgreSQL writes
+# (call_log_service.list_calls_json): the schemas' fields, each the column of its name.
+PAGE_CALL_FIELDS = tuple(name for name in CallLogSchema._declared_fields if name != "attempts")
+PAGE_ATTEMPT_FIELDS = tuple(CallAttemptSchema._declared_fields)
+
+
 class CallLogFilterSchema(InputSchema):
     started_from = ma.fields.AwareDateTime(data_key="from", load_default=None,
                                            metadata={"description": "ISO 8601 with offset"})

@@ -10,6 +10,7 @@ from app.access import login_required
 from app.domain.call_status import CALL_STATUSES
 from app.domain.errors import ValidationFailed
 from app.schemas.call_log_schemas import AdminCallLogQuerySchema, CallLogQuerySchema
+from app.schemas.common import PG_BIGINT_MAX
 from app.services import call_log_service
 from app.web.dashboard import scope_seller_id
 from app.web.formatting import viewer_timezone, viewer_timezone_name
@@ -94,6 +95,16 @@ def rows():
     choices = call_log_service.filter_choices(scope_seller_id())
     return render_template("calls/_rows.html", page=page, choices=choices,
                            is_admin_view=scope_seller_id() is None)
+
+
+@bp.get(f"/calls/<id(max={PG_BIGINT_MAX}):call_id>/detail")  # call_logs.id: a bigint
+@login_required
+def detail(call_id: int):
+    """One call's billing, attempts and routing decision, which a row shows when opened: a page
+    of rows carries none of them, so it costs what its 50 rows cost, not their decisions."""
+    call = call_log_service.get_call(call_id, seller_id=scope_seller_id())
+    choices = call_log_service.filter_choices(scope_seller_id())
+    return render_template("calls/_detail.html", call=call, choices=choices)
 
 
 @bp.get("/calls/export.csv")

@@ -5,18 +5,21 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import request
+from flask import g, request
 
 TZ_COOKIE = "tz"  # the viewer's IANA zone, as the page's script (app.js) reports it
 
 
 def viewer_timezone():
-    """The viewer's time zone, as the page's script reported it (cookie), else UTC."""
-    name = request.cookies.get(TZ_COOKIE, "")
-    try:
-        return ZoneInfo(name) if name and len(name) < 64 else timezone.utc
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
+    """The viewer's time zone, as the page's script reported it (cookie), else UTC; read once
+    a request (a page of calls writes hundreds of times)."""
+    if "viewer_timezone" not in g:
+        name = request.cookies.get(TZ_COOKIE, "")
+        try:
+            g.viewer_timezone = ZoneInfo(name) if name and len(name) < 64 else timezone.utc
+        except (ZoneInfoNotFoundError, ValueError):
+            g.viewer_timezone = timezone.utc
+    return g.viewer_timezone
 
 
 def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M:%S", *,

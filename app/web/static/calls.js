@@ -10,7 +10,31 @@
   function setOpen(button, open) {
     var row = document.getElementById(button.getAttribute("aria-controls"));
     button.setAttribute("aria-expanded", String(open));
-    if (row) row.hidden = !open;
+    if (!row) return;
+    row.hidden = !open;
+    if (open) loadDetail(row);
+  }
+
+  // A row's billing, attempts and decision come from the server when it is first opened.
+  function loadDetail(row) {
+    var placeholder = row.querySelector(".call-detail[data-detail-url]");
+    if (!placeholder || placeholder.getAttribute("data-loading")) return;
+    placeholder.setAttribute("data-loading", "1");
+    fetch(placeholder.getAttribute("data-detail-url"),
+          { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+      .then(function (response) {
+        if (response.status === 401 || response.redirected) { window.location.reload(); return null; }
+        if (!response.ok) throw new Error("status " + response.status);
+        return response.text();
+      })
+      .then(function (html) {
+        // Our own server-rendered fragment (escaped by the template).
+        if (html !== null) placeholder.outerHTML = html;
+      })
+      .catch(function () {
+        placeholder.removeAttribute("data-loading");
+        placeholder.textContent = "Cannot reach the server: close and open the row again.";
+      });
   }
 
   body.addEventListener("click", function (event) {

@@ -1,5 +1,7 @@
 import pytest
+from sqlalchemy import text
 
+from app.extensions import db
 from tests.support.calls import make_calls
 
 
@@ -108,3 +110,32 @@ def test_summary_counts_outcomes_rates_and_talk_time(admin):
 def test_seller_summary_covers_only_their_calls(seller):
     summary = seller.get("/api/seller/call_logs/summary?from=2026-11-23T00:00:00%2B00:00").json
     assert summary["total"] == 4 and summary["by_status"]["all_capped"] == 0
+
+
+def test_a_page_lists_each_call_as_its_own_endpoint_shows_it(app, client, auth):
+    """PostgreSQL writes the pages' items; one call's endpoint dumps it with the schema: the
+    two must agree field for field (times to the microsecond, money, attempts, decisions)."""
+    make_calls(app, 6)
+    with app.app_context():
+        db.session.execute(text(
+            "UPDATE call_logs SET converted = true, payout = 12.5, revenue = 30,"
+            " started_at = started_at + interval '0.000123 second',"
+            " answered_at = date_trunc('second', answered_at) WHERE id = 2"))
+        db.session.commit()
+    for who, path in (("admin", "/api/admin/call_logs"), ("seller1", "/api/seller/call_logs")):
+        auth.login(who)
+        items, cursor = [], None
+        while True:
+            page = client.get(f"{path}?limit=4" + (f"&cursor={cursor}" if cursor else "")).json
+            items += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert len(items) > 4
+        for item in items:
+            assert item == client.get(f"{path}/{item['id']}").json
+        auth.logout()
+    auth.login("admin")
+    converted = client.get("/api/admin/call_logs/2").json
+    assert converted["payout"] == 12.5 and converted["converted"] is True
+    assert ".000123+" in converted["started_at"]

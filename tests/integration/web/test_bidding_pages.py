@@ -118,6 +118,8 @@ def test_the_call_log_shows_the_prices_a_call_was_routed_on(app, seller, sql):
             routing = RoutingService(db.engine, rng=random.Random(1), allow_private_bid_targets=True)
         routing.route(CallArrival(uniqueid="page-bid-1.1", did="+14155550100",
                                   caller_id="+13105550166"))
-    html = seller.get("/calls?caller=%2B13105550166").get_data(as_text=True)
+    row = seller.get("/calls?caller=%2B13105550166").get_data(as_text=True)
+    call_id = row.split('data-detail-url="/calls/')[1].split("/")[0]
+    html = seller.get(f"/calls/{call_id}/detail").get_data(as_text=True)
     assert re.search(r'<td class="price">40\.00 bid in \d+ ms</td>', html)
     assert '<td class="price">no bid (http 500)</td>' in html

@@ -36,12 +36,23 @@ def test_bad_filters_are_shown_beside_their_fields(seller):
     assert field_error(html, "f-status").startswith("Must be one of")
 
 
-def test_each_call_carries_its_attempts(seller):
+def test_each_call_opens_to_its_attempts(seller):
     html = seller.get("/calls?caller=%2B13105550122").get_data(as_text=True)
     assert 'aria-controls="attempts-2"' in html
-    attempts = html[html.index('id="attempts-2"'):]
+    row = html[html.index('id="attempts-2"'):]
+    assert 'data-detail-url="/calls/2/detail"' in row
+    assert "NOANSWER" not in html  # a page carries no call's details: each row loads its own
+    attempts = seller.get("/calls/2/detail").get_data(as_text=True)
     assert attempts.index("NOANSWER") < attempts.index("ANSWER</span>")
     assert "Acme Call Center" in attempts and "Bluesky Contact" in attempts
+
+
+@pytest.mark.parametrize("call_id", [5, 999999, 9223372036854775807, 9223372036854775808])
+def test_a_call_a_seller_may_not_see_has_no_detail(seller, call_id):
+    """Another seller's call, a call that does not exist, an id past PostgreSQL's bigint."""
+    response = seller.get(f"/calls/{call_id}/detail")
+    assert response.status_code == 404
+    assert "Dial attempts" not in response.get_data(as_text=True)
 
 
 def test_the_live_rows_are_the_first_page_alone(seller):

@@ -51,7 +51,8 @@ def test_call_log_times_are_labelled_with_the_viewers_zone(pages):
     html = pages.get("/calls").get_data(as_text=True)
     assert "Started <span class=\"zone\">(Europe/Paris)</span>" in html
     assert 'data-label="Started (Europe/Paris)"' in html
-    assert "<th scope=\"col\">Ended (Europe/Paris)</th>" in html
+    detail = pages.get("/calls/1/detail").get_data(as_text=True)  # a row, opened
+    assert "<th scope=\"col\">Ended (Europe/Paris)</th>" in detail
 
 
 def test_times_outside_a_labelled_column_carry_their_zone(app):

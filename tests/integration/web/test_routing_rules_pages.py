@@ -302,7 +302,7 @@ def billed_call(sql):
 
 def test_the_expanded_call_shows_its_decision_round_by_round_and_its_billing(seller, billed_call):
     html = seller.get("/calls?caller=%2B13105550122").get_data(as_text=True)
-    detail = html[html.index('id="attempts-2"'):]
+    detail = seller.get("/calls/2/detail").get_data(as_text=True)
     assert '<span class="badge badge-converted">converted</span>' in html
     assert ('Payout <strong data-money="payout">12.50</strong> · '
             'revenue <strong data-money="revenue">1,234.50</strong>') in detail
@@ -313,12 +313,14 @@ def test_the_expanded_call_shows_its_decision_round_by_round_and_its_billing(sel
     assert re.findall(r'data-verdict="([^"]+)"', second) == ["dialled", "closed"]
     assert "at this link&#39;s hourly cap" in first and "Acme Call Center" in first
     assert 'badge-sticky' in second
-    # The live rows carry it too.
-    assert "Round 2 at 15:10:10 UTC" in seller.get("/calls/rows?caller=%2B13105550122").get_data(as_text=True)
+    # The live rows open to it too.
+    assert "/calls/2/detail" in seller.get("/calls/rows?caller=%2B13105550122").get_data(as_text=True)
 
 
 def test_calls_without_a_decision_say_so(seller):
-    html = seller.get("/calls?caller=3105550111").get_data(as_text=True)
+    row = seller.get("/calls?caller=3105550111").get_data(as_text=True)
+    call_id = row.split('data-detail-url="/calls/')[1].split("/")[0]
+    html = seller.get(f"/calls/{call_id}/detail").get_data(as_text=True)
     assert "No routing decision was recorded for this call." in html
     assert "Answered, not converted" in html
 
@@ -331,8 +333,10 @@ def test_a_call_routed_by_the_engine_shows_why_it_went_there(app, pages, sql):
         routing.route(CallArrival(uniqueid="web-bill-1", did="+14155550102", caller_id="+13105550177"))
         routing.hangup(CallEnd(uniqueid="web-bill-1", dial_status="ANSWER", attempt=1, billsec=45))
     pages.login("admin")
-    html = pages.get("/calls?caller=%2B13105550177").get_data(as_text=True)
-    assert html.count('class="call-row"') == 1
+    row = pages.get("/calls?caller=%2B13105550177").get_data(as_text=True)
+    assert row.count('class="call-row"') == 1
+    call_id = row.split('data-detail-url="/calls/')[1].split("/")[0]
+    html = pages.get(f"/calls/{call_id}/detail").get_data(as_text=True)
     assert '<span class="verdict verdict-dialled">dialled</span>' in html
     assert "Summit Sales Floor" in html and "summit-cc" in html
     assert 'data-money="payout">10.00' in html and 'data-money="revenue">25.00' in html
