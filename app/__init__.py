@@ -32,6 +32,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     from app.api.smorest import api
     from app.cli import register_cli
     from app.database import models  # noqa: F401  (the metadata must know every table)
+    from app.access import acting_user_id
     from app.services import audit_service
     from app.services.auth_service import load_session_user
     from app.web import register_web
@@ -50,7 +51,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None, *,
     register_request_guards(app)
     register_security_headers(app)
     register_cli(app)
-    audit_service.install()
+    audit_service.install(actor=acting_user_id)
     register_web(app)  # the pages; last, so that every API blueprint is known
     return app
 

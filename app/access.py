@@ -3,11 +3,19 @@ and the internal Bearer token of the Asterisk-side API."""
 import hmac
 from functools import wraps
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_login import current_user
 
 from app.domain.errors import Forbidden, Unauthorized
 from app.domain.roles import PLATFORM_ROLES, ROLES, Role
+
+
+def acting_user_id() -> int | None:
+    """The logged-in user acting in this request (the audit trail's actor); None outside a
+    request (the command line, the system)."""
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user.id
+    return None
 
 
 def roles_required(*roles: str):

@@ -172,7 +172,7 @@ class Bench:
     def prepare(self, say):
         from flask_migrate import upgrade
 
-        from app.cli.sample_data import load_sample_data
+        from app.services.sample_data_service import load_sample_data
         from app.extensions import db
 
         with self.app.app_context():

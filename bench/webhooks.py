@@ -100,7 +100,7 @@ def main() -> int:
     from flask_migrate import upgrade
 
     from app import create_app
-    from app.cli.sample_data import load_sample_data
+    from app.services.sample_data_service import load_sample_data
     from app.database.embedded import ensure_database, sqlalchemy_uri, start_embedded_server
     from app.extensions import db
 

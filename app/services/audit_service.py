@@ -8,8 +8,8 @@ rows) call `record` themselves. Secrets are never stored, only the fact that the
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask import has_request_context
-from flask_login import current_user
+from collections.abc import Callable
+
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
@@ -43,10 +43,14 @@ def _plain(value):
     return value
 
 
+# Who is acting, as the adapters know it: create_app installs the logged-in user's id
+# (app.access.acting_user_id); a service knows nothing of logins. None: the command line or
+# the system.
+_actor: Callable[[], int | None] = lambda: None
+
+
 def _actor_id() -> int | None:
-    if has_request_context() and current_user and current_user.is_authenticated:
-        return current_user.id
-    return None  # the command line or the system
+    return _actor()
 
 
 def _entity_id(obj) -> str:
@@ -121,8 +125,10 @@ def _audit_after_flush(session: Session, flush_context) -> None:
                                entity_id=_entity_id(obj)[:80], changes=changes))
 
 
-def install() -> None:
-    """Attach the listeners once (create_app calls this)."""
+def install(actor: Callable[[], int | None]) -> None:
+    """Attach the listeners once, and say how to know who acts (create_app calls this)."""
+    global _actor
+    _actor = actor
     if not event.contains(Session, "before_flush", _audit_flush):
         event.listen(Session, "before_flush", _audit_flush)
         event.listen(Session, "after_flush_postexec", _audit_after_flush)

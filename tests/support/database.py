@@ -9,7 +9,7 @@ from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from app.cli.sample_data import load_sample_data
+from app.services.sample_data_service import load_sample_data
 from app.database.embedded import ensure_database, sqlalchemy_uri, start_embedded_server
 from app.extensions import db
 
