@@ -33,11 +33,9 @@ tables and restores the rollup as 0013 left it; like 0009's, it cannot give back
 versions of the routing functions (the files are always the newest): go down past 0006 or up
 again.
 """
-import importlib.util
-from pathlib import Path
-
 from alembic import op
 
+from app.database.migration_history import revision_module
 from app.services.routing import sql as routing_sql
 
 revision = "0016_monthly_partitions"
@@ -50,16 +48,6 @@ INSTALLS_ROUTING_SQL = "48601f69ebef0831"
 
 # Months created ahead when migrating (the sweeper keeps this many ahead afterwards).
 MONTHS_AHEAD = 2
-
-
-def _revision(name: str):
-    """An earlier revision's module (0008's rollup and 0013's short trigger conditions, for the
-    downgrade)."""
-    path = Path(__file__).resolve().parent / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"migration_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 ROLLUP_TRIGGERS = ("report_call_logs_insert", "report_call_logs_update", "report_call_logs_delete",
@@ -563,7 +551,7 @@ def downgrade():
     for table in ("call_attempts", "call_logs", "cdr"):
         op.execute(f"DROP TABLE {table}_old CASCADE")
     op.execute("DROP TABLE call_log_keys")
-    op.execute(_revision("0008_reports").FUNCTIONS)
-    op.execute(_revision("0008_reports").TRIGGERS)
-    for statement in _revision("0013_hot_path_writes")._report_triggers(short=True):
+    op.execute(revision_module("0008_reports").FUNCTIONS)
+    op.execute(revision_module("0008_reports").TRIGGERS)
+    for statement in revision_module("0013_hot_path_writes")._report_triggers(short=True):
         op.execute(statement)

@@ -17,11 +17,9 @@ functions that read a call without its month given one.
 
 Revision ID: 0019_reports_on_partitions
 """
-import importlib.util
-from pathlib import Path
-
 from alembic import op
 
+from app.database.migration_history import revision_module
 from app.services.routing import sql as routing_sql
 
 revision = "0019_reports_on_partitions"
@@ -107,14 +105,6 @@ NEW_FUNCTIONS = ("partition_months_before(date)", "partition_month_counts(date)"
                  "partition_month_drop(date)")
 
 
-def _revision(name: str):
-    path = Path(__file__).resolve().parent / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"migration_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def upgrade():
     op.execute("DROP FUNCTION partitions_drop_before(date, boolean)")
     op.execute(RETENTION_FUNCTIONS)
@@ -127,5 +117,5 @@ def downgrade():
     for signature in NEW_FUNCTIONS:
         op.execute(f"DROP FUNCTION {signature}")
     # 0016's retention, the last of its partition functions.
-    partition_functions = _revision("0016_monthly_partitions").PARTITION_FUNCTIONS
+    partition_functions = revision_module("0016_monthly_partitions").PARTITION_FUNCTIONS
     op.execute(partition_functions[partition_functions.index("-- Retention:"):])

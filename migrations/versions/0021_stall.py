@@ -15,12 +15,11 @@ keeps a few rows at most, usually one. Summaries already add up the rows of a ke
 stays exact.
 
 Revision ID: 0021_stall
-Revises: 0017_bidding
+Revises: 0020_bid_housekeeping
 """
-import importlib.util
-from pathlib import Path
-
 from alembic import op
+
+from app.database.migration_history import revision_module
 
 revision = "0021_stall"
 down_revision = "0020_bid_housekeeping"
@@ -130,15 +129,6 @@ END $$;
 """
 
 
-def _revision(name: str):
-    """An earlier revision's module (0016's rollup functions, for the downgrade)."""
-    path = Path(__file__).resolve().parent / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"migration_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _key_index(table: str, key: tuple[str, ...]) -> str:
     return (f"CREATE UNIQUE INDEX uq_{table}_key ON {table} ({', '.join(key)}) "
             "NULLS NOT DISTINCT")
@@ -168,7 +158,7 @@ def downgrade():
         op.execute(f"DROP INDEX uq_{table}_key")
         op.execute(f"ALTER TABLE {table} DROP COLUMN slot")
         op.execute(_key_index(table, key))
-    op.execute(_revision("0016_monthly_partitions").ROLLUP_FUNCTIONS_PARTITIONED.replace(
+    op.execute(revision_module("0016_monthly_partitions").ROLLUP_FUNCTIONS_PARTITIONED.replace(
         "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"))
     op.execute("DROP FUNCTION report_add_attempts(date, call_logs, int, bigint, bigint, bigint, "
                "bigint), report_slot(text, text[])")
